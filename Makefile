@@ -1,0 +1,39 @@
+# Channel sync: make setup | run | test | lint | demo | bench
+SHELL := /bin/bash
+export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/channel_sync
+export RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672/
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+RUN := $(UV) run --frozen
+
+.PHONY: setup uv install infra migrate run test test-fast lint demo bench
+
+setup: install infra migrate ## install everything, make sure Postgres and RabbitMQ run, migrate
+
+uv:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+install: uv
+	$(UV) sync --frozen --all-packages
+
+infra:
+	./scripts/ensure-infra.sh
+
+migrate:
+	$(RUN) channel-sync-migrate upgrade head
+
+run: ## all four services in the foreground; Ctrl-C stops them all
+	$(RUN) python scripts/run_all.py
+
+test:
+	$(RUN) pytest
+
+lint:
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy shared/src services/*/src sandbox/src
+
+demo:
+	$(RUN) python scripts/demo.py
+
+bench:
+	$(RUN) python scripts/bench.py

@@ -1,0 +1,185 @@
+"""Consumer base: runs a handler per event message and turns its result into an outcome.
+
+    handler returns            → ack
+    handler raises Permanent   → event `failed` with the reason, message to the DLQ
+    handler raises Transient   → attempt counted; retried after a growing delay through the
+      (or anything else)         retry queues; once attempts reach max_attempts: `failed`, DLQ
+    handler raises RetryAfter  → retried no earlier than it says; counted only if it says so
+
+The handler owns the happy path (lock the row, skip if done, apply, mark done, commit). The
+consumer only records failures, so an outcome is stored before the message is settled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from pydantic import ValidationError
+
+from channel_sync import metrics
+from channel_sync.amqp.publisher import PublishFailed, Publisher
+from channel_sync.amqp.topology import WorkQueue
+from channel_sync.errors import PermanentError, RetryAfter
+from channel_sync.events import EventMessage
+from channel_sync.repository import ChannelEventRepository
+
+logger = logging.getLogger(__name__)
+
+EventHandler = Callable[[EventMessage], Awaitable[None]]
+
+
+def retry_delay_ms(delays_ms: list[int], attempt: int) -> int:
+    """Delay before retry number `attempt` (1-based); the last delay repeats."""
+    return delays_ms[min(max(attempt, 1), len(delays_ms)) - 1]
+
+
+def delay_for(delays_ms: list[int], not_before: datetime) -> int:
+    """The shortest configured delay that waits at least until `not_before`."""
+    wanted = (not_before - datetime.now(UTC)).total_seconds() * 1000
+    fitting = [d for d in sorted(delays_ms) if d >= wanted]
+    return fitting[0] if fitting else max(delays_ms)
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        channel: AbstractChannel,
+        work_queue: WorkQueue,
+        pool: asyncpg.Pool,
+        publisher: Publisher,
+        handler: EventHandler,
+        retry_delays_ms: list[int],
+        prefetch: int = 20,
+    ) -> None:
+        self._channel = channel
+        self._work = work_queue
+        self._pool = pool
+        self._publisher = publisher
+        self._handler = handler
+        self._delays = retry_delays_ms
+        self._prefetch = prefetch
+        self._events = ChannelEventRepository()
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self._channel.set_qos(prefetch_count=self._prefetch)
+        self._queue = await self._channel.get_queue(self._work.name, ensure=True)
+        self._consumer_tag = await self._queue.consume(self._on_message)
+        logger.info("consuming %s (prefetch %d)", self._work.name, self._prefetch)
+
+    async def stop(self, drain_timeout_s: float = 20.0) -> None:
+        """Stop taking messages, let in-flight ones finish; unfinished ones are redelivered."""
+        if self._queue is not None and self._consumer_tag is not None:
+            await self._queue.cancel(self._consumer_tag)
+            self._consumer_tag = None
+        if self._in_flight:
+            _, pending = await asyncio.wait(self._in_flight, timeout=drain_timeout_s)
+            for task in pending:
+                task.cancel()
+            logger.info("drained; %d message(s) left for redelivery", len(pending))
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self.process(message)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def process(self, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope = EventMessage.model_validate_json(message.body)
+        except ValidationError:
+            logger.error("unreadable message %s on %s: dead-lettered",
+                         message.message_id, self._work.name)
+            await message.reject(requeue=False)
+            return
+        log = {"event_id": str(envelope.event_id), "correlation_id": envelope.correlation_id,
+               "event_type": envelope.event_type}
+        try:
+            await self._handler(envelope)
+        except PermanentError as exc:
+            await self._give_up(message, envelope, str(exc), log)
+        except RetryAfter as exc:
+            await self._retry_after(message, envelope, exc, log)
+        except Exception as exc:  # anything unexpected is treated as transient, bounded
+            reason = str(exc) or exc.__class__.__name__
+            await self._retry_or_give_up(message, envelope, reason, log)
+        else:
+            metrics.EVENTS_HANDLED.labels(self._work.name, "done").inc()
+            await message.ack()
+
+    async def _give_up(
+        self, message: AbstractIncomingMessage, envelope: EventMessage, reason: str, log: dict[str, object]
+    ) -> None:
+        async with self._pool.acquire() as conn:
+            await self._events.mark_failed(conn, envelope.event_id, reason)
+        logger.warning("event failed permanently: %s", reason, extra=log)
+        metrics.EVENTS_HANDLED.labels(self._work.name, "failed").inc()
+        await message.reject(requeue=False)
+
+    async def _retry_or_give_up(
+        self, message: AbstractIncomingMessage, envelope: EventMessage, reason: str, log: dict[str, object]
+    ) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                attempt = await self._events.record_failed_attempt(conn, envelope.event_id, reason)
+        except (OSError, asyncpg.PostgresError) as exc:
+            # The database itself is the trouble: retry later without counting.
+            logger.warning("cannot record attempt (%s); retrying later", exc.__class__.__name__,
+                           extra=log)
+            await self._schedule_retry(message, retry_delay_ms(self._delays, 1), log)
+            return
+        if attempt.gave_up:
+            logger.warning("event failed after %d attempts: %s", attempt.attempts, reason, extra=log)
+            metrics.EVENTS_HANDLED.labels(self._work.name, "failed").inc()
+            await message.reject(requeue=False)
+            return
+        if attempt.max_attempts == 0:  # already done by a concurrent delivery
+            await message.ack()
+            return
+        logger.info("attempt %d/%d failed: %s", attempt.attempts, attempt.max_attempts, reason,
+                    extra=log)
+        metrics.EVENTS_HANDLED.labels(self._work.name, "retry").inc()
+        await self._schedule_retry(message, retry_delay_ms(self._delays, attempt.attempts), log)
+
+    async def _retry_after(
+        self, message: AbstractIncomingMessage, envelope: EventMessage, exc: RetryAfter, log: dict[str, object]
+    ) -> None:
+        if exc.counts_as_attempt:
+            await self._retry_or_give_up(message, envelope, str(exc), log)
+            return
+        async with self._pool.acquire() as conn:
+            await self._events.note_waiting(conn, envelope.event_id, str(exc))
+        metrics.EVENTS_HANDLED.labels(self._work.name, "deferred").inc()
+        await self._schedule_retry(message, delay_for(self._delays, exc.not_before), log)
+
+    async def _schedule_retry(
+        self, message: AbstractIncomingMessage, delay_ms: int, log: dict[str, object]
+    ) -> None:
+        """Copy the message to the retry queue for `delay_ms`, then ack the original.
+
+        If the copy cannot be published, the original is returned to the queue instead."""
+        try:
+            await self._publisher.publish(
+                self._work.retry_queue(delay_ms),
+                message.body,
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+                to_queue=True,
+            )
+        except PublishFailed:
+            logger.warning("retry publish failed; message returned to the queue", extra=log)
+            await message.nack(requeue=True)
+            return
+        await message.ack()

@@ -1,0 +1,344 @@
+"""ChannelEventRepository: every SQL statement on channel_events, in one place.
+
+Methods take the caller's connection, so they join the caller's transaction; the repository
+never opens one itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from channel_sync.events import ChannelEvent, Direction, EventStatus, NewChannelEvent
+
+_COLUMNS = """id, property_id, direction, event_type, entity_type, entity_external_id,
+    entity_internal_id, idempotency_key, payload, status, attempts, max_attempts, last_error,
+    received_at, processed_at, next_attempt_at, published_at, correlation_id, outcome_note,
+    updated_at"""
+
+# Longest error text kept per event: enough for Beds24's messages, bounded for the table.
+_MAX_ERROR_CHARS = 2000
+
+
+def _event(record: asyncpg.Record) -> ChannelEvent:
+    return ChannelEvent(**dict(record))
+
+
+def _clip(error: str | None) -> str | None:
+    return None if error is None else error[:_MAX_ERROR_CHARS]
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    status: EventStatus | None = None
+    direction: Direction | None = None
+    event_type: str | None = None
+    property_id: UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self, start: int = 1) -> tuple[str, list[Any]]:
+        """SQL conditions and their arguments, numbered from `$start`."""
+        conditions: list[str] = []
+        args: list[Any] = []
+        for column, op, value in (
+            ("status", "=", self.status),
+            ("direction", "=", self.direction),
+            ("event_type", "=", self.event_type),
+            ("property_id", "=", self.property_id),
+            ("received_at", ">=", self.since),
+            ("received_at", "<", self.until),
+        ):
+            if value is not None:
+                args.append(str(value) if isinstance(value, str) else value)
+                conditions.append(f"{column} {op} ${start + len(args) - 1}")
+        return (" AND ".join(conditions) or "TRUE"), args
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Keyset position: the (received_at, id) of the last event on the previous page."""
+
+    received_at: datetime
+    event_id: UUID
+
+    def encode(self) -> str:
+        raw = json.dumps([self.received_at.isoformat(), str(self.event_id)])
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        """Raises ValueError for anything that is not a cursor this class produced."""
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            received_at, event_id = json.loads(base64.urlsafe_b64decode(padded))
+            return cls(datetime.fromisoformat(received_at), UUID(event_id))
+        except (TypeError, ValueError, json.JSONDecodeError) as exc:
+            raise ValueError("malformed cursor") from exc
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    attempts: int
+    max_attempts: int
+    gave_up: bool
+
+
+class ChannelEventRepository:
+    # --- the seed's methods -------------------------------------------------------------
+
+    async def create(
+        self,
+        conn: asyncpg.Connection,
+        event: NewChannelEvent,
+        *,
+        publish_after_s: float = 0.0,
+    ) -> ChannelEvent | None:
+        """Insert as `received`; None when the idempotency key exists already (a duplicate).
+
+        `publish_after_s` holds the row back from the relay, for producers that publish
+        themselves right after commit; the relay still takes it if they never do.
+        """
+        record = await conn.fetchrow(
+            f"""
+            INSERT INTO channel_events (property_id, direction, event_type, entity_type,
+                entity_external_id, entity_internal_id, idempotency_key, payload,
+                max_attempts, correlation_id, next_attempt_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                    now() + make_interval(secs => $11))
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING {_COLUMNS}
+            """,
+            event.property_id,
+            str(event.direction),
+            event.event_type,
+            event.entity_type,
+            event.entity_external_id,
+            event.entity_internal_id,
+            event.idempotency_key,
+            event.payload,
+            event.max_attempts,
+            event.correlation_id,
+            publish_after_s,
+        )
+        return None if record is None else _event(record)
+
+    async def find_by_idempotency_key(
+        self, conn: asyncpg.Connection, key: str
+    ) -> ChannelEvent | None:
+        record = await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM channel_events WHERE idempotency_key = $1", key
+        )
+        return None if record is None else _event(record)
+
+    async def update_status(
+        self,
+        conn: asyncpg.Connection,
+        event_id: UUID,
+        status: EventStatus,
+        error: str | None = None,
+        *,
+        note: str | None = None,
+    ) -> None:
+        await conn.execute(
+            """
+            UPDATE channel_events
+            SET status = $2::varchar,
+                last_error = COALESCE($3, last_error),
+                outcome_note = COALESCE($4, outcome_note),
+                processed_at = CASE WHEN $2::varchar IN ('done', 'failed') THEN now()
+                                    ELSE processed_at END,
+                updated_at = now()
+            WHERE id = $1
+            """,
+            event_id,
+            str(status),
+            _clip(error),
+            note,
+        )
+
+    async def get_failed_events(self, conn: asyncpg.Connection, limit: int) -> list[ChannelEvent]:
+        records = await conn.fetch(
+            f"""SELECT {_COLUMNS} FROM channel_events WHERE status = 'failed'
+                ORDER BY received_at DESC, id DESC LIMIT $1""",
+            limit,
+        )
+        return [_event(r) for r in records]
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def get(self, conn: asyncpg.Connection, event_id: UUID) -> ChannelEvent | None:
+        record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM channel_events WHERE id = $1", event_id)
+        return None if record is None else _event(record)
+
+    async def lock(self, conn: asyncpg.Connection, event_id: UUID) -> ChannelEvent | None:
+        """Lock the row for this transaction (workers: one applier per event at a time)."""
+        record = await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM channel_events WHERE id = $1 FOR UPDATE", event_id
+        )
+        return None if record is None else _event(record)
+
+    async def list(
+        self,
+        conn: asyncpg.Connection,
+        event_filter: EventFilter,
+        *,
+        limit: int,
+        after: Cursor | None = None,
+    ) -> tuple[list[ChannelEvent], int]:
+        """Newest first, keyset-paginated; `total` counts every match of the filter."""
+        where, args = event_filter.where()
+        total = await conn.fetchval(f"SELECT count(*) FROM channel_events WHERE {where}", *args)
+        page_args = list(args)
+        if after is not None:
+            page_args += [after.received_at, after.event_id]
+            n = len(page_args)
+            where = f"{where} AND (received_at, id) < (${n - 1}, ${n})"
+        page_args.append(limit)
+        records = await conn.fetch(
+            f"""SELECT {_COLUMNS} FROM channel_events WHERE {where}
+                ORDER BY received_at DESC, id DESC LIMIT ${len(page_args)}""",
+            *page_args,
+        )
+        return [_event(r) for r in records], int(total)
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    async def mark_published(self, conn: asyncpg.Connection, event_ids: list[UUID]) -> None:
+        """`received` → `processing`; never overwrites a worker's later status."""
+        await conn.execute(
+            """UPDATE channel_events SET status = 'processing', published_at = now(),
+                   updated_at = now()
+               WHERE id = ANY($1::uuid[]) AND status = 'received'""",
+            event_ids,
+        )
+
+    async def defer_publish(self, conn: asyncpg.Connection, event_id: UUID) -> None:
+        """Hand a row the producer could not publish to the relay, now."""
+        await conn.execute(
+            """UPDATE channel_events SET next_attempt_at = now(), updated_at = now()
+               WHERE id = $1 AND status = 'received'""",
+            event_id,
+        )
+
+    async def claim_for_relay(
+        self, conn: asyncpg.Connection, direction: Direction, limit: int
+    ) -> list[ChannelEvent]:
+        """Lock due `received` rows; other relay replicas skip them (use in a transaction)."""
+        records = await conn.fetch(
+            f"""SELECT {_COLUMNS} FROM channel_events
+                WHERE status = 'received' AND direction = $1 AND next_attempt_at <= now()
+                ORDER BY next_attempt_at, received_at
+                LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            str(direction),
+            limit,
+        )
+        return [_event(r) for r in records]
+
+    async def requeue_stalled(
+        self, conn: asyncpg.Connection, direction: Direction, older_than_s: float
+    ) -> int:
+        """`processing` rows untouched for too long (message lost) go back to the relay."""
+        result = await conn.execute(
+            """UPDATE channel_events SET status = 'received', next_attempt_at = now(),
+                   updated_at = now()
+               WHERE status = 'processing' AND direction = $1
+                 AND updated_at < now() - make_interval(secs => $2)""",
+            str(direction),
+            older_than_s,
+        )
+        return int(result.split()[-1])
+
+    async def mark_done(
+        self, conn: asyncpg.Connection, event_id: UUID, *, note: str | None = None
+    ) -> None:
+        await self.update_status(conn, event_id, EventStatus.DONE, note=note)
+
+    async def mark_failed(self, conn: asyncpg.Connection, event_id: UUID, reason: str) -> None:
+        await self.update_status(conn, event_id, EventStatus.FAILED, reason)
+
+    async def record_failed_attempt(
+        self, conn: asyncpg.Connection, event_id: UUID, reason: str
+    ) -> FailedAttempt:
+        """Count one failed attempt; the event ends `failed` once attempts reach the maximum."""
+        record = await conn.fetchrow(
+            """
+            UPDATE channel_events
+            SET attempts = COALESCE(attempts, 0) + 1,
+                last_error = $2,
+                status = CASE WHEN COALESCE(attempts, 0) + 1 >= COALESCE(max_attempts, 3)
+                              THEN 'failed' ELSE 'processing' END,
+                processed_at = CASE WHEN COALESCE(attempts, 0) + 1 >= COALESCE(max_attempts, 3)
+                                    THEN now() ELSE processed_at END,
+                updated_at = now()
+            WHERE id = $1 AND status <> 'done'
+            RETURNING attempts, max_attempts, status
+            """,
+            event_id,
+            _clip(reason),
+        )
+        if record is None:  # done meanwhile (a concurrent redelivery won): nothing to retry
+            return FailedAttempt(0, 0, gave_up=False)
+        return FailedAttempt(
+            record["attempts"], record["max_attempts"], gave_up=record["status"] == "failed"
+        )
+
+    async def note_waiting(self, conn: asyncpg.Connection, event_id: UUID, reason: str) -> None:
+        """Record why an event waits without counting an attempt (e.g. credits)."""
+        await conn.execute(
+            "UPDATE channel_events SET last_error = $2, updated_at = now() WHERE id = $1",
+            event_id,
+            _clip(reason),
+        )
+
+    async def reset_for_retry(
+        self, conn: asyncpg.Connection, event_id: UUID, *, allow_done: bool = False
+    ) -> ChannelEvent | None:
+        """Admin retry: attempts 0, `received`. None if the event is in flight (or done
+        without `allow_done`)."""
+        allowed = ["failed", "done"] if allow_done else ["failed"]
+        record = await conn.fetchrow(
+            f"""
+            UPDATE channel_events
+            SET status = 'received', attempts = 0, next_attempt_at = now(),
+                processed_at = NULL, updated_at = now()
+            WHERE id = $1 AND status = ANY($2::text[])
+            RETURNING {_COLUMNS}
+            """,
+            event_id,
+            allowed,
+        )
+        return None if record is None else _event(record)
+
+    async def reset_failed_matching(
+        self, conn: asyncpg.Connection, event_filter: EventFilter, *, limit: int
+    ) -> list[ChannelEvent]:
+        """Bulk retry of `failed` events chosen by a listing filter (its status is ignored)."""
+        scoped = EventFilter(
+            status=EventStatus.FAILED,
+            direction=event_filter.direction,
+            event_type=event_filter.event_type,
+            property_id=event_filter.property_id,
+            since=event_filter.since,
+            until=event_filter.until,
+        )
+        where, args = scoped.where()
+        args.append(limit)
+        records = await conn.fetch(
+            f"""
+            UPDATE channel_events
+            SET status = 'received', attempts = 0, next_attempt_at = now(),
+                processed_at = NULL, updated_at = now()
+            WHERE id IN (SELECT id FROM channel_events WHERE {where}
+                         ORDER BY received_at LIMIT ${len(args)} FOR UPDATE SKIP LOCKED)
+            RETURNING {_COLUMNS}
+            """,
+            *args,
+        )
+        return [_event(r) for r in records]

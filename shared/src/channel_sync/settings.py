@@ -1,0 +1,41 @@
+"""Settings every service shares, read from environment variables (see README's table)."""
+
+from __future__ import annotations
+
+from pydantic import Field, PostgresDsn, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """Base for each service's settings class; required values have no default."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    database_url: PostgresDsn = Field(
+        default=PostgresDsn("postgresql://postgres@127.0.0.1:5432/channel_sync"),
+        description="Postgres DSN holding the PMS tables and channel_events",
+    )
+    rabbitmq_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        description="AMQP URL of the RabbitMQ broker (vhost in the path)",
+    )
+    beds24_api_url: str = Field(
+        default="https://beds24.com/api/v2", description="Base URL of Beds24 API V2"
+    )
+    log_level: str = Field(default="INFO", description="Python log level")
+    db_pool_min_size: int = Field(default=1, ge=0)
+    db_pool_max_size: int = Field(default=10, ge=1)
+    amqp_publish_timeout_s: float = Field(default=5.0, gt=0)
+    # Delays between consumer attempts, one per retry; the last one repeats if attempts outrun it.
+    retry_delays_ms: list[int] = Field(default=[5_000, 30_000, 120_000])
+
+    @field_validator("retry_delays_ms", mode="before")
+    @classmethod
+    def _split_delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def dsn(self) -> str:
+        return str(self.database_url)

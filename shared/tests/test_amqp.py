@@ -1,0 +1,194 @@
+"""Topology, publisher, consumer outcomes and relay against the real RabbitMQ and Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+import asyncpg
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from channel_sync.amqp.consumer import EventConsumer
+from channel_sync.amqp.publisher import PublishFailed, Publisher
+from channel_sync.amqp.topology import INBOUND, OUTBOUND, declare_topology
+from channel_sync.errors import PermanentError, TransientError
+from channel_sync.events import Direction, EventMessage, EventStatus
+from channel_sync.relay import Relay
+from channel_sync.repository import ChannelEventRepository
+from channel_sync.testing.waiting import wait_for
+
+from conftest import TEST_RETRY_DELAYS_MS
+
+from .factories import insert_property, new_event
+
+repo = ChannelEventRepository()
+
+
+async def _queue_depth(connection: AbstractRobustConnection, name: str) -> int:
+    channel = await connection.channel()
+    try:
+        queue = await channel.declare_queue(name, passive=True)
+        return int(queue.declaration_result.message_count or 0)
+    finally:
+        await channel.close()
+
+
+async def _drain(connection: AbstractRobustConnection, name: str) -> list[bytes]:
+    channel = await connection.channel()
+    queue = await channel.get_queue(name)
+    bodies = []
+    while (message := await queue.get(fail=False, no_ack=True)) is not None:
+        bodies.append(message.body)
+    await channel.close()
+    return bodies
+
+
+async def _status(db: asyncpg.Pool, event_id: UUID) -> EventStatus | None:
+    async with db.acquire() as conn:
+        event = await repo.get(conn, event_id)
+    return None if event is None else event.status
+
+
+async def test_topology_declares_twice_with_dead_lettering(
+    amqp_connection: AbstractRobustConnection,
+) -> None:
+    channel = await amqp_connection.channel()
+    await declare_topology(channel, TEST_RETRY_DELAYS_MS)
+    await declare_topology(channel, TEST_RETRY_DELAYS_MS)
+    for work in (INBOUND, OUTBOUND):
+        await channel.declare_queue(work.dlq, passive=True)
+        for delay in TEST_RETRY_DELAYS_MS:
+            await channel.declare_queue(work.retry_queue(delay), passive=True)
+    await channel.close()
+
+
+async def test_publish_routes_by_key_and_unroutable_raises(
+    amqp_connection: AbstractRobustConnection,
+) -> None:
+    await _drain(amqp_connection, INBOUND.name)
+    publisher = await Publisher.open(amqp_connection)
+    await publisher.publish("beds24.booking.modified", b'{"probe": 1}')
+    with pytest.raises(PublishFailed):
+        await publisher.publish("nobody.listens.here", b"{}")
+    bodies = await wait_for(lambda: _drain(amqp_connection, INBOUND.name), what="routed message")
+    assert bodies == [b'{"probe": 1}']
+    await publisher.close()
+
+
+async def _run_consumer(
+    amqp_connection: AbstractRobustConnection, db: asyncpg.Pool, handler, max_attempts: int = 3
+):  # type: ignore[no-untyped-def]
+    publisher = await Publisher.open(amqp_connection)
+    channel = await amqp_connection.channel()
+    consumer = EventConsumer(
+        channel=channel, work_queue=INBOUND, pool=db, publisher=publisher, handler=handler,
+        retry_delays_ms=TEST_RETRY_DELAYS_MS, prefetch=5,
+    )
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        event = await repo.create(conn, new_event(prop, max_attempts=max_attempts))
+    assert event is not None
+    await publisher.publish_event(EventMessage.for_event(event), event.event_type)
+    await consumer.start()
+    return consumer, publisher, event
+
+
+async def test_message_exhausting_attempts_lands_in_dlq(
+    amqp_connection: AbstractRobustConnection, db: asyncpg.Pool
+) -> None:
+    await _drain(amqp_connection, INBOUND.dlq)
+    calls: list[UUID] = []
+
+    async def always_down(message: EventMessage) -> None:
+        calls.append(message.event_id)
+        raise TransientError("Beds24 unreachable")
+
+    consumer, publisher, event = await _run_consumer(amqp_connection, db, always_down)
+    try:
+        await wait_for(lambda: _status(db, event.id), what="status", timeout=10)
+        await wait_for(
+            lambda: _is(db, event.id, EventStatus.FAILED), timeout=10, what="event failed"
+        )
+        dead = await wait_for(lambda: _drain(amqp_connection, INBOUND.dlq), what="DLQ message")
+    finally:
+        await consumer.stop()
+        await publisher.close()
+    assert len(calls) == 3  # one delivery, two delayed retries
+    assert [EventMessage.model_validate_json(b).event_id for b in dead] == [event.id]
+    async with db.acquire() as conn:
+        final = await repo.get(conn, event.id)
+    assert final and final.attempts == 3 and final.last_error == "Beds24 unreachable"
+
+
+async def test_permanent_error_fails_at_once(
+    amqp_connection: AbstractRobustConnection, db: asyncpg.Pool
+) -> None:
+    await _drain(amqp_connection, INBOUND.dlq)
+    calls = 0
+
+    async def invalid(message: EventMessage) -> None:
+        nonlocal calls
+        calls += 1
+        raise PermanentError("room 99 is not mapped to a PMS room")
+
+    consumer, publisher, event = await _run_consumer(amqp_connection, db, invalid)
+    try:
+        await wait_for(lambda: _is(db, event.id, EventStatus.FAILED), what="event failed")
+        await wait_for(lambda: _drain(amqp_connection, INBOUND.dlq), what="DLQ message")
+    finally:
+        await consumer.stop()
+        await publisher.close()
+    assert calls == 1
+
+
+async def test_transient_then_success_is_retried_after_a_delay(
+    amqp_connection: AbstractRobustConnection, db: asyncpg.Pool
+) -> None:
+    calls = 0
+
+    async def flaky(message: EventMessage) -> None:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise TransientError("HTTP 500 from Beds24")
+        async with db.acquire() as conn:
+            await repo.mark_done(conn, message.event_id)
+
+    consumer, publisher, event = await _run_consumer(amqp_connection, db, flaky)
+    try:
+        await wait_for(lambda: _is(db, event.id, EventStatus.DONE), what="event done")
+    finally:
+        await consumer.stop()
+        await publisher.close()
+    assert calls == 3
+
+
+async def test_relay_publishes_received_rows_and_marks_them_processing(
+    amqp_connection: AbstractRobustConnection, db: asyncpg.Pool
+) -> None:
+    await _drain(amqp_connection, OUTBOUND.name)
+    publisher = await Publisher.open(amqp_connection)
+    relay = Relay(pool=db, publisher=publisher, direction=Direction.OUTBOUND, poll_interval_s=5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        async with db.acquire() as conn:
+            prop = await insert_property(conn)
+            event = await repo.create(
+                conn,
+                new_event(prop, direction=Direction.OUTBOUND, event_type="pms.booking.create"),
+            )
+        assert event
+        # Woken by NOTIFY: well before the 5 s poll.
+        await wait_for(lambda: _is(db, event.id, EventStatus.PROCESSING), timeout=3, what="relayed")
+        bodies = await wait_for(lambda: _drain(amqp_connection, OUTBOUND.name), what="message")
+    finally:
+        stop.set()
+        await task
+        await publisher.close()
+    assert [EventMessage.model_validate_json(b).event_id for b in bodies] == [event.id]
+
+
+async def _is(db: asyncpg.Pool, event_id: UUID, status: EventStatus) -> bool:
+    return await _status(db, event_id) is status

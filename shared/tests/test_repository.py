@@ -1,0 +1,123 @@
+"""ChannelEventRepository against the real Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from channel_sync.events import Direction, EventStatus
+from channel_sync.repository import ChannelEventRepository, Cursor, EventFilter
+
+from .factories import insert_property, new_event
+
+repo = ChannelEventRepository()
+
+
+async def test_create_and_find_round_trip(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        created = await repo.create(conn, new_event(prop, key="k-1", correlation_id="c-1"))
+        assert created is not None
+        found = await repo.find_by_idempotency_key(conn, "k-1")
+    assert found == created
+    assert found.status is EventStatus.RECEIVED
+    assert found.attempts == 0 and found.max_attempts == 3
+    assert found.payload == {"booking": {"id": 1001}}
+
+
+async def test_duplicate_key_returns_none(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        assert await repo.create(conn, new_event(prop, key="dup")) is not None
+        assert await repo.create(conn, new_event(prop, key="dup")) is None
+        assert await conn.fetchval("SELECT count(*) FROM channel_events") == 1
+
+
+async def test_concurrent_inserts_of_one_key_exactly_one_wins(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+
+    async def insert() -> bool:
+        async with db.acquire() as conn, conn.transaction():
+            return await repo.create(conn, new_event(prop, key="race")) is not None
+
+    results = await asyncio.gather(*(insert() for _ in range(10)))
+    assert results.count(True) == 1
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM channel_events") == 1
+
+
+async def test_update_status_and_failed_listing(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        first = await repo.create(conn, new_event(prop))
+        second = await repo.create(conn, new_event(prop))
+        assert first and second
+        await repo.update_status(conn, first.id, EventStatus.FAILED, "Beds24 refused: room unknown")
+        await repo.update_status(conn, second.id, EventStatus.DONE)
+        failed = await repo.get_failed_events(conn, 10)
+        done = await repo.get(conn, second.id)
+    assert [e.id for e in failed] == [first.id]
+    assert failed[0].last_error == "Beds24 refused: room unknown"
+    assert failed[0].processed_at is not None
+    assert done is not None and done.status is EventStatus.DONE
+
+
+async def test_failed_attempts_end_failed_at_max(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        event = await repo.create(conn, new_event(prop))
+        assert event
+        outcomes = [await repo.record_failed_attempt(conn, event.id, f"boom {i}") for i in range(3)]
+        final = await repo.get(conn, event.id)
+    assert [o.gave_up for o in outcomes] == [False, False, True]
+    assert final and final.status is EventStatus.FAILED and final.attempts == 3
+    assert final.last_error == "boom 2"
+
+
+async def test_filtered_keyset_listing(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        other = await insert_property(conn, "Other")
+        for i in range(7):
+            await repo.create(conn, new_event(prop, direction=Direction.OUTBOUND if i % 2 else Direction.INBOUND))
+        await repo.create(conn, new_event(other))
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page, total = await repo.list(conn, EventFilter(property_id=prop), limit=3, after=cursor)
+            seen += [str(e.id) for e in page]
+            if len(page) < 3:
+                break
+            cursor = Cursor(page[-1].received_at, page[-1].id)
+        outbound, outbound_total = await repo.list(
+            conn, EventFilter(direction=Direction.OUTBOUND), limit=50
+        )
+    assert total == 7 and len(seen) == 7 and len(set(seen)) == 7
+    assert outbound_total == 3 and all(e.direction is Direction.OUTBOUND for e in outbound)
+
+
+def test_cursor_round_trip_and_rejects_garbage() -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    cursor = Cursor(datetime.now(UTC) - timedelta(minutes=1), uuid4())
+    assert Cursor.decode(cursor.encode()) == cursor
+    with pytest.raises(ValueError):
+        Cursor.decode("not-a-cursor")
+
+
+async def test_admin_reset_refuses_in_flight_and_needs_flag_for_done(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        event = await repo.create(conn, new_event(prop))
+        assert event
+        await repo.mark_published(conn, [event.id])
+        assert await repo.reset_for_retry(conn, event.id) is None  # processing: in flight
+        await repo.mark_done(conn, event.id)
+        assert await repo.reset_for_retry(conn, event.id) is None
+        replay = await repo.reset_for_retry(conn, event.id, allow_done=True)
+    assert replay is not None and replay.status is EventStatus.RECEIVED and replay.attempts == 0
