@@ -1,0 +1,17 @@
+"""Marks a transaction's PMS writes as coming from Beds24, so they produce no outbound event.
+
+The outbound capture triggers skip changes made in a transaction where the setting
+`channel_sync.origin` is 'beds24' (transaction-local: it ends with the transaction).
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+ORIGIN_SETTING = "channel_sync.origin"
+BEDS24_ORIGIN = "beds24"
+
+
+async def mark_beds24_origin(conn: asyncpg.Connection) -> None:
+    """Call inside the transaction that applies an inbound booking (no echo back)."""
+    await conn.execute("SELECT set_config($1, $2, true)", ORIGIN_SETTING, BEDS24_ORIGIN)
