@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, PostgresDsn, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class CommonSettings(BaseSettings):
@@ -27,13 +29,20 @@ class CommonSettings(BaseSettings):
     db_pool_max_size: int = Field(default=10, ge=1)
     amqp_publish_timeout_s: float = Field(default=5.0, gt=0)
     # Delays between consumer attempts, one per retry; the last one repeats if attempts outrun it.
-    retry_delays_ms: list[int] = Field(default=[5_000, 30_000, 120_000])
+    retry_delays_ms: Annotated[list[int], NoDecode] = Field(default=[5_000, 30_000, 120_000])
 
     @field_validator("retry_delays_ms", mode="before")
     @classmethod
     def _split_delays(cls, value: object) -> object:
         if isinstance(value, str):
             return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("retry_delays_ms")
+    @classmethod
+    def _positive_delays(cls, value: list[int]) -> list[int]:
+        if not value or any(d <= 0 for d in value):
+            raise ValueError("needs one or more positive delays in milliseconds")
         return value
 
     @property
