@@ -107,7 +107,8 @@ class EventConsumer:
         log = {"event_id": str(envelope.event_id), "correlation_id": envelope.correlation_id,
                "event_type": envelope.event_type}
         try:
-            await self._handler(envelope)
+            with metrics.HANDLER_SECONDS.labels(self._work.name).time():
+                await self._handler(envelope)
         except PermanentError as exc:
             await self._give_up(message, envelope, str(exc), log)
         except RetryAfter as exc:
