@@ -30,7 +30,7 @@ test:
 lint:
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy shared/src services/*/src sandbox/src
+	$(RUN) mypy -p channel_sync -p webhook_gateway -p inbound_worker -p outbound_worker -p admin_api -p beds24_sandbox
 
 demo:
 	$(RUN) python scripts/demo.py

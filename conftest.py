@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
-
 from channel_sync.amqp.connection import connect
 from channel_sync.amqp.topology import declare_topology
 from channel_sync.db import create_pool
@@ -23,7 +22,9 @@ from channel_sync.testing import infra
 
 pytest_plugins = ["beds24_sandbox.pytest_plugin"]
 
-ADMIN_DSN = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN_DSN = os.environ.get(
+    "TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 BASE_AMQP_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 # Short retry delays keep retry scenarios fast in tests.
 TEST_RETRY_DELAYS_MS = [200, 400, 800]

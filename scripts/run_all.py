@@ -13,6 +13,8 @@ import sys
 
 SERVICES = ("webhook-gateway", "inbound-worker", "outbound-worker", "admin-api")
 STOP_TIMEOUT_S = 30
+# Local development only; a deployment sets ADMIN_API_TOKEN from its secret store.
+DEV_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105
 
 
 async def _pipe(name: str, stream: asyncio.StreamReader) -> None:
@@ -24,9 +26,9 @@ async def _pipe(name: str, stream: asyncio.StreamReader) -> None:
 
 async def main() -> int:
     env = dict(os.environ)
-    env.setdefault("ADMIN_API_TOKEN", "dev-admin-token")
-    if env["ADMIN_API_TOKEN"] == "dev-admin-token":
-        print("admin-api token: dev-admin-token (set ADMIN_API_TOKEN to choose one)")
+    if "ADMIN_API_TOKEN" not in env:
+        env["ADMIN_API_TOKEN"] = DEV_ADMIN_TOKEN
+        print(f"admin-api token: {DEV_ADMIN_TOKEN} (set ADMIN_API_TOKEN to choose one)")
     procs = {
         name: await asyncio.create_subprocess_exec(
             name, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT

@@ -6,7 +6,6 @@ import uuid
 from uuid import UUID
 
 import asyncpg
-
 from channel_sync.events import Direction, NewChannelEvent
 
 

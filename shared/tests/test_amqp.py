@@ -8,9 +8,8 @@ from uuid import UUID
 import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
-
 from channel_sync.amqp.consumer import EventConsumer
-from channel_sync.amqp.publisher import PublishFailed, Publisher
+from channel_sync.amqp.publisher import Publisher, PublishFailed
 from channel_sync.amqp.topology import INBOUND, OUTBOUND, declare_topology
 from channel_sync.errors import PermanentError, TransientError
 from channel_sync.events import Direction, EventMessage, EventStatus
@@ -82,8 +81,13 @@ async def _run_consumer(
     publisher = await Publisher.open(amqp_connection)
     channel = await amqp_connection.channel()
     consumer = EventConsumer(
-        channel=channel, work_queue=INBOUND, pool=db, publisher=publisher, handler=handler,
-        retry_delays_ms=TEST_RETRY_DELAYS_MS, prefetch=5,
+        channel=channel,
+        work_queue=INBOUND,
+        pool=db,
+        publisher=publisher,
+        handler=handler,
+        retry_delays_ms=TEST_RETRY_DELAYS_MS,
+        prefetch=5,
     )
     async with db.acquire() as conn:
         prop = await insert_property(conn)

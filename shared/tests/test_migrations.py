@@ -4,19 +4,36 @@ from __future__ import annotations
 
 import asyncpg
 from alembic.script import ScriptDirectory
-
 from channel_sync.migrate import alembic_config
 from channel_sync.testing import infra
 
 from conftest import ADMIN_DSN
 
 SEED_EVENT_COLUMNS = {
-    "id", "property_id", "direction", "event_type", "entity_type", "entity_external_id",
-    "entity_internal_id", "idempotency_key", "payload", "status", "attempts", "max_attempts",
-    "last_error", "received_at", "processed_at",
+    "id",
+    "property_id",
+    "direction",
+    "event_type",
+    "entity_type",
+    "entity_external_id",
+    "entity_internal_id",
+    "idempotency_key",
+    "payload",
+    "status",
+    "attempts",
+    "max_attempts",
+    "last_error",
+    "received_at",
+    "processed_at",
 }
 SEED_MAPPING_COLUMNS = {
-    "id", "property_id", "mapping_type", "internal_id", "external_id", "is_active", "created_at",
+    "id",
+    "property_id",
+    "mapping_type",
+    "internal_id",
+    "external_id",
+    "is_active",
+    "created_at",
 }
 
 
@@ -57,8 +74,8 @@ async def test_every_migration_goes_up_down_and_up_again() -> None:
 
 async def test_seed_schema_is_present(db: asyncpg.Pool) -> None:
     async with db.acquire() as conn:
-        assert SEED_EVENT_COLUMNS <= await _columns(conn, "channel_events")
-        assert SEED_MAPPING_COLUMNS <= await _columns(conn, "channel_mappings")
+        assert await _columns(conn, "channel_events") >= SEED_EVENT_COLUMNS
+        assert await _columns(conn, "channel_mappings") >= SEED_MAPPING_COLUMNS
         indexes = {
             r["indexname"]: r["indexdef"]
             for r in await conn.fetch("SELECT indexname, indexdef FROM pg_indexes")
@@ -89,7 +106,9 @@ async def test_mappings_migration_copies_rooms_beds24_room_id() -> None:
         infra.migrate(dsn, "0002")
         conn = await asyncpg.connect(dsn)
         try:
-            prop = await conn.fetchval("INSERT INTO hotel_settings (name) VALUES ('H') RETURNING id")
+            prop = await conn.fetchval(
+                "INSERT INTO hotel_settings (name) VALUES ('H') RETURNING id"
+            )
             mapped = await conn.fetchval(
                 "INSERT INTO rooms (property_id, name, beds24_room_id) VALUES ($1, '101', '555') "
                 "RETURNING id",
@@ -97,7 +116,9 @@ async def test_mappings_migration_copies_rooms_beds24_room_id() -> None:
             )
             await conn.execute("INSERT INTO rooms (property_id, name) VALUES ($1, '102')", prop)
             infra.migrate(dsn, "0003")
-            rows = await conn.fetch("SELECT mapping_type, internal_id, external_id FROM channel_mappings")
+            rows = await conn.fetch(
+                "SELECT mapping_type, internal_id, external_id FROM channel_mappings"
+            )
         finally:
             await conn.close()
         assert [(r["mapping_type"], r["internal_id"], r["external_id"]) for r in rows] == [

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-
 from channel_sync.events import Direction, EventStatus
 from channel_sync.repository import ChannelEventRepository, Cursor, EventFilter
 
@@ -83,12 +82,16 @@ async def test_filtered_keyset_listing(db: asyncpg.Pool) -> None:
         prop = await insert_property(conn)
         other = await insert_property(conn, "Other")
         for i in range(7):
-            await repo.create(conn, new_event(prop, direction=Direction.OUTBOUND if i % 2 else Direction.INBOUND))
+            await repo.create(
+                conn, new_event(prop, direction=Direction.OUTBOUND if i % 2 else Direction.INBOUND)
+            )
         await repo.create(conn, new_event(other))
         seen: list[str] = []
         cursor = None
         while True:
-            page, total = await repo.list(conn, EventFilter(property_id=prop), limit=3, after=cursor)
+            page, total = await repo.list(
+                conn, EventFilter(property_id=prop), limit=3, after=cursor
+            )
             seen += [str(e.id) for e in page]
             if len(page) < 3:
                 break

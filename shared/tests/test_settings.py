@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import Field, ValidationError
-
 from channel_sync.settings import CommonSettings
+from pydantic import Field, ValidationError
 
 
 class _ServiceWithSecret(CommonSettings):

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -34,3 +35,5 @@ async def ping(pool: asyncpg.Pool) -> bool:
 
 Record = asyncpg.Record
 Json = dict[str, Any]
+# What repositories accept: a plain connection or one borrowed from the pool.
+Connection = asyncpg.Connection | PoolConnectionProxy

@@ -1,9 +1,9 @@
 """The exception tree handlers raise to tell the consumer what to do with a message.
 
-    ChannelSyncError
-    ├── TransientError      retry later with a growing delay; counts as an attempt
-    │   └── RetryAfter      retry no earlier than `not_before`; may not count as an attempt
-    └── PermanentError      no retry can help: the event ends `failed` with the reason
+ChannelSyncError
+├── TransientError      retry later with a growing delay; counts as an attempt
+│   └── RetryAfter      retry no earlier than `not_before`; may not count as an attempt
+└── PermanentError      no retry can help: the event ends `failed` with the reason
 """
 
 from __future__ import annotations

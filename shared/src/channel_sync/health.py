@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -37,14 +38,22 @@ def health_routes(readiness: ReadinessCheck) -> list[Route]:
     ]
 
 
-def health_server(readiness: ReadinessCheck, *, host: str, port: int) -> uvicorn.Server:
+class EmbeddedServer(uvicorn.Server):
+    """A uvicorn server inside a process that handles its own signals (the workers drain
+    their consumers on SIGTERM first, then stop this server)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def health_server(readiness: ReadinessCheck, *, host: str, port: int) -> EmbeddedServer:
     """A uvicorn server with only the health routes (for the workers)."""
     app = Starlette(routes=health_routes(readiness))
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                            lifespan="off")
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    return server
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+    )
+    return EmbeddedServer(config)
 
 
 async def serve_until(server: uvicorn.Server, stop: asyncio.Event) -> None:

@@ -9,8 +9,21 @@ from pythonjsonlogger.json import JsonFormatter
 
 # Keys that must never reach a log line, whatever a caller passes in `extra`.
 _REDACTED_KEYS = frozenset(
-    {"token", "refresh_token", "refreshToken", "secret", "authorization", "password",
-     "firstName", "lastName", "email", "phone", "mobile", "address", "guest_name"}
+    {
+        "token",
+        "refresh_token",
+        "refreshToken",
+        "secret",
+        "authorization",
+        "password",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "mobile",
+        "address",
+        "guest_name",
+    }
 )
 
 

@@ -6,12 +6,12 @@ The outbound capture triggers skip changes made in a transaction where the setti
 
 from __future__ import annotations
 
-import asyncpg
+from channel_sync.db import Connection
 
 ORIGIN_SETTING = "channel_sync.origin"
 BEDS24_ORIGIN = "beds24"
 
 
-async def mark_beds24_origin(conn: asyncpg.Connection) -> None:
+async def mark_beds24_origin(conn: Connection) -> None:
     """Call inside the transaction that applies an inbound booking (no echo back)."""
     await conn.execute("SELECT set_config($1, $2, true)", ORIGIN_SETTING, BEDS24_ORIGIN)

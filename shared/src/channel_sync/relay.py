@@ -16,9 +16,10 @@ from collections.abc import Coroutine
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from channel_sync import metrics
-from channel_sync.amqp.publisher import PublishFailed, Publisher
+from channel_sync.amqp.publisher import Publisher, PublishFailed
 from channel_sync.events import Direction, EventMessage
 from channel_sync.repository import ChannelEventRepository
 
@@ -54,8 +55,10 @@ class Relay:
             if not rows:
                 return 0
             results = await asyncio.gather(
-                *(self._publisher.publish_event(EventMessage.for_event(e), e.event_type)
-                  for e in rows),
+                *(
+                    self._publisher.publish_event(EventMessage.for_event(e), e.event_type)
+                    for e in rows
+                ),
                 return_exceptions=True,
             )
             published = [e.id for e, r in zip(rows, results, strict=True) if r is None]
@@ -96,16 +99,16 @@ class Relay:
             logger.warning("%d stalled event(s) handed back to the relay", requeued)
             await self.publish_due()
 
-    async def _listen(self) -> asyncpg.Connection | None:
+    async def _listen(self) -> PoolConnectionProxy | None:
         """Hold one pooled connection for LISTEN; without it the relay still polls."""
         try:
-            conn: asyncpg.Connection = await self._pool.acquire()
+            conn: PoolConnectionProxy = await self._pool.acquire()
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
         except (OSError, asyncpg.PostgresError):
             return None
         return conn
 
-    async def _unlisten(self, conn: asyncpg.Connection) -> None:
+    async def _unlisten(self, conn: PoolConnectionProxy) -> None:
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             await conn.remove_listener(NOTIFY_CHANNEL, self._on_notify)
         await self._pool.release(conn)

@@ -7,6 +7,7 @@ never opens one itself.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
+from channel_sync.db import Connection
 from channel_sync.events import ChannelEvent, Direction, EventStatus, NewChannelEvent
 
 _COLUMNS = """id, property_id, direction, event_type, entity_type, entity_external_id,
@@ -95,7 +97,7 @@ class ChannelEventRepository:
 
     async def create(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         event: NewChannelEvent,
         *,
         publish_after_s: float = 0.0,
@@ -129,9 +131,7 @@ class ChannelEventRepository:
         )
         return None if record is None else _event(record)
 
-    async def find_by_idempotency_key(
-        self, conn: asyncpg.Connection, key: str
-    ) -> ChannelEvent | None:
+    async def find_by_idempotency_key(self, conn: Connection, key: str) -> ChannelEvent | None:
         record = await conn.fetchrow(
             f"SELECT {_COLUMNS} FROM channel_events WHERE idempotency_key = $1", key
         )
@@ -139,7 +139,7 @@ class ChannelEventRepository:
 
     async def update_status(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         event_id: UUID,
         status: EventStatus,
         error: str | None = None,
@@ -163,7 +163,7 @@ class ChannelEventRepository:
             note,
         )
 
-    async def get_failed_events(self, conn: asyncpg.Connection, limit: int) -> list[ChannelEvent]:
+    async def get_failed_events(self, conn: Connection, limit: int) -> list[ChannelEvent]:
         records = await conn.fetch(
             f"""SELECT {_COLUMNS} FROM channel_events WHERE status = 'failed'
                 ORDER BY received_at DESC, id DESC LIMIT $1""",
@@ -173,11 +173,13 @@ class ChannelEventRepository:
 
     # --- reading --------------------------------------------------------------------------
 
-    async def get(self, conn: asyncpg.Connection, event_id: UUID) -> ChannelEvent | None:
-        record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM channel_events WHERE id = $1", event_id)
+    async def get(self, conn: Connection, event_id: UUID) -> ChannelEvent | None:
+        record = await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM channel_events WHERE id = $1", event_id
+        )
         return None if record is None else _event(record)
 
-    async def lock(self, conn: asyncpg.Connection, event_id: UUID) -> ChannelEvent | None:
+    async def lock(self, conn: Connection, event_id: UUID) -> ChannelEvent | None:
         """Lock the row for this transaction (workers: one applier per event at a time)."""
         record = await conn.fetchrow(
             f"SELECT {_COLUMNS} FROM channel_events WHERE id = $1 FOR UPDATE", event_id
@@ -186,12 +188,12 @@ class ChannelEventRepository:
 
     async def list(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         event_filter: EventFilter,
         *,
         limit: int,
         after: Cursor | None = None,
-    ) -> tuple[list[ChannelEvent], int]:
+    ) -> tuple[builtins.list[ChannelEvent], int]:
         """Newest first, keyset-paginated; `total` counts every match of the filter."""
         where, args = event_filter.where()
         total = await conn.fetchval(f"SELECT count(*) FROM channel_events WHERE {where}", *args)
@@ -210,7 +212,7 @@ class ChannelEventRepository:
 
     # --- life cycle -----------------------------------------------------------------------
 
-    async def mark_published(self, conn: asyncpg.Connection, event_ids: list[UUID]) -> None:
+    async def mark_published(self, conn: Connection, event_ids: builtins.list[UUID]) -> None:
         """`received` → `processing`; never overwrites a worker's later status."""
         await conn.execute(
             """UPDATE channel_events SET status = 'processing', published_at = now(),
@@ -219,7 +221,7 @@ class ChannelEventRepository:
             event_ids,
         )
 
-    async def defer_publish(self, conn: asyncpg.Connection, event_id: UUID) -> None:
+    async def defer_publish(self, conn: Connection, event_id: UUID) -> None:
         """Hand a row the producer could not publish to the relay, now."""
         await conn.execute(
             """UPDATE channel_events SET next_attempt_at = now(), updated_at = now()
@@ -228,8 +230,8 @@ class ChannelEventRepository:
         )
 
     async def claim_for_relay(
-        self, conn: asyncpg.Connection, direction: Direction, limit: int
-    ) -> list[ChannelEvent]:
+        self, conn: Connection, direction: Direction, limit: int
+    ) -> builtins.list[ChannelEvent]:
         """Lock due `received` rows; other relay replicas skip them (use in a transaction)."""
         records = await conn.fetch(
             f"""SELECT {_COLUMNS} FROM channel_events
@@ -242,7 +244,7 @@ class ChannelEventRepository:
         return [_event(r) for r in records]
 
     async def requeue_stalled(
-        self, conn: asyncpg.Connection, direction: Direction, older_than_s: float
+        self, conn: Connection, direction: Direction, older_than_s: float
     ) -> int:
         """`processing` rows untouched for too long (message lost) go back to the relay."""
         result = await conn.execute(
@@ -255,16 +257,14 @@ class ChannelEventRepository:
         )
         return int(result.split()[-1])
 
-    async def mark_done(
-        self, conn: asyncpg.Connection, event_id: UUID, *, note: str | None = None
-    ) -> None:
+    async def mark_done(self, conn: Connection, event_id: UUID, *, note: str | None = None) -> None:
         await self.update_status(conn, event_id, EventStatus.DONE, note=note)
 
-    async def mark_failed(self, conn: asyncpg.Connection, event_id: UUID, reason: str) -> None:
+    async def mark_failed(self, conn: Connection, event_id: UUID, reason: str) -> None:
         await self.update_status(conn, event_id, EventStatus.FAILED, reason)
 
     async def record_failed_attempt(
-        self, conn: asyncpg.Connection, event_id: UUID, reason: str
+        self, conn: Connection, event_id: UUID, reason: str
     ) -> FailedAttempt:
         """Count one failed attempt; the event ends `failed` once attempts reach the maximum."""
         record = await conn.fetchrow(
@@ -289,7 +289,7 @@ class ChannelEventRepository:
             record["attempts"], record["max_attempts"], gave_up=record["status"] == "failed"
         )
 
-    async def note_waiting(self, conn: asyncpg.Connection, event_id: UUID, reason: str) -> None:
+    async def note_waiting(self, conn: Connection, event_id: UUID, reason: str) -> None:
         """Record why an event waits without counting an attempt (e.g. credits)."""
         await conn.execute(
             "UPDATE channel_events SET last_error = $2, updated_at = now() WHERE id = $1",
@@ -298,7 +298,7 @@ class ChannelEventRepository:
         )
 
     async def reset_for_retry(
-        self, conn: asyncpg.Connection, event_id: UUID, *, allow_done: bool = False
+        self, conn: Connection, event_id: UUID, *, allow_done: bool = False
     ) -> ChannelEvent | None:
         """Admin retry: attempts 0, `received`. None if the event is in flight (or done
         without `allow_done`)."""
@@ -317,8 +317,8 @@ class ChannelEventRepository:
         return None if record is None else _event(record)
 
     async def reset_failed_matching(
-        self, conn: asyncpg.Connection, event_filter: EventFilter, *, limit: int
-    ) -> list[ChannelEvent]:
+        self, conn: Connection, event_filter: EventFilter, *, limit: int
+    ) -> builtins.list[ChannelEvent]:
         """Bulk retry of `failed` events chosen by a listing filter (its status is ignored)."""
         scoped = EventFilter(
             status=EventStatus.FAILED,

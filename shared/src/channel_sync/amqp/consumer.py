@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 import asyncpg
@@ -22,7 +22,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
 
 from channel_sync import metrics
-from channel_sync.amqp.publisher import PublishFailed, Publisher
+from channel_sync.amqp.publisher import Publisher, PublishFailed
 from channel_sync.amqp.topology import WorkQueue
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.events import EventMessage
@@ -100,12 +100,16 @@ class EventConsumer:
         try:
             envelope = EventMessage.model_validate_json(message.body)
         except ValidationError:
-            logger.error("unreadable message %s on %s: dead-lettered",
-                         message.message_id, self._work.name)
+            logger.error(
+                "unreadable message %s on %s: dead-lettered", message.message_id, self._work.name
+            )
             await message.reject(requeue=False)
             return
-        log = {"event_id": str(envelope.event_id), "correlation_id": envelope.correlation_id,
-               "event_type": envelope.event_type}
+        log: dict[str, object] = {
+            "event_id": str(envelope.event_id),
+            "correlation_id": envelope.correlation_id,
+            "event_type": envelope.event_type,
+        }
         try:
             with metrics.HANDLER_SECONDS.labels(self._work.name).time():
                 await self._handler(envelope)
@@ -121,7 +125,11 @@ class EventConsumer:
             await message.ack()
 
     async def _give_up(
-        self, message: AbstractIncomingMessage, envelope: EventMessage, reason: str, log: dict[str, object]
+        self,
+        message: AbstractIncomingMessage,
+        envelope: EventMessage,
+        reason: str,
+        log: Mapping[str, object],
     ) -> None:
         async with self._pool.acquire() as conn:
             await self._events.mark_failed(conn, envelope.event_id, reason)
@@ -130,32 +138,44 @@ class EventConsumer:
         await message.reject(requeue=False)
 
     async def _retry_or_give_up(
-        self, message: AbstractIncomingMessage, envelope: EventMessage, reason: str, log: dict[str, object]
+        self,
+        message: AbstractIncomingMessage,
+        envelope: EventMessage,
+        reason: str,
+        log: Mapping[str, object],
     ) -> None:
         try:
             async with self._pool.acquire() as conn:
                 attempt = await self._events.record_failed_attempt(conn, envelope.event_id, reason)
         except (OSError, asyncpg.PostgresError) as exc:
             # The database itself is the trouble: retry later without counting.
-            logger.warning("cannot record attempt (%s); retrying later", exc.__class__.__name__,
-                           extra=log)
+            logger.warning(
+                "cannot record attempt (%s); retrying later", exc.__class__.__name__, extra=log
+            )
             await self._schedule_retry(message, retry_delay_ms(self._delays, 1), log)
             return
         if attempt.gave_up:
-            logger.warning("event failed after %d attempts: %s", attempt.attempts, reason, extra=log)
+            logger.warning(
+                "event failed after %d attempts: %s", attempt.attempts, reason, extra=log
+            )
             metrics.EVENTS_HANDLED.labels(self._work.name, "failed").inc()
             await message.reject(requeue=False)
             return
         if attempt.max_attempts == 0:  # already done by a concurrent delivery
             await message.ack()
             return
-        logger.info("attempt %d/%d failed: %s", attempt.attempts, attempt.max_attempts, reason,
-                    extra=log)
+        logger.info(
+            "attempt %d/%d failed: %s", attempt.attempts, attempt.max_attempts, reason, extra=log
+        )
         metrics.EVENTS_HANDLED.labels(self._work.name, "retry").inc()
         await self._schedule_retry(message, retry_delay_ms(self._delays, attempt.attempts), log)
 
     async def _retry_after(
-        self, message: AbstractIncomingMessage, envelope: EventMessage, exc: RetryAfter, log: dict[str, object]
+        self,
+        message: AbstractIncomingMessage,
+        envelope: EventMessage,
+        exc: RetryAfter,
+        log: Mapping[str, object],
     ) -> None:
         if exc.counts_as_attempt:
             await self._retry_or_give_up(message, envelope, str(exc), log)
@@ -166,7 +186,7 @@ class EventConsumer:
         await self._schedule_retry(message, delay_for(self._delays, exc.not_before), log)
 
     async def _schedule_retry(
-        self, message: AbstractIncomingMessage, delay_ms: int, log: dict[str, object]
+        self, message: AbstractIncomingMessage, delay_ms: int, log: Mapping[str, object]
     ) -> None:
         """Copy the message to the retry queue for `delay_ms`, then ack the original.
 

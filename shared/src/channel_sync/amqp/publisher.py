@@ -6,7 +6,6 @@ timeout, raises PublishFailed; nothing passes silently.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -71,8 +70,10 @@ class Publisher:
                 message, routing_key=routing_key, mandatory=True, timeout=self._timeout_s
             )
         except DeliveryError as exc:
-            raise PublishFailed(f"broker returned or refused the message for {routing_key!r}") from exc
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+            raise PublishFailed(
+                f"broker returned or refused the message for {routing_key!r}"
+            ) from exc
+        except TimeoutError as exc:
             raise PublishFailed(f"no publisher confirm within {self._timeout_s}s") from exc
         except (AMQPError, aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
             raise PublishFailed(f"broker unavailable: {exc.__class__.__name__}") from exc
