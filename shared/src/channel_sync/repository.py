@@ -298,26 +298,38 @@ class ChannelEventRepository:
         )
 
     async def reset_for_retry(
-        self, conn: Connection, event_id: UUID, *, allow_done: bool = False
+        self,
+        conn: Connection,
+        event_id: UUID,
+        *,
+        allow_done: bool = False,
+        publish_after_s: float = 0.0,
     ) -> ChannelEvent | None:
         """Admin retry: attempts 0, `received`. None if the event is in flight (or done
-        without `allow_done`)."""
+        without `allow_done`). `publish_after_s` holds it back from the relay, as in `create`."""
         allowed = ["failed", "done"] if allow_done else ["failed"]
         record = await conn.fetchrow(
             f"""
             UPDATE channel_events
-            SET status = 'received', attempts = 0, next_attempt_at = now(),
+            SET status = 'received', attempts = 0,
+                next_attempt_at = now() + make_interval(secs => $3),
                 processed_at = NULL, updated_at = now()
             WHERE id = $1 AND status = ANY($2::text[])
             RETURNING {_COLUMNS}
             """,
             event_id,
             allowed,
+            publish_after_s,
         )
         return None if record is None else _event(record)
 
     async def reset_failed_matching(
-        self, conn: Connection, event_filter: EventFilter, *, limit: int
+        self,
+        conn: Connection,
+        event_filter: EventFilter,
+        *,
+        limit: int,
+        publish_after_s: float = 0.0,
     ) -> builtins.list[ChannelEvent]:
         """Bulk retry of `failed` events chosen by a listing filter (its status is ignored)."""
         scoped = EventFilter(
@@ -329,16 +341,38 @@ class ChannelEventRepository:
             until=event_filter.until,
         )
         where, args = scoped.where()
-        args.append(limit)
+        args += [limit, publish_after_s]
         records = await conn.fetch(
             f"""
             UPDATE channel_events
-            SET status = 'received', attempts = 0, next_attempt_at = now(),
+            SET status = 'received', attempts = 0,
+                next_attempt_at = now() + make_interval(secs => ${len(args)}),
                 processed_at = NULL, updated_at = now()
             WHERE id IN (SELECT id FROM channel_events WHERE {where}
-                         ORDER BY received_at LIMIT ${len(args)} FOR UPDATE SKIP LOCKED)
+                         ORDER BY received_at LIMIT ${len(args) - 1} FOR UPDATE SKIP LOCKED)
             RETURNING {_COLUMNS}
             """,
             *args,
         )
         return [_event(r) for r in records]
+
+    # --- operator statistics ----------------------------------------------------------------
+
+    async def count_by_direction_and_status(
+        self, conn: Connection
+    ) -> dict[tuple[Direction, EventStatus], int]:
+        records = await conn.fetch(
+            "SELECT direction, status, count(*) AS n FROM channel_events GROUP BY 1, 2"
+        )
+        return {(Direction(r["direction"]), EventStatus(r["status"])): r["n"] for r in records}
+
+    async def oldest_unfinished(self, conn: Connection) -> dict[Direction, tuple[datetime, float]]:
+        """Per direction: received_at of the oldest `received`/`processing` event and its age
+        in seconds by the database clock."""
+        records = await conn.fetch(
+            """SELECT direction, min(received_at) AS oldest,
+                      extract(epoch FROM now() - min(received_at))::float8 AS age_s
+               FROM channel_events WHERE status IN ('received', 'processing')
+               GROUP BY direction"""
+        )
+        return {Direction(r["direction"]): (r["oldest"], r["age_s"]) for r in records}
