@@ -97,32 +97,49 @@ class EventConsumer:
                 self._in_flight.discard(task)
 
     async def process(self, message: AbstractIncomingMessage) -> None:
+        envelope = await self.read_envelope(message)
+        if envelope is None:
+            return
         try:
-            envelope = EventMessage.model_validate_json(message.body)
+            with metrics.HANDLER_SECONDS.labels(self._work.name).time():
+                await self._handler(envelope)
+        except Exception as exc:  # settle() sorts permanent, deferred and transient errors
+            await self.settle(message, envelope, exc)
+        else:
+            await self.settle(message, envelope, None)
+
+    async def read_envelope(self, message: AbstractIncomingMessage) -> EventMessage | None:
+        """The message's envelope; an unreadable message is dead-lettered (None)."""
+        try:
+            return EventMessage.model_validate_json(message.body)
         except ValidationError:
             logger.error(
                 "unreadable message %s on %s: dead-lettered", message.message_id, self._work.name
             )
             await message.reject(requeue=False)
-            return
+            return None
+
+    async def settle(
+        self, message: AbstractIncomingMessage, envelope: EventMessage, error: Exception | None
+    ) -> None:
+        """Turn a handler's outcome (None = success) into ack, delayed retry or DLQ.
+
+        Public so that consumers handling messages in batches settle each one the same way."""
         log: dict[str, object] = {
             "event_id": str(envelope.event_id),
             "correlation_id": envelope.correlation_id,
             "event_type": envelope.event_type,
         }
-        try:
-            with metrics.HANDLER_SECONDS.labels(self._work.name).time():
-                await self._handler(envelope)
-        except PermanentError as exc:
-            await self._give_up(message, envelope, str(exc), log)
-        except RetryAfter as exc:
-            await self._retry_after(message, envelope, exc, log)
-        except Exception as exc:  # anything unexpected is treated as transient, bounded
-            reason = str(exc) or exc.__class__.__name__
-            await self._retry_or_give_up(message, envelope, reason, log)
-        else:
+        if error is None:
             metrics.EVENTS_HANDLED.labels(self._work.name, "done").inc()
             await message.ack()
+        elif isinstance(error, PermanentError):
+            await self._give_up(message, envelope, str(error), log)
+        elif isinstance(error, RetryAfter):
+            await self._retry_after(message, envelope, error, log)
+        else:  # anything unexpected is treated as transient, bounded
+            reason = str(error) or error.__class__.__name__
+            await self._retry_or_give_up(message, envelope, reason, log)
 
     async def _give_up(
         self,
