@@ -1,0 +1,67 @@
+"""The starlette app: the webhook routes and health routes, and a lifespan that opens the
+Postgres pool and the RabbitMQ link (built here, never at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from channel_sync.db import create_pool, ping
+from channel_sync.health import health_routes
+from starlette.applications import Starlette
+
+from webhook_gateway.broker import Broker
+from webhook_gateway.errors import EXCEPTION_HANDLERS
+from webhook_gateway.intake import Policy
+from webhook_gateway.routes import Gateway, routes
+from webhook_gateway.settings import GatewaySettings
+
+
+class _Readiness:
+    """Ready while Postgres answers. RabbitMQ is not required: webhooks are stored without
+    it and the relay publishes them later, so a broker outage must not take the gateway out
+    of the load balancer (its state is the `webhook_gateway_broker_connected` metric)."""
+
+    def __init__(self) -> None:
+        self.pool: asyncpg.Pool | None = None
+
+    async def __call__(self) -> dict[str, bool]:
+        return {"postgres": self.pool is not None and await ping(self.pool)}
+
+
+def create_app(settings: GatewaySettings) -> Starlette:
+    readiness = _Readiness()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        pool = await create_pool(
+            settings.dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
+        )
+        broker = Broker(
+            settings.rabbitmq_url,
+            retry_delays_ms=settings.retry_delays_ms,
+            publish_timeout_s=settings.amqp_publish_timeout_s,
+            reconnect_interval_s=settings.amqp_reconnect_interval_s,
+        )
+        try:
+            await broker.start()
+            readiness.pool = pool
+            yield {"gateway": Gateway(
+                pool=pool,
+                broker=broker,
+                policy=Policy(settings.event_max_attempts, settings.publish_hold_s),
+                max_body_bytes=settings.max_body_bytes,
+                db_timeout_s=settings.db_timeout_s,
+            )}
+        finally:
+            readiness.pool = None
+            await broker.close()
+            await pool.close()
+
+    return Starlette(
+        routes=[*routes(), *health_routes(readiness)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )

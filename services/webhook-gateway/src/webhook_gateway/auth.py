@@ -1,0 +1,34 @@
+"""Authenticating Beds24: it cannot sign webhooks, so each property's webhook settings carry
+a custom header `Authorization: Bearer <secret>`. We keep only SHA-256 digests of the
+secrets; two may be active while a secret is rotated."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+# Longer than any secret we generate; bounds the hashing work per request.
+_MAX_SECRET_CHARS = 512
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > _MAX_SECRET_CHARS:
+        return None
+    return token
+
+
+def secret_matches(authorization: str | None, active_digests: Sequence[str]) -> bool:
+    """Constant-time comparison against every active digest (no early exit)."""
+    token = bearer_token(authorization)
+    if token is None:
+        return False
+    digest = hashlib.sha256(token.encode()).hexdigest().encode()
+    matched = False
+    for stored in active_digests:
+        matched |= hmac.compare_digest(digest, stored.strip().lower().encode())
+    return matched

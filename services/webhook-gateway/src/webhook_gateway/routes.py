@@ -1,0 +1,191 @@
+"""The webhook routes. Each request, in this order: known property (404) → its secret
+(401) → body size (413) → parse and validate (400) → store (503 while Postgres is out of
+reach) → answer 200 → publish. Nothing is stored for any refusal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+from channel_sync.db import Connection
+from prometheus_client import Counter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from webhook_gateway import intake
+from webhook_gateway.auth import secret_matches
+from webhook_gateway.broker import Broker
+from webhook_gateway.errors import DATABASE_DOWN, Refused
+from webhook_gateway.intake import Item, Policy
+from webhook_gateway.properties import WebhookTarget, load_target
+from webhook_gateway.schemas import Malformed, parse_v1, parse_v2
+
+logger = logging.getLogger(__name__)
+
+REQUESTS = Counter(
+    "webhook_gateway_requests_total", "Webhook requests by version and HTTP status",
+    ["version", "status"],
+)
+EVENTS = Counter(
+    "webhook_gateway_events_total", "Booking notices by outcome (stored, duplicate)",
+    ["outcome"],
+)
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """What the routes need, built once by the app's lifespan."""
+
+    pool: asyncpg.Pool
+    broker: Broker
+    policy: Policy
+    max_body_bytes: int
+    db_timeout_s: float
+
+
+def routes() -> list[Route]:
+    path = "/webhooks/beds24/{property_id}"
+    return [
+        Route(path, _counted("v2", receive_v2), methods=["POST"]),
+        Route(path, _counted("v1", receive_v1_ping), methods=["GET"]),
+    ]
+
+
+async def receive_v2(request: Request, gw: Gateway) -> Response:
+    target = await _authenticated_target(request, gw)
+    body = await _read_body(request, gw.max_body_bytes)
+    try:
+        webhooks = parse_v2(body)
+    except Malformed as exc:
+        raise Refused(400, str(exc)) from exc
+    intake_items: list[Item] = []
+    for raw, hook in webhooks:
+        booking = hook.booking
+        if target.beds24_property_id is not None and booking.propertyId not in (
+            None, target.beds24_property_id,
+        ):
+            raise Refused(400, f"booking {booking.id} belongs to Beds24 property "
+                               f"{booking.propertyId}, not to this property's "
+                               f"{target.beds24_property_id}")
+        intake_items.append(intake.v2_item(target.property_id, raw, booking.id, booking.status))
+    return await _accept(request, gw, target, intake_items)
+
+
+async def receive_v1_ping(request: Request, gw: Gateway) -> Response:
+    target = await _authenticated_target(request, gw)
+    try:
+        ping = parse_v1(dict(request.query_params))
+    except Malformed as exc:
+        raise Refused(400, str(exc)) from exc
+    # A ping names a booking but not its version: every ping is its own event, and the
+    # worker's modifiedTime check makes a repeated one harmless.
+    item = Item(
+        booking_id=ping.bookid,
+        status="cancelled" if ping.status == "cancel" else None,
+        idempotency_key=f"beds24:{target.property_id}:v1:{ping.bookid}:{uuid.uuid4().hex}",
+        payload={"v1": {"bookid": ping.bookid, "status": ping.status}},
+    )
+    return await _accept(request, gw, target, [item])
+
+
+async def _accept(
+    request: Request, gw: Gateway, target: WebhookTarget, items: list[Item]
+) -> Response:
+    correlation_id = _correlation_id(request)
+    async with _database(gw) as conn:
+        stored, duplicates = await intake.record(
+            conn, target.property_id, items, gw.policy, correlation_id
+        )
+    EVENTS.labels("stored").inc(len(stored))
+    EVENTS.labels("duplicate").inc(duplicates)
+    published = await intake.publish(gw.pool, gw.broker, stored)
+    logger.info(
+        "webhook accepted: %d stored, %d duplicate, %d published", len(stored), duplicates,
+        published,
+        extra={"property_id": str(target.property_id), "correlation_id": correlation_id,
+               "event_ids": [str(e.id) for e in stored],
+               "booking_ids": [i.booking_id for i in items]},
+    )
+    return JSONResponse({
+        "status": "stored" if stored else "duplicate",
+        "stored": len(stored),
+        "duplicates": duplicates,
+        "event_ids": [str(e.id) for e in stored],
+    })
+
+
+async def _authenticated_target(request: Request, gw: Gateway) -> WebhookTarget:
+    try:
+        property_id = UUID(request.path_params["property_id"])
+    except ValueError as exc:
+        raise Refused(404, "unknown property") from exc
+    async with _database(gw) as conn:
+        target = await load_target(conn, property_id)
+    if target is None:
+        raise Refused(404, "unknown property")
+    if not secret_matches(request.headers.get("authorization"), target.secret_digests):
+        raise Refused(401, "missing or wrong webhook secret")
+    return target
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes `limit` (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Refused(400, "invalid Content-Length")
+        if int(declared) > limit:
+            raise Refused(413, f"body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused(413, f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@asynccontextmanager
+async def _database(gw: Gateway) -> AsyncIterator[Connection]:
+    """A pooled connection, or 503 (via DATABASE_DOWN) if none comes within the timeout."""
+    async with gw.pool.acquire(timeout=gw.db_timeout_s) as conn:
+        yield conn
+
+
+def _correlation_id(request: Request) -> str:
+    given = request.headers.get("x-request-id", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _counted(
+    version: str, handler: Callable[[Request, Gateway], Awaitable[Response]]
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        status = "500"
+        try:
+            response = await handler(request, request.state.gateway)
+            status = str(response.status_code)
+            return response
+        except Refused as exc:
+            status = str(exc.status)
+            logger.info("webhook refused (%d): %s", exc.status, exc.reason,
+                        extra={"path": request.url.path})
+            raise
+        except DATABASE_DOWN:
+            status = "503"
+            raise
+        finally:
+            REQUESTS.labels(version, status).inc()
+
+    return endpoint
