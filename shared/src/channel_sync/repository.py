@@ -179,6 +179,15 @@ class ChannelEventRepository:
         )
         return None if record is None else _event(record)
 
+    async def get_many(
+        self, conn: Connection, event_ids: builtins.list[UUID]
+    ) -> builtins.list[ChannelEvent]:
+        """The events that exist among `event_ids` (any order): for batching consumers."""
+        records = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM channel_events WHERE id = ANY($1::uuid[])", event_ids
+        )
+        return [_event(r) for r in records]
+
     async def lock(self, conn: Connection, event_id: UUID) -> ChannelEvent | None:
         """Lock the row for this transaction (workers: one applier per event at a time)."""
         record = await conn.fetchrow(
