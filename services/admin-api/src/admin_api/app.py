@@ -1,0 +1,103 @@
+"""The admin-api Starlette app: routes, middleware, error mapping, and the lifespan that
+opens (and closes) the Postgres pool, the RabbitMQ link and the Beds24 HTTP client."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from channel_sync.db import create_pool, ping
+from channel_sync.health import health_routes
+from channel_sync.repository import ChannelEventRepository
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from admin_api.amqp_link import AmqpLink
+from admin_api.auth import AdminAuthMiddleware
+from admin_api.beds24_access import Beds24Access
+from admin_api.deps import Deps
+from admin_api.endpoint import Endpoint
+from admin_api.errors import EXCEPTION_HANDLERS
+from admin_api.limits import BodyLimitMiddleware
+from admin_api.onboarding import Onboarding
+from admin_api.openapi import openapi_route
+from admin_api.requeue import Requeuer
+from admin_api.routes import events, mappings, properties, secrets, stats
+from admin_api.settings import AdminSettings
+from admin_api.telemetry import RequestMetricsMiddleware
+
+ENDPOINTS: list[Endpoint] = [
+    *events.ENDPOINTS,
+    *stats.ENDPOINTS,
+    *properties.ENDPOINTS,
+    *secrets.ENDPOINTS,
+    *mappings.ENDPOINTS,
+]
+
+
+def create_app(settings: AdminSettings) -> Starlette:
+    holder: dict[str, Deps] = {}
+
+    async def readiness() -> dict[str, bool]:
+        d = holder.get("deps")
+        if d is None:
+            return {"postgres": False, "rabbitmq": False}
+        return {"postgres": await ping(d.pool), "rabbitmq": d.amqp.connected}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Deps]]:
+        async with _open_deps(settings) as d:
+            holder["deps"] = d
+            yield {"deps": d}
+            holder.clear()
+
+    routes: list[BaseRoute] = [
+        *(e.route() for e in ENDPOINTS),
+        *health_routes(readiness),
+        openapi_route(ENDPOINTS),
+    ]
+    middleware = [
+        Middleware(RequestMetricsMiddleware),
+        Middleware(AdminAuthMiddleware, token=settings.admin_api_token.get_secret_value()),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        lifespan=lifespan,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _open_deps(settings: AdminSettings) -> AsyncIterator[Deps]:
+    pool = await create_pool(
+        settings.dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
+    )
+    link = AmqpLink(
+        settings.rabbitmq_url,
+        retry_delays_ms=settings.retry_delays_ms,
+        publish_timeout_s=settings.amqp_publish_timeout_s,
+    )
+    http = httpx.AsyncClient()
+    try:
+        await link.start(wait_s=settings.amqp_start_wait_s)
+        repository = ChannelEventRepository()
+        beds24 = Beds24Access(
+            settings.beds24_api_url, http=http, timeout_s=settings.beds24_timeout_s
+        )
+        yield Deps(
+            settings=settings,
+            pool=pool,
+            amqp=link,
+            events=repository,
+            requeuer=Requeuer(pool, link, repository, hold_s=settings.retry_publish_hold_s),
+            beds24=beds24,
+            onboarding=Onboarding(pool, beds24),
+        )
+    finally:
+        await http.aclose()
+        await link.close()
+        await pool.close()

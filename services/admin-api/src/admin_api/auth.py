@@ -1,0 +1,49 @@
+"""Bearer-token guard for everything under /admin.
+
+It is middleware rather than a per-route decorator so that a route added later cannot be
+left unprotected, and so that unknown /admin paths answer 401 without revealing what exists.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from admin_api.errors import error_response
+
+PROTECTED_PREFIX = "/admin"
+
+
+def is_protected(path: str) -> bool:
+    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class AdminAuthMiddleware:
+    def __init__(self, app: ASGIApp, *, token: str) -> None:
+        self._app = app
+        self._expected = token.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_protected(scope["path"]) and not self._allowed(scope):
+            response = error_response(
+                401, "missing or invalid admin token", {"WWW-Authenticate": "Bearer"}
+            )
+            await response(scope, receive, send)
+            return
+        await self._app(scope, receive, send)
+
+    def _allowed(self, scope: Scope) -> bool:
+        given = bearer_token(Headers(scope=scope).get("authorization"))
+        # compare_digest on bytes: constant time whatever the given token looks like.
+        return given is not None and hmac.compare_digest(given.encode(), self._expected)

@@ -1,0 +1,50 @@
+"""What the admin-api asks of Beds24: exchange an invite code, read one property's rooms.
+
+Thin over `channel_sync.beds24.Beds24Client`; one shared httpx client for every call. The
+refresh token passes through here and is never logged or returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from channel_sync.beds24 import Beds24Client, SetupResult
+
+DEVICE_NAME = "channel-sync admin-api"
+
+
+class Beds24Access:
+    def __init__(self, base_url: str, *, http: httpx.AsyncClient, timeout_s: float) -> None:
+        self._base_url = base_url
+        self._http = http
+        self._timeout_s = timeout_s
+
+    async def exchange_invite(self, invite_code: str) -> SetupResult:
+        return await Beds24Client.setup_from_invite(
+            self._base_url, invite_code, DEVICE_NAME, http=self._http, timeout_s=self._timeout_s
+        )
+
+    async def find_property(
+        self, refresh_token: str, beds24_property_id: int, *, setup: SetupResult | None = None
+    ) -> dict[str, Any] | None:
+        """The property with its room types, or None when these credentials cannot see it."""
+        client = Beds24Client(
+            self._base_url,
+            refresh_token,
+            http=self._http,
+            timeout_s=self._timeout_s,
+            # A token just issued by the invite exchange saves buying another one.
+            token=setup.token if setup else None,
+            token_expires_in=setup.expires_in if setup else None,
+        )
+        async with client:
+            found = await client.get_properties(include_all_rooms=True, ids=[beds24_property_id])
+        return next((p for p in found if _int(p.get("id")) == beds24_property_id), None)
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload, no-any-return]
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,31 @@
+"""What the route handlers use, built once by the app's lifespan (the composition root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from channel_sync.repository import ChannelEventRepository
+from starlette.requests import Request
+
+from admin_api.amqp_link import AmqpLink
+from admin_api.beds24_access import Beds24Access
+from admin_api.onboarding import Onboarding
+from admin_api.requeue import Requeuer
+from admin_api.settings import AdminSettings
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: AdminSettings
+    pool: asyncpg.Pool
+    amqp: AmqpLink
+    events: ChannelEventRepository
+    requeuer: Requeuer
+    beds24: Beds24Access
+    onboarding: Onboarding
+
+
+def deps(request: Request) -> Deps:
+    found: Deps = request.state.deps
+    return found

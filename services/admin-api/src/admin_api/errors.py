@@ -1,0 +1,124 @@
+"""The errors admin-api routes raise, and their one mapping to JSON answers.
+
+    ApiError                 an answer the client should see, with its status
+    ├── BadRequest           400: a parameter or body field is wrong (named in the message)
+    ├── Unauthorized         401: no or wrong admin token
+    ├── NotFound             404
+    ├── Conflict             409: the request clashes with the current state
+    ├── PayloadTooLarge      413
+    └── UpstreamError        502/503: Beds24 or our own infrastructure did not answer
+
+Beds24 client errors map here too: refused credentials 400, Beds24 down or refusing 502,
+credits spent 503 with Retry-After.
+
+Every other exception becomes a bare 500 `{"error": "internal error"}`: no stack trace leaves
+the process (it is logged instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import UTC, datetime
+
+import asyncpg
+from channel_sync.beds24 import (
+    Beds24AuthError,
+    Beds24CreditsExhausted,
+    Beds24Rejected,
+    Beds24Unavailable,
+)
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers
+
+
+class BadRequest(ApiError):
+    status_code = 400
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+
+
+class NotFound(ApiError):
+    status_code = 404
+
+
+class Conflict(ApiError):
+    status_code = 409
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+
+
+class UpstreamError(ApiError):
+    status_code = 502
+
+
+class Unavailable(UpstreamError):
+    status_code = 503
+
+
+def error_response(
+    status_code: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    return JSONResponse({"error": message}, status_code=status_code, headers=headers)
+
+
+async def _api_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status_code, exc.message, exc.headers)
+
+
+async def _http_exception(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, exc.detail, dict(exc.headers or {}))
+
+
+async def _beds24_error(_: Request, exc: Exception) -> Response:
+    if isinstance(exc, Beds24AuthError):
+        return error_response(400, str(exc))
+    if isinstance(exc, Beds24CreditsExhausted):
+        wait_s = max(1, math.ceil((exc.not_before - datetime.now(UTC)).total_seconds()))
+        return error_response(
+            503, f"Beds24 credits exhausted; try again in {wait_s}s", {"Retry-After": str(wait_s)}
+        )
+    return error_response(502, f"Beds24: {exc}")
+
+
+async def _database_down(request: Request, exc: Exception) -> Response:
+    logger.warning("database unavailable on %s: %s", request.url.path, exc.__class__.__name__)
+    return error_response(503, "database unavailable, try again shortly")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal error")
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: _api_error,
+    HTTPException: _http_exception,
+    Beds24AuthError: _beds24_error,
+    Beds24CreditsExhausted: _beds24_error,
+    Beds24Rejected: _beds24_error,
+    Beds24Unavailable: _beds24_error,
+    OSError: _database_down,
+    asyncpg.exceptions.ConnectionDoesNotExistError: _database_down,
+    asyncpg.exceptions.CannotConnectNowError: _database_down,
+    asyncpg.exceptions.TooManyConnectionsError: _database_down,
+    Exception: _unexpected,
+}

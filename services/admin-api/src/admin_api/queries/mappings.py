@@ -1,0 +1,68 @@
+"""channel_mappings of one property, with the PMS rooms and room types they point at.
+
+Replacing upserts the given mappings and deletes the others, so an unchanged mapping is not
+touched (the outbound capture trigger then records no availability push for it).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from channel_sync.db import Connection
+
+from admin_api.schemas.properties import Mapping, MappingOut
+
+_OWNED = {
+    "room": "SELECT id FROM rooms WHERE property_id = $1 AND id = ANY($2::uuid[])",
+    "room_type": "SELECT id FROM room_types WHERE property_id = $1 AND id = ANY($2::uuid[])",
+}
+
+
+async def list_for(conn: Connection, property_id: UUID) -> list[MappingOut]:
+    records = await conn.fetch(
+        """SELECT m.mapping_type, m.internal_id, COALESCE(r.name, t.name) AS internal_name,
+                  m.external_id, m.external_unit_id, m.is_active
+           FROM channel_mappings m
+           LEFT JOIN rooms r ON m.mapping_type = 'room' AND r.id = m.internal_id
+           LEFT JOIN room_types t ON m.mapping_type = 'room_type' AND t.id = m.internal_id
+           WHERE m.property_id = $1
+           ORDER BY m.mapping_type, internal_name, m.internal_id""",
+        property_id,
+    )
+    return [MappingOut.model_validate(dict(r)) for r in records]
+
+
+async def not_of_property(
+    conn: Connection, property_id: UUID, mapping_type: str, ids: list[UUID]
+) -> list[UUID]:
+    """Those of `ids` that are not rooms (or room types) of this property."""
+    found = await conn.fetch(_OWNED[mapping_type], property_id, ids)
+    owned = {r["id"] for r in found}
+    return [i for i in ids if i not in owned]
+
+
+async def replace(conn: Connection, property_id: UUID, mappings: list[Mapping]) -> None:
+    await conn.execute(
+        """DELETE FROM channel_mappings m
+           WHERE m.property_id = $1
+             AND (m.mapping_type, m.internal_id) NOT IN (
+                 SELECT * FROM unnest($2::varchar[], $3::uuid[]))""",
+        property_id,
+        [m.mapping_type for m in mappings],
+        [m.internal_id for m in mappings],
+    )
+    await conn.executemany(
+        """INSERT INTO channel_mappings (property_id, mapping_type, internal_id, external_id,
+               external_unit_id, is_active)
+           VALUES ($1, $2, $3, $4, $5, true)
+           ON CONFLICT (property_id, mapping_type, internal_id) DO UPDATE
+           SET external_id = EXCLUDED.external_id,
+               external_unit_id = EXCLUDED.external_unit_id, is_active = true
+           WHERE (channel_mappings.external_id, channel_mappings.external_unit_id,
+                  channel_mappings.is_active)
+                 IS DISTINCT FROM (EXCLUDED.external_id, EXCLUDED.external_unit_id, true)""",
+        [
+            (property_id, m.mapping_type, m.internal_id, m.external_id, m.external_unit_id)
+            for m in mappings
+        ],
+    )

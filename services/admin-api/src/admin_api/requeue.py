@@ -1,0 +1,101 @@
+"""Admin retry: reset events to `received` (attempts 0) and republish them at once.
+
+The reset holds the rows back from the relay for a few seconds while we publish them
+ourselves, so one retry does not become two messages; whatever we cannot publish (broker
+down, no confirm) is handed to the relay straight away. Either way the row is committed as
+`received` before any message exists, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+from channel_sync.amqp.publisher import PublishFailed
+from channel_sync.db import Connection
+from channel_sync.events import ChannelEvent, EventMessage, EventStatus
+from channel_sync.repository import ChannelEventRepository, EventFilter
+
+from admin_api.amqp_link import AmqpLink
+from admin_api.errors import Conflict, NotFound
+
+logger = logging.getLogger(__name__)
+
+_IN_FLIGHT = (EventStatus.RECEIVED, EventStatus.PROCESSING)
+
+
+@dataclass(frozen=True)
+class Requeued:
+    events: list[ChannelEvent]
+    published: int
+
+
+class Requeuer:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        link: AmqpLink,
+        events: ChannelEventRepository,
+        *,
+        hold_s: float,
+    ) -> None:
+        self._pool = pool
+        self._link = link
+        self._events = events
+        self._hold_s = hold_s
+
+    async def retry_one(self, event_id: UUID, *, replay: bool) -> Requeued:
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                current = await self._events.lock(conn, event_id)
+                if current is None:
+                    raise NotFound(f"no event {event_id}")
+                _check_retryable(current, replay=replay)
+                reset = await self._events.reset_for_retry(
+                    conn, event_id, allow_done=replay, publish_after_s=self._hold_s
+                )
+            assert reset is not None  # the row is locked and its status was checked
+            return Requeued([reset], await self._publish(conn, [reset]))
+
+    async def retry_matching(self, event_filter: EventFilter, *, limit: int) -> Requeued:
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                reset = await self._events.reset_failed_matching(
+                    conn, event_filter, limit=limit, publish_after_s=self._hold_s
+                )
+            return Requeued(reset, await self._publish(conn, reset))
+
+    async def _publish(self, conn: Connection, events: list[ChannelEvent]) -> int:
+        """Publish each event; returns how many the broker confirmed."""
+        publisher = self._link.publisher
+        if not events:
+            return 0
+        if publisher is None:
+            results: list[BaseException | None] = [PublishFailed("not connected")] * len(events)
+        else:
+            results = await asyncio.gather(
+                *(publisher.publish_event(EventMessage.for_event(e), e.event_type) for e in events),
+                return_exceptions=True,
+            )
+        published = [e.id for e, r in zip(events, results, strict=True) if r is None]
+        await self._events.mark_published(conn, published)
+        for event, result in zip(events, results, strict=True):
+            if result is not None:
+                logger.warning(
+                    "retry of %s left to the relay: %s",
+                    event.id,
+                    result,
+                    extra={"event_id": str(event.id)},
+                )
+                await self._events.defer_publish(conn, event.id)
+        return len(published)
+
+
+def _check_retryable(event: ChannelEvent, *, replay: bool) -> None:
+    if event.status in _IN_FLIGHT:
+        raise Conflict(f"event is in flight (status {event.status}); wait for it to finish")
+    if event.status is EventStatus.DONE and not replay:
+        raise Conflict("event is done; pass replay=true to run it again")

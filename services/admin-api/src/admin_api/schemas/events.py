@@ -1,0 +1,120 @@
+"""Models for listing, inspecting and retrying channel events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from channel_sync.events import ChannelEvent, Direction, EventStatus
+from channel_sync.repository import EventFilter
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_PAGE = 500
+MAX_BULK = 1000
+
+
+class EventFilters(BaseModel):
+    """The listing's filters; times without a zone are taken as UTC."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: EventStatus | None = None
+    direction: Direction | None = None
+    event_type: str | None = Field(default=None, min_length=1, max_length=100)
+    property_id: UUID | None = None
+    since: datetime | None = Field(default=None, description="received_at >= since")
+    until: datetime | None = Field(default=None, description="received_at < until")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc_if_naive(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    def to_filter(self) -> EventFilter:
+        return EventFilter(
+            status=self.status,
+            direction=self.direction,
+            event_type=self.event_type,
+            property_id=self.property_id,
+            since=self.since,
+            until=self.until,
+        )
+
+
+class ListEventsQuery(EventFilters):
+    limit: int = Field(default=50, ge=1, description=f"page size, capped at {MAX_PAGE}")
+    cursor: str | None = Field(
+        default=None, max_length=200, description="next_cursor of the previous page"
+    )
+
+
+class BulkRetryQuery(EventFilters):
+    status: Literal[EventStatus.FAILED] | None = Field(
+        default=None, description="only failed events are retried in bulk"
+    )
+    limit: int = Field(default=MAX_BULK, ge=1, le=MAX_BULK, description="most events per call")
+
+
+class RetryOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    replay: bool = Field(default=False, description="required to run a `done` event again")
+
+
+class EventSummary(BaseModel):
+    """One line of the listing: the seed's fields plus property and entity ids."""
+
+    id: UUID
+    event_type: str
+    direction: Direction
+    status: EventStatus
+    last_error: str | None
+    received_at: datetime
+    attempts: int
+    max_attempts: int
+    property_id: UUID
+    entity_type: str
+    entity_external_id: str | None
+    entity_internal_id: UUID | None
+    processed_at: datetime | None
+    correlation_id: str | None
+    outcome_note: str | None
+
+    @classmethod
+    def of(cls, event: ChannelEvent) -> EventSummary:
+        return cls.model_validate(event.model_dump(include=set(cls.model_fields)))
+
+
+class EventDetail(EventSummary):
+    idempotency_key: str
+    payload: dict[str, Any] | list[Any]
+    next_attempt_at: datetime | None
+    published_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, event: ChannelEvent) -> EventDetail:
+        return cls.model_validate(event.model_dump(include=set(cls.model_fields)))
+
+
+class EventPage(BaseModel):
+    events: list[EventSummary]
+    total: int = Field(description="every event matching the filters")
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null at the end"
+    )
+
+
+class RetryAnswer(BaseModel):
+    event: EventSummary
+    replay: bool
+    published: bool = Field(description="false: the relay publishes it within seconds")
+
+
+class BulkRetryAnswer(BaseModel):
+    requeued: int
+    published: int
+    remaining: int = Field(description="failed events still matching (call again for more)")

@@ -1,0 +1,156 @@
+"""Models for property onboarding, webhook secrets, room mappings and the Beds24 room import."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+MAX_MAPPINGS = 2000
+
+
+class Credentials(BaseModel):
+    """Exactly one of an invite code (exchanged once for a refresh token) or a refresh token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invite_code: SecretStr | None = Field(default=None, min_length=1, max_length=2000)
+    refresh_token: SecretStr | None = Field(default=None, min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Credentials:
+        if (self.invite_code is None) == (self.refresh_token is None):
+            raise ValueError("give exactly one of invite_code or refresh_token")
+        return self
+
+
+class RegisterProperty(Credentials):
+    property_id: UUID | None = Field(
+        default=None, description="an existing hotel_settings id; omit to create the property"
+    )
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="required when creating the property",
+    )
+    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    beds24_property_id: int = Field(gt=0, lt=2**63)
+    account_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Beds24 account (credit pool) id; default: the property's owner in Beds24",
+    )
+    poll_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _name_for_new(self) -> RegisterProperty:
+        if self.property_id is None and self.name is None:
+            raise ValueError("name is required when property_id is not given")
+        return self
+
+
+class WebhookSetup(BaseModel):
+    """Paste `url` and `custom_header` into Beds24; the secret is shown only this once."""
+
+    url: str
+    custom_header: str
+    secret_id: UUID
+
+
+class SecretInfo(BaseModel):
+    id: UUID
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class PropertyInfo(BaseModel):
+    property_id: UUID
+    name: str
+    timezone: str
+    beds24_property_id: int | None
+    account_id: str | None
+    poll_enabled: bool | None
+    last_polled_at: datetime | None
+    active_webhook_secrets: int
+    mappings: int
+
+
+class PropertyList(BaseModel):
+    properties: list[PropertyInfo]
+
+
+class Beds24Room(BaseModel):
+    id: int
+    name: str | None
+    qty: int | None
+    units: list[dict[str, Any]]
+    mapped_to: list[UUID] = Field(description="PMS rooms/room types mapped to this room")
+
+
+class Registered(BaseModel):
+    property: PropertyInfo
+    webhook: WebhookSetup
+    beds24_rooms: list[Beds24Room] = Field(description="room types Beds24 reported")
+
+
+class SecretList(BaseModel):
+    secrets: list[SecretInfo]
+
+
+class NewSecret(BaseModel):
+    webhook: WebhookSetup
+    secrets: list[SecretInfo]
+
+
+class RevokeOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    force: bool = Field(default=False, description="allow revoking the last active secret")
+
+
+class Mapping(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mapping_type: Literal["room", "room_type"]
+    internal_id: UUID = Field(description="PMS room or room type id")
+    external_id: str = Field(pattern=r"^[1-9][0-9]{0,18}$", description="Beds24 room id")
+    external_unit_id: str | None = Field(
+        default=None, pattern=r"^[0-9]{1,19}$", description="Beds24 unit id ('room' mappings)"
+    )
+
+
+class MappingOut(BaseModel):
+    """A stored mapping (it may predate this API's validation, so no patterns here)."""
+
+    mapping_type: str
+    internal_id: UUID
+    internal_name: str | None
+    external_id: str
+    external_unit_id: str | None
+    is_active: bool | None
+
+
+class Mappings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mappings: list[Mapping] = Field(max_length=MAX_MAPPINGS)
+
+
+class MappingList(BaseModel):
+    mappings: list[MappingOut]
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class Beds24Rooms(BaseModel):
+    beds24_property_id: int
+    rooms: list[Beds24Room]
