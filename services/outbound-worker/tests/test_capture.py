@@ -33,7 +33,9 @@ async def test_insert_records_create_and_availability_for_its_nights(db: asyncpg
     assert booking["entity_internal_id"] == res and booking["status"] == "received"
     assert booking["payload"] == {"reservation_id": str(res), "beds24_booking_id": None}
     assert availability["payload"] == {
-        "beds24_room_id": "777", "from": str(D), "to": str(D + timedelta(days=2))
+        "beds24_room_id": "777",
+        "from": str(D),
+        "to": str(D + timedelta(days=2)),
     }
     assert len({r["idempotency_key"] for r in rows}) == 2
 
@@ -46,15 +48,16 @@ async def test_each_change_gets_its_own_event_and_key(db: asyncpg.Pool) -> None:
         await conn.execute("UPDATE reservations SET adults = 3 WHERE id = $1", res)
         await conn.execute("UPDATE reservations SET adults = 4 WHERE id = $1", res)
         # Moving the stay: one availability event covering old and new nights (overlapping).
-        await conn.execute(
-            "UPDATE reservations SET departure = departure + 1 WHERE id = $1", res
-        )
+        await conn.execute("UPDATE reservations SET departure = departure + 1 WHERE id = $1", res)
         await conn.execute("UPDATE reservations SET status = 'cancelled' WHERE id = $1", res)
         rows = await outbound_events(conn)
     assert _types(rows) == [
-        "pms.booking.update", "pms.booking.update",
-        "pms.booking.update", "pms.availability.update",
-        "pms.booking.cancel", "pms.availability.update",
+        "pms.booking.update",
+        "pms.booking.update",
+        "pms.booking.update",
+        "pms.availability.update",
+        "pms.booking.cancel",
+        "pms.availability.update",
     ]
     assert len({r["idempotency_key"] for r in rows}) == len(rows)
     assert rows[3]["payload"]["from"] == str(D)

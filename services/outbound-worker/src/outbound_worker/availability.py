@@ -1,0 +1,129 @@
+"""Availability of one account in one batch: per Beds24 room, the nights its events name
+(merged), computed from the PMS as it is now, sent as compressed ranges in as few
+`POST /inventory/rooms/calendar` as the size limit allows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from channel_sync.beds24 import (
+    Beds24Client,
+    Beds24CreditsExhausted,
+    Beds24Error,
+    Beds24Rejected,
+    ItemResult,
+    calendar_item,
+)
+from channel_sync.errors import PermanentError, RetryAfter
+from channel_sync.repository import ChannelEventRepository
+
+from outbound_worker.credits import CreditBudget
+from outbound_worker.outcomes import Outcomes, batch_key, chunks, same_outcome
+from outbound_worker.pms_state import availability
+
+# Longest run of nights one event may ask for (a guard against a runaway range).
+MAX_NIGHTS = 1000
+# Nights before this many days ago are history: not worth a Beds24 write.
+PAST_DAYS_KEPT = 1
+
+
+@dataclass
+class RoomWork:
+    """One Beds24 room to bring up to date, for the union of its events' nights."""
+
+    property_id: UUID
+    beds24_room_id: str
+    nights: set[date] = field(default_factory=set)
+    event_ids: list[UUID] = field(default_factory=list)
+
+
+def nights_of(payload: Mapping[str, Any], *, today: date, horizon_days: int) -> set[date]:
+    """The nights an availability event names, from yesterday on; `to` None = horizon.
+
+    Raises ValueError for a payload that names no dates."""
+    first = date.fromisoformat(str(payload["from"]))
+    last = (
+        date.fromisoformat(str(payload["to"]))
+        if payload.get("to") is not None
+        else today + timedelta(days=horizon_days - 1)
+    )
+    first = max(first, today - timedelta(days=PAST_DAYS_KEPT))
+    last = min(last, first + timedelta(days=MAX_NIGHTS - 1))
+    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
+
+
+class AvailabilitySync:
+    def __init__(self, pool: asyncpg.Pool, budget: CreditBudget, *, max_items: int) -> None:
+        self._pool = pool
+        self._budget = budget
+        self._max_items = max_items
+        self._events = ChannelEventRepository()
+
+    async def run(self, account_id: str, client: Beds24Client, works: list[RoomWork]) -> Outcomes:
+        outcomes: Outcomes = {}
+        ready: list[tuple[RoomWork, dict[str, Any]]] = []
+        for work in works:
+            if not work.nights:
+                await self._mark_done(work, "only past nights: nothing to send")
+                outcomes |= same_outcome(work.event_ids, None)
+                continue
+            try:
+                room_id = int(work.beds24_room_id)
+            except ValueError:
+                reason = (
+                    f"Beds24 room id {work.beds24_room_id!r} in channel_mappings is not a number"
+                )
+                outcomes |= same_outcome(work.event_ids, PermanentError(reason))
+                continue
+            async with self._pool.acquire() as conn:
+                free = await availability(
+                    conn, work.property_id, work.beds24_room_id, sorted(work.nights)
+                )
+            days = {night: {"numAvail": n} for night, n in free.items()}
+            ready.append((work, calendar_item(room_id, days)))
+        for chunk in chunks(ready, self._max_items):
+            outcomes |= await self._send(account_id, client, chunk)
+        return outcomes
+
+    async def _send(
+        self,
+        account_id: str,
+        client: Beds24Client,
+        chunk: Sequence[tuple[RoomWork, dict[str, Any]]],
+    ) -> Outcomes:
+        event_ids = [e for work, _ in chunk for e in work.event_ids]
+        try:
+            await self._budget.spend(account_id)
+            results = await client.write_calendar(
+                [item for _, item in chunk], idempotency_key=batch_key("calendar", event_ids)
+            )
+        except Beds24CreditsExhausted as exc:
+            await self._budget.exhausted(account_id, exc.not_before)
+            return same_outcome(event_ids, exc)
+        except (Beds24Error, RetryAfter) as exc:
+            return same_outcome(event_ids, exc)
+        outcomes: Outcomes = {}
+        for (work, _), result in zip(chunk, results, strict=True):
+            outcome = _item_outcome(result)
+            if outcome is None:
+                await self._mark_done(work, None)
+            outcomes |= same_outcome(work.event_ids, outcome)
+        return outcomes
+
+    async def _mark_done(self, work: RoomWork, note: str | None) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            for event_id in work.event_ids:
+                await self._events.mark_done(conn, event_id, note=note)
+
+
+def _item_outcome(result: ItemResult) -> Exception | None:
+    try:
+        result.raise_for_error()
+    except Beds24Rejected as exc:
+        return exc
+    return None

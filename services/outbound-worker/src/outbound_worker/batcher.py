@@ -1,0 +1,124 @@
+"""A consumer that hands messages to its handler in batches instead of one at a time.
+
+Each delivered message waits in `process` while a flush loop gathers messages for a short
+window (from the first one) or until the batch is full, runs the batch handler once, and
+gives every message its outcome; each message is then settled exactly as the shared
+EventConsumer settles one (ack; failed + DLQ; delayed retry, counted or not). A message
+still waiting when the worker stops is simply not acknowledged: the broker redelivers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+from aio_pika.abc import AbstractIncomingMessage
+from channel_sync.amqp.consumer import EventConsumer
+from channel_sync.events import EventMessage
+from prometheus_client import Histogram
+
+logger = logging.getLogger(__name__)
+
+BatchHandler = Callable[[list[EventMessage]], Awaitable[Mapping[UUID, Exception | None]]]
+
+BATCH_SIZE = Histogram(
+    "channel_sync_outbound_batch_events",
+    "Event messages per outbound batch",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+
+_Waiting = tuple[EventMessage, "asyncio.Future[Exception | None]"]
+
+
+class BatchingConsumer(EventConsumer):
+    def __init__(
+        self,
+        *,
+        batch_handler: BatchHandler,
+        window_s: float,
+        max_batch: int,
+        **consumer_args: Any,
+    ) -> None:
+        # Prefetch two batches: the next one gathers while the current one is at Beds24.
+        consumer_args.setdefault("prefetch", 2 * max_batch)
+        super().__init__(handler=_not_used, **consumer_args)
+        self._batch_handler = batch_handler
+        self._window_s = window_s
+        self._max_batch = max_batch
+        self._waiting: list[_Waiting] = []
+        self._arrived = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_loop(), name="outbound-batches")
+        await super().start()
+
+    async def stop(self, drain_timeout_s: float = 20.0) -> None:
+        """Stop consuming, finish the batches already gathered, then stop the flush loop."""
+        await super().stop(drain_timeout_s)
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+
+    async def process(self, message: AbstractIncomingMessage) -> None:
+        envelope = await self.read_envelope(message)
+        if envelope is None:
+            return
+        future: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((envelope, future))
+        self._arrived.set()
+        outcome = await future
+        await self.settle(message, envelope, outcome)
+
+    async def _flush_loop(self) -> None:
+        try:
+            while True:
+                await self._arrived.wait()
+                await self._gather()
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                if not self._waiting:
+                    self._arrived.clear()
+                await self._run(batch)
+        finally:
+            for _, future in self._waiting:
+                future.cancel()  # their messages go back to the broker unacknowledged
+
+    async def _gather(self) -> None:
+        """Wait until the window since the first waiting message ends or the batch is full."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._window_s
+        while len(self._waiting) < self._max_batch and loop.time() < deadline:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline - loop.time()):
+                    await self._arrived.wait()
+
+    async def _run(self, batch: list[_Waiting]) -> None:
+        first: dict[UUID, EventMessage] = {}
+        for envelope, future in batch:
+            if envelope.event_id in first:
+                future.set_result(None)  # a duplicate delivery: its twin carries the outcome
+            else:
+                first[envelope.event_id] = envelope
+        BATCH_SIZE.observe(len(first))
+        try:
+            outcomes = await self._batch_handler(list(first.values()))
+        except Exception as exc:  # the batch as a whole failed: each event retries, counted
+            logger.warning("outbound batch failed: %s", exc.__class__.__name__)
+            outcomes = dict.fromkeys(first, exc)
+        for envelope, future in batch:
+            if not future.done():
+                future.set_result(
+                    outcomes.get(envelope.event_id, RuntimeError("no outcome for the event"))
+                )
+
+
+async def _not_used(_: EventMessage) -> None:
+    raise NotImplementedError("BatchingConsumer hands messages to its batch handler")

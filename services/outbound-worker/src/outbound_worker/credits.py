@@ -1,0 +1,101 @@
+"""One Beds24 credit budget per account, shared by every replica (beds24_credit_budgets).
+
+Beds24 grants each account a pool of credits per five-minute window and refuses calls past
+it. Each answer reports what is left and when the window resets (the client's `on_credits`
+feeds `record`). Before a call, `spend` takes one credit from the shared row; when fewer
+than the reserve are left it waits for the reset instead of being refused. A refusal anyway
+(`exhausted`) empties the budget until Beds24's reset time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import asyncpg
+from channel_sync.beds24 import CreditStatus
+from channel_sync.errors import RetryAfter
+
+logger = logging.getLogger(__name__)
+
+# A small margin past the announced reset, so the first call lands in the new window.
+RESET_MARGIN = timedelta(milliseconds=250)
+# Credits one call is assumed to cost until Beds24's answer says what is really left.
+CALL_ESTIMATE = Decimal(1)
+
+
+class CreditBudget:
+    def __init__(self, pool: asyncpg.Pool, *, reserve: float, max_wait_s: float) -> None:
+        self._pool = pool
+        self._reserve = Decimal(str(reserve))
+        self._max_wait = timedelta(seconds=max_wait_s)
+
+    async def spend(self, account_id: str) -> None:
+        """Take one call's credits, waiting for the window to reset while too few are left.
+
+        Raises RetryAfter (not counted as an attempt) when the wait would be too long."""
+        while True:
+            resets_at = await self._try_spend(account_id)
+            if resets_at is None:
+                return
+            wait = resets_at + RESET_MARGIN - datetime.now(UTC)
+            if wait > self._max_wait:
+                raise RetryAfter(
+                    f"Beds24 credits for account {account_id} low until {resets_at:%H:%M:%S}Z",
+                    resets_at + RESET_MARGIN,
+                )
+            logger.info(
+                "credits low for account %s: waiting %.1f s for the reset",
+                account_id,
+                wait.total_seconds(),
+            )
+            await asyncio.sleep(max(wait.total_seconds(), 0.05))
+
+    async def _try_spend(self, account_id: str) -> datetime | None:
+        """None if a call may go now (credits taken); else when the window resets."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                """INSERT INTO beds24_credit_budgets (account_id) VALUES ($1)
+                   ON CONFLICT (account_id) DO UPDATE SET account_id = EXCLUDED.account_id
+                   RETURNING remaining, resets_at, resets_at <= now() AS expired""",
+                account_id,
+            )
+            assert row is not None
+            if row["remaining"] is None or row["resets_at"] is None or row["expired"]:
+                # A new window: unknown until Beds24 answers; let this call find out.
+                await conn.execute(
+                    """UPDATE beds24_credit_budgets SET remaining = NULL, updated_at = now()
+                       WHERE account_id = $1""",
+                    account_id,
+                )
+                return None
+            if row["remaining"] - CALL_ESTIMATE >= self._reserve:
+                await conn.execute(
+                    """UPDATE beds24_credit_budgets SET remaining = remaining - $2,
+                           updated_at = now() WHERE account_id = $1""",
+                    account_id,
+                    CALL_ESTIMATE,
+                )
+                return None
+            resets_at: datetime = row["resets_at"]
+            return resets_at
+
+    async def record(self, account_id: str, status: CreditStatus) -> None:
+        """What Beds24's latest answer says is left (the client's on_credits callback)."""
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                """INSERT INTO beds24_credit_budgets (account_id, remaining, resets_at)
+                   VALUES ($1, $2, $3)
+                   ON CONFLICT (account_id) DO UPDATE
+                   SET remaining = EXCLUDED.remaining, resets_at = EXCLUDED.resets_at,
+                       updated_at = now()""",
+                account_id,
+                status.remaining,
+                status.resets_at,
+            )
+
+    async def exhausted(self, account_id: str, until: datetime) -> None:
+        """Beds24 refused for credits: nothing more until its reset."""
+        await self.record(account_id, CreditStatus(remaining=Decimal(0), resets_at=until))

@@ -1,0 +1,147 @@
+"""One batch of outbound event messages: sort the events by Beds24 account, lock what they
+touch, and bring bookings, then availability, up to date per account.
+
+Answers an outcome per event id (see `outcomes`); the consumer settles each message by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+from channel_sync.errors import PermanentError, RetryAfter
+from channel_sync.events import ChannelEvent, EventMessage, EventStatus
+from channel_sync.repository import ChannelEventRepository
+
+from outbound_worker import locks
+from outbound_worker.availability import AvailabilitySync, RoomWork, nights_of
+from outbound_worker.bookings import BookingSync, BookingWork
+from outbound_worker.clients import Account, Beds24Clients, PropertyLink, links_of
+from outbound_worker.outcomes import Outcomes, same_outcome
+
+logger = logging.getLogger(__name__)
+
+
+class _AccountWork:
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.bookings: dict[UUID, BookingWork] = {}
+        self.rooms: dict[tuple[UUID, str], RoomWork] = {}
+
+    def lock_keys(self) -> dict[str, list[UUID]]:
+        keys: dict[str, list[UUID]] = {}
+        for reservation_id, work in self.bookings.items():
+            keys[locks.booking_key(reservation_id)] = work.event_ids
+        for (_, room), room_work in self.rooms.items():
+            keys.setdefault(locks.room_key(room), []).extend(room_work.event_ids)
+        return keys
+
+
+class OutboundHandler:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clients: Beds24Clients,
+        bookings: BookingSync,
+        availability: AvailabilitySync,
+        *,
+        horizon_days: int,
+        busy_retry_s: float,
+    ) -> None:
+        self._pool = pool
+        self._clients = clients
+        self._bookings = bookings
+        self._availability = availability
+        self._horizon_days = horizon_days
+        self._busy_retry = timedelta(seconds=busy_retry_s)
+        self._events = ChannelEventRepository()
+
+    async def __call__(self, messages: list[EventMessage]) -> Outcomes:
+        ids = [m.event_id for m in messages]
+        outcomes: Outcomes = dict.fromkeys(ids)  # missing or settled already: acknowledge
+        async with self._pool.acquire() as conn:
+            events = [e for e in await self._events.get_many(conn, ids) if _open(e)]
+            links = await links_of(conn, list({e.property_id for e in events}))
+        accounts: dict[str, _AccountWork] = {}
+        today = datetime.now(UTC).date()
+        for event in events:
+            link = links.get(event.property_id)
+            if link is None:
+                outcomes[event.id] = PermanentError(
+                    "the property is not connected to Beds24 (no beds24_properties row)"
+                )
+                continue
+            work = accounts.setdefault(link.account.account_id, _AccountWork(link.account))
+            problem = self._add(work, event, link, today)
+            if problem is not None:
+                outcomes[event.id] = problem
+        results = await asyncio.gather(*(self._run_account(w) for w in accounts.values()))
+        for result in results:
+            outcomes |= result
+        return outcomes
+
+    def _add(
+        self, work: _AccountWork, event: ChannelEvent, link: PropertyLink, today: date
+    ) -> Exception | None:
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        if event.entity_type == "booking" and event.entity_internal_id is not None:
+            booking = work.bookings.setdefault(
+                event.entity_internal_id,
+                BookingWork(
+                    event.entity_internal_id, event.property_id, link.beds24_property_id, []
+                ),
+            )
+            booking.event_ids.append(event.id)
+            if isinstance(payload.get("beds24_booking_id"), int):
+                booking.known_booking_id = payload["beds24_booking_id"]
+            return None
+        if event.entity_type == "availability" and payload.get("beds24_room_id"):
+            try:
+                nights = nights_of(payload, today=today, horizon_days=self._horizon_days)
+            except (KeyError, TypeError, ValueError):
+                return PermanentError(f"availability event without valid dates: {payload!r:.200}")
+            room = str(payload["beds24_room_id"])
+            room_work = work.rooms.setdefault(
+                (event.property_id, room), RoomWork(event.property_id, room)
+            )
+            room_work.nights |= nights
+            room_work.event_ids.append(event.id)
+            return None
+        return PermanentError(f"unknown outbound event {event.event_type}/{event.entity_type}")
+
+    async def _run_account(self, work: _AccountWork) -> Outcomes:
+        every_event = [e for ids in work.lock_keys().values() for e in ids]
+        try:
+            return await self._sync_account(work)
+        except Exception as exc:  # e.g. the database went away: every event retries later
+            logger.warning(
+                "batch for account %s failed: %s", work.account.account_id, exc.__class__.__name__
+            )
+            return same_outcome(every_event, exc)
+
+    async def _sync_account(self, work: _AccountWork) -> Outcomes:
+        outcomes: Outcomes = {}
+        keys = work.lock_keys()
+        client = self._clients.for_account(work.account)
+        async with locks.entity_locks(self._pool, list(keys)) as held:
+            busy = RetryAfter(
+                "another worker is sending this reservation or room",
+                datetime.now(UTC) + self._busy_retry,
+            )
+            for key in set(keys) - held:
+                outcomes |= same_outcome(keys[key], busy)
+            bookings = [w for r, w in work.bookings.items() if locks.booking_key(r) in held]
+            rooms = [w for (_, r), w in work.rooms.items() if locks.room_key(r) in held]
+            account_id = work.account.account_id
+            if bookings:  # first: Beds24 counts its bookings against the room's inventory
+                outcomes |= await self._bookings.run(account_id, client, bookings)
+            if rooms:
+                outcomes |= await self._availability.run(account_id, client, rooms)
+        return outcomes
+
+
+def _open(event: ChannelEvent) -> bool:
+    return event.status not in (EventStatus.DONE, EventStatus.FAILED)

@@ -1,0 +1,84 @@
+"""PMS reservation → Beds24 booking item (the field mapping, nothing else)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from outbound_worker.pending_creates import api_reference
+from outbound_worker.pms_state import Reservation
+
+BOOKING_STATUS = {
+    "confirmed": "confirmed",
+    "tentative": "request",
+    "inquiry": "inquiry",
+    "blocked": "black",
+    "cancelled": "cancelled",
+}
+
+GUEST_FIELDS = {
+    "guest_title": "title",
+    "guest_first_name": "firstName",
+    "guest_last_name": "lastName",
+    "guest_email": "email",
+    "guest_phone": "phone",
+    "guest_mobile": "mobile",
+    "guest_address": "address",
+    "guest_city": "city",
+    "guest_postcode": "postcode",
+    "guest_country": "country",
+}
+
+
+class Unmappable(ValueError):
+    """The reservation cannot be expressed as a Beds24 booking (say why, for operators)."""
+
+
+def booking_item(res: Reservation, booking_id: int | None) -> dict[str, Any]:
+    """The full booking: a create without `booking_id`, else a modify of that booking.
+
+    On a modify, a guest field emptied in the PMS is emptied in Beds24 too."""
+    if res.beds24_property_id is None:
+        raise Unmappable(f"reservation {res.id}: its property is not connected to Beds24")
+    if res.beds24_room_id is None:
+        raise Unmappable(
+            f"reservation {res.id}: its room is not mapped to a Beds24 room "
+            "(add a 'room' or 'room_type' channel mapping)"
+        )
+    item: dict[str, Any] = {
+        "propertyId": res.beds24_property_id,
+        "roomId": _beds24_int(res.beds24_room_id, "room", res),
+        "arrival": res.arrival.isoformat(),
+        "departure": res.departure.isoformat(),
+        "status": BOOKING_STATUS[res.status],
+        "numAdult": res.adults,
+        "numChild": res.children,
+        "apiReference": api_reference(res.id),
+    }
+    if res.beds24_unit_id:
+        item["unitId"] = _beds24_int(res.beds24_unit_id, "unit", res)
+    texts = {beds24: res.guest[column] for column, beds24 in GUEST_FIELDS.items()}
+    texts.update(comments=res.comments, notes=res.notes)
+    for name, value in texts.items():
+        if value is not None:
+            item[name] = value
+        elif booking_id is not None:
+            item[name] = ""
+    for name, amount in (("price", res.price), ("deposit", res.deposit)):
+        if amount is not None:
+            item[name] = float(amount)
+    if booking_id is not None:
+        item["id"] = booking_id
+    return item
+
+
+def cancel_item(booking_id: int) -> dict[str, Any]:
+    return {"id": booking_id, "status": "cancelled"}
+
+
+def _beds24_int(value: str, what: str, res: Reservation) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise Unmappable(
+            f"reservation {res.id}: Beds24 {what} id {value!r} in channel_mappings is not a number"
+        ) from None

@@ -1,0 +1,40 @@
+"""Creates sent to Beds24 whose answer is not stored yet (table beds24_pending_creates).
+
+Beds24 honours no idempotency key, so a create is noted (and committed) BEFORE it is sent;
+the note goes when Beds24's id is stored. A note still present means an earlier attempt may
+have created the booking: search Beds24 for the reference before creating again.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from channel_sync.db import Connection
+
+
+def api_reference(reservation_id: UUID) -> str:
+    """Our reference on the Beds24 booking (apiReference, at most 100 characters)."""
+    return f"pms-{reservation_id}"
+
+
+async def pending(conn: Connection, reservation_ids: list[UUID]) -> set[UUID]:
+    rows = await conn.fetch(
+        "SELECT reservation_id FROM beds24_pending_creates WHERE reservation_id = ANY($1::uuid[])",
+        reservation_ids,
+    )
+    return {row["reservation_id"] for row in rows}
+
+
+async def note(conn: Connection, creates: list[tuple[UUID, UUID]]) -> None:
+    """Note (reservation id, property id) pairs about to be created; commit before sending."""
+    await conn.executemany(
+        """INSERT INTO beds24_pending_creates (reservation_id, property_id, api_reference)
+           VALUES ($1, $2, $3) ON CONFLICT (reservation_id) DO NOTHING""",
+        [(res, prop, api_reference(res)) for res, prop in creates],
+    )
+
+
+async def resolved(conn: Connection, reservation_id: UUID) -> None:
+    await conn.execute(
+        "DELETE FROM beds24_pending_creates WHERE reservation_id = $1", reservation_id
+    )

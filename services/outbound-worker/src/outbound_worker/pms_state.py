@@ -1,0 +1,125 @@
+"""Reading the PMS as it is NOW (events are triggers; state wins), and the few writes back.
+
+Every statement takes the caller's connection; none opens a transaction itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from channel_sync.db import Connection
+from channel_sync.pms_origin import mark_beds24_origin
+
+
+@dataclass(frozen=True)
+class Reservation:
+    id: UUID
+    property_id: UUID
+    arrival: date
+    departure: date
+    status: str
+    adults: int
+    children: int
+    beds24_booking_id: int | None
+    beds24_property_id: int | None
+    beds24_room_id: str | None  # None: the room is not mapped to Beds24
+    beds24_unit_id: str | None
+    guest: dict[str, str | None]
+    price: Decimal | None
+    deposit: Decimal | None
+    comments: str | None
+    notes: str | None
+
+
+GUEST_COLUMNS = (
+    "guest_title",
+    "guest_first_name",
+    "guest_last_name",
+    "guest_email",
+    "guest_phone",
+    "guest_mobile",
+    "guest_address",
+    "guest_city",
+    "guest_postcode",
+    "guest_country",
+)
+
+
+async def load_reservations(conn: Connection, ids: list[UUID]) -> dict[UUID, Reservation]:
+    """The reservations that still exist, with their Beds24 room and property."""
+    rows = await conn.fetch(
+        """
+        SELECT r.id, r.property_id, r.arrival, r.departure, r.status, r.adults, r.children,
+               r.beds24_booking_id, r.price, r.deposit, r.comments, r.notes,
+               r.guest_title, r.guest_first_name, r.guest_last_name, r.guest_email,
+               r.guest_phone, r.guest_mobile, r.guest_address, r.guest_city,
+               r.guest_postcode, r.guest_country,
+               b.beds24_property_id, m.beds24_room_id, m.beds24_unit_id
+        FROM reservations r
+        LEFT JOIN beds24_properties b ON b.property_id = r.property_id
+        LEFT JOIN channel_sync_room_map m ON m.room_id = r.room_id
+        WHERE r.id = ANY($1::uuid[])
+        """,
+        ids,
+    )
+    return {
+        row["id"]: Reservation(
+            id=row["id"],
+            property_id=row["property_id"],
+            arrival=row["arrival"],
+            departure=row["departure"],
+            status=row["status"],
+            adults=row["adults"],
+            children=row["children"],
+            beds24_booking_id=row["beds24_booking_id"],
+            beds24_property_id=row["beds24_property_id"],
+            beds24_room_id=row["beds24_room_id"],
+            beds24_unit_id=row["beds24_unit_id"],
+            guest={c: row[c] for c in GUEST_COLUMNS},
+            price=row["price"],
+            deposit=row["deposit"],
+            comments=row["comments"],
+            notes=row["notes"],
+        )
+        for row in rows
+    }
+
+
+async def availability(
+    conn: Connection, property_id: UUID, beds24_room_id: str, nights: list[date]
+) -> dict[date, int]:
+    """Free units of a Beds24 room per night: its active mapped PMS rooms minus the
+    reservations occupying them that night (never below zero)."""
+    rows = await conn.fetch(
+        """
+        WITH units AS (
+            SELECT room_id FROM channel_sync_room_map
+            WHERE property_id = $1 AND beds24_room_id = $2 AND is_active
+        )
+        SELECT night,
+               GREATEST(0, (SELECT count(*) FROM units) - (
+                   SELECT count(*) FROM reservations r
+                   WHERE r.room_id IN (SELECT room_id FROM units)
+                     AND r.arrival <= night AND r.departure > night
+                     AND channel_sync_occupies(r.status))) AS free
+        FROM unnest($3::date[]) AS night
+        """,
+        property_id,
+        beds24_room_id,
+        nights,
+    )
+    return {row["night"]: int(row["free"]) for row in rows}
+
+
+async def store_booking_id(conn: Connection, reservation_id: UUID, booking_id: int) -> None:
+    """Remember the Beds24 id; marked as Beds24's own write so it produces no event."""
+    await mark_beds24_origin(conn)
+    await conn.execute(
+        """UPDATE reservations SET beds24_booking_id = $2
+           WHERE id = $1 AND beds24_booking_id IS DISTINCT FROM $2""",
+        reservation_id,
+        booking_id,
+    )

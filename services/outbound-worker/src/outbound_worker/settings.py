@@ -1,0 +1,26 @@
+"""outbound-worker settings, from environment variables (defaults suit a local machine)."""
+
+from __future__ import annotations
+
+from channel_sync.settings import CommonSettings
+from pydantic import Field
+
+
+class OutboundSettings(CommonSettings):
+    http_host: str = Field(default="0.0.0.0", description="Health port interface")  # noqa: S104
+    http_port: int = Field(default=8083, ge=1, le=65535)
+    # Messages are gathered this long (from the first one) into one batch per account.
+    batch_window_ms: int = Field(default=300, ge=0, le=60_000)
+    batch_max_events: int = Field(default=500, ge=1, le=5_000)
+    # Items per Beds24 POST: well under Beds24's ~10,000 items and ~1 MB per call.
+    max_items_per_call: int = Field(default=200, ge=1, le=1_000)
+    # Below this many credits left, wait for the account's five-minute window to reset.
+    credit_reserve: float = Field(default=5.0, ge=0)
+    # Longer waits for credits go back to the queue (not counted) instead of holding messages.
+    max_credit_wait_s: float = Field(default=330.0, ge=0)
+    # Room/mapping changes update availability from today this many days ahead.
+    availability_horizon_days: int = Field(default=365, ge=1, le=1_000)
+    beds24_timeout_s: float = Field(default=15.0, gt=0)
+    relay_poll_interval_s: float = Field(default=2.0, gt=0)
+    # Busy with another replica: try again after this long (not counted as an attempt).
+    busy_retry_s: float = Field(default=1.0, gt=0)
