@@ -1,1 +1,32 @@
-"""pytest fixtures for the Beds24 sandbox (filled in by the sandbox's own work)."""
+"""pytest fixtures for the Beds24 sandbox (registered by the root conftest).
+
+- `beds24_sandbox_server` (session): a real uvicorn server on a free 127.0.0.1 port, in a
+  background thread.
+- `beds24_sandbox` (function): a `SandboxHandle` on that server, state reset before and
+  after the test (pending webhook deliveries cancelled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from beds24_sandbox.handle import SandboxHandle
+from beds24_sandbox.server import SandboxServer
+
+
+@pytest.fixture(scope="session")
+def beds24_sandbox_server() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def beds24_sandbox(beds24_sandbox_server: SandboxServer) -> AsyncIterator[SandboxHandle]:
+    async with httpx.AsyncClient(timeout=10) as http:
+        handle = SandboxHandle(beds24_sandbox_server.base, http)
+        await handle.reset()
+        yield handle
+        await handle.reset()

@@ -1,0 +1,331 @@
+"""The control API under /_sandbox/: seed, inspect, reset, play guest bookings, replay
+webhooks and inject faults. Answers JSON; bad input gets 400 with `{"error": ...}`."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from beds24_sandbox import bookings
+from beds24_sandbox.state import WebhookConfig
+from beds24_sandbox.webhooks import Delivery
+from beds24_sandbox.world import Sandbox
+
+WEBHOOK_VERSIONS = ("twoWithPersonalData", "twoNoPersonalData", "one")
+MAX_CONTROL_BODY = 1_000_000
+
+
+class Invalid(Exception):
+    pass
+
+
+class NotFound(Exception):
+    pass
+
+
+Endpoint = Callable[[Request, Sandbox], Awaitable[Any]]
+
+
+def control(endpoint: Endpoint, status: int = 200) -> Callable[[Request], Awaitable[Response]]:
+    async def wrapped(request: Request) -> Response:
+        try:
+            result = await endpoint(request, request.app.state.sandbox)
+        except (Invalid, ValueError, TypeError, KeyError) as exc:
+            return JSONResponse({"error": str(exc) or type(exc).__name__}, status_code=400)
+        except NotFound as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        return JSONResponse(result, status_code=status)
+
+    return wrapped
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_CONTROL_BODY:
+        raise Invalid("body too large")
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise Invalid("body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise Invalid("body must be a JSON object")
+    return body
+
+
+def _int(request: Request, name: str) -> int:
+    try:
+        return int(request.path_params[name])
+    except ValueError:
+        raise NotFound(f"{name} not found") from None
+
+
+def _webhook(raw: Any, base: WebhookConfig | None = None) -> WebhookConfig:
+    config = WebhookConfig(**(base.public() if base else {}))
+    if raw is None:
+        return config
+    if not isinstance(raw, dict) or set(raw) - {"urls", "custom_header", "version"}:
+        raise Invalid("webhook takes urls, custom_header, version")
+    if "urls" in raw:
+        urls = raw["urls"]
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise Invalid("webhook.urls must be a list of URLs")
+        config.urls = list(urls)
+    if "custom_header" in raw:
+        config.custom_header = str(raw["custom_header"])
+    if "version" in raw:
+        if raw["version"] not in WEBHOOK_VERSIONS:
+            raise Invalid(f"webhook.version must be one of {WEBHOOK_VERSIONS}")
+        config.version = raw["version"]
+    return config
+
+
+# -- state ----------------------------------------------------------------------------------
+async def reset(_: Request, sandbox: Sandbox) -> Any:
+    await sandbox.reset()
+    return {"ok": True}
+
+
+async def config(request: Request, sandbox: Sandbox) -> Any:
+    if request.method == "POST":
+        body = await _body(request)
+        with sandbox.state.lock:
+            sandbox.state.config.update(body)
+    return vars(sandbox.state.config)
+
+
+async def create_account(request: Request, sandbox: Sandbox) -> Any:
+    body = await _body(request)
+    limit = float(body.get("credit_limit", 100))
+    window = float(body.get("window_s", 300))
+    ttl = float(body.get("token_ttl_s", 86_400))
+    if limit < 0 or window <= 0 or ttl <= 0:
+        raise Invalid("credit_limit >= 0, window_s > 0 and token_ttl_s > 0")
+    account = sandbox.state.create_account(limit, window, ttl)
+    return {"account_id": account.id, "refresh_token": account.refresh_token,
+            "invite_code": sandbox.state.new_invite_code(account.id)}
+
+
+def _account(request: Request, sandbox: Sandbox) -> int:
+    account_id = _int(request, "account_id")
+    if account_id not in sandbox.state.accounts:
+        raise NotFound("account not found")
+    return account_id
+
+
+async def invite_code(request: Request, sandbox: Sandbox) -> Any:
+    return {"invite_code": sandbox.state.new_invite_code(_account(request, sandbox))}
+
+
+async def account_credits(request: Request, sandbox: Sandbox) -> Any:
+    pool = sandbox.state.accounts[_account(request, sandbox)].pool
+    with sandbox.state.lock:
+        return {"limit": float(pool.limit), "remaining": float(pool.remaining),
+                "used": float(pool.used), "resets_in": pool.resets_in,
+                "window_s": pool.window_s, "refused": pool.refused}
+
+
+async def expire_tokens(request: Request, sandbox: Sandbox) -> Any:
+    return {"expired": sandbox.state.expire_tokens(_account(request, sandbox))}
+
+
+async def create_property(request: Request, sandbox: Sandbox) -> Any:
+    body = await _body(request)
+    account_id = body.get("account_id")
+    if account_id not in sandbox.state.accounts:
+        raise Invalid("account_id must name an account")
+    rooms = body.get("rooms", [{"name": "Double", "qty": 1}])
+    if not isinstance(rooms, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("qty", 1), int) and 1 <= r.get("qty", 1) <= 500
+        for r in rooms
+    ):
+        raise Invalid("rooms must be a list of {name, qty (1..500)}")
+    prop = sandbox.state.create_property(
+        account_id, str(body.get("name", "Sandbox Hotel")), str(body.get("currency", "EUR")),
+        rooms, _webhook(body.get("webhook")),
+    )
+    return prop.public()
+
+
+def _property(request: Request, sandbox: Sandbox) -> Any:
+    prop = sandbox.state.properties.get(_int(request, "property_id"))
+    if prop is None:
+        raise NotFound("property not found")
+    return prop
+
+
+async def get_property(request: Request, sandbox: Sandbox) -> Any:
+    return _property(request, sandbox).public()
+
+
+async def patch_property(request: Request, sandbox: Sandbox) -> Any:
+    body = await _body(request)
+    prop = _property(request, sandbox)
+    with sandbox.state.lock:
+        if "webhook" in body:
+            prop.webhook = _webhook(body["webhook"], prop.webhook)
+        if "name" in body:
+            prop.name = str(body["name"])
+    return prop.public()
+
+
+# -- bookings -------------------------------------------------------------------------------
+async def list_bookings(request: Request, sandbox: Sandbox) -> Any:
+    raw = request.query_params.get("propertyId")
+    property_id = int(raw) if raw else None
+    with sandbox.state.lock:
+        return [dict(b) for b in sorted(sandbox.state.bookings.values(), key=lambda b: b["id"])
+                if property_id is None or b["propertyId"] == property_id]
+
+
+async def get_booking(request: Request, sandbox: Sandbox) -> Any:
+    booking = sandbox.state.bookings.get(_int(request, "booking_id"))
+    if booking is None:
+        raise NotFound("booking not found")
+    return dict(booking)
+
+
+def _guest_defaults() -> dict[str, Any]:
+    code = secrets.randbelow(10**10)
+    return {"status": "new", "channel": "booking", "referer": "Booking.com",
+            "apiSource": "Booking.com", "apiReference": f"BDC-{code:010d}",
+            "firstName": "Sandbox", "lastName": "Guest", "email": "guest@example.invalid",
+            "numAdult": 2}
+
+
+async def guest_booking(request: Request, sandbox: Sandbox) -> Any:
+    body = await _body(request)
+    delivery = Delivery.parse(body.pop("delivery", None))
+    state = sandbox.state
+    with state.lock:
+        defaults = _guest_defaults()
+        result, booking = bookings.create(state, body, account_id=None, defaults=defaults)
+        if booking is None:
+            raise Invalid("; ".join(e["message"] for e in result["errors"]))
+        sandbox.sender.booking_changed(state.properties[booking["propertyId"]], booking, "new",
+                                       delivery)
+        return dict(booking)
+
+
+async def modify_guest_booking(request: Request, sandbox: Sandbox) -> Any:
+    body = await _body(request)
+    delivery = Delivery.parse(body.pop("delivery", None))
+    return _change(sandbox, _int(request, "booking_id"), body, delivery)
+
+
+async def cancel_guest_booking(request: Request, sandbox: Sandbox) -> Any:
+    body = await _body(request)
+    delivery = Delivery.parse(body.pop("delivery", None))
+    return _change(sandbox, _int(request, "booking_id"), {"status": "cancelled"}, delivery)
+
+
+def _change(sandbox: Sandbox, booking_id: int, fields: dict[str, Any],
+            delivery: Delivery) -> dict[str, Any]:
+    state = sandbox.state
+    with state.lock:
+        if booking_id not in state.bookings:
+            raise NotFound("booking not found")
+        result, booking, change = bookings.modify(state, {**fields, "id": booking_id},
+                                                  account_id=None)
+        if result.get("errors"):
+            raise Invalid("; ".join(e["message"] for e in result["errors"]))
+        assert booking is not None
+        if change == "cancel":
+            # Guest cancellations carry cancelTime (API cancels leave it null, as often live).
+            booking["cancelTime"] = booking["modifiedTime"]
+        if change is not None:
+            sandbox.sender.booking_changed(state.properties[booking["propertyId"]], booking,
+                                           change, delivery)
+        return dict(booking)
+
+
+# -- webhooks, faults, calls ----------------------------------------------------------------
+async def replay_webhook(request: Request, sandbox: Sandbox) -> Any:
+    body = await _body(request)
+    state = sandbox.state
+    with state.lock:
+        booking = state.bookings.get(body.get("booking_id"))  # type: ignore[arg-type]
+        if booking is None:
+            raise NotFound("booking not found")
+        version = body.get("version", "v2")
+        if version not in ("v1", "v2"):
+            raise Invalid("version must be v1 or v2")
+        snapshot = body.get("snapshot")
+        if snapshot is not None and not isinstance(snapshot, dict):
+            raise Invalid("snapshot must be a booking object")
+        shown = {**booking, **(snapshot or {}), "id": booking["id"]}
+        default_status = "cancel" if booking["status"] == "cancelled" else "modify"
+        status = body.get("status", default_status)
+        if status not in ("new", "modify", "cancel"):
+            raise Invalid("status must be new, modify or cancel")
+        delivery = Delivery(delay_s=float(body.get("delay_s", 0)),
+                            duplicates=int(body.get("duplicates", 0)),
+                            array_wrapped=bool(body.get("array_wrapped", False)))
+        prop = state.properties[booking["propertyId"]]
+        count = sandbox.sender.send(prop, shown, version=version, v1_status=status,
+                                    delivery=delivery)
+    return {"scheduled": count}
+
+
+async def webhook_log(request: Request, sandbox: Sandbox) -> Any:
+    raw = request.query_params.get("booking_id")
+    booking_id = int(raw) if raw else None
+    return [d for d in sandbox.sender.log if booking_id is None or d["booking_id"] == booking_id]
+
+
+async def faults(request: Request, sandbox: Sandbox) -> Any:
+    if request.method == "POST":
+        fault = sandbox.faults.add(await _body(request))
+        return {"id": fault.id, "kind": fault.kind, "count": fault.count}
+    if request.method == "DELETE":
+        sandbox.faults.clear()
+    return sandbox.faults.listing()
+
+
+async def calls(request: Request, sandbox: Sandbox) -> Any:
+    if request.method == "DELETE":
+        with sandbox.state.lock:
+            sandbox.state.calls = []
+        return []
+    method = request.query_params.get("method")
+    path = request.query_params.get("path")
+    with sandbox.state.lock:
+        return [c for c in sandbox.state.calls
+                if (method is None or c["method"] == method.upper())
+                and (path is None or c["path"] == path)]
+
+
+def control_routes() -> list[Route]:
+    p = "/_sandbox"
+    return [
+        Route(f"{p}/reset", control(reset), methods=["POST"]),
+        Route(f"{p}/config", control(config), methods=["GET", "POST"]),
+        Route(f"{p}/accounts", control(create_account, 201), methods=["POST"]),
+        Route(f"{p}/accounts/{{account_id}}/invite-codes", control(invite_code, 201),
+              methods=["POST"]),
+        Route(f"{p}/accounts/{{account_id}}/credits", control(account_credits),
+              methods=["GET"]),
+        Route(f"{p}/accounts/{{account_id}}/expire-tokens", control(expire_tokens),
+              methods=["POST"]),
+        Route(f"{p}/properties", control(create_property, 201), methods=["POST"]),
+        Route(f"{p}/properties/{{property_id}}", control(get_property), methods=["GET"]),
+        Route(f"{p}/properties/{{property_id}}", control(patch_property), methods=["PATCH"]),
+        Route(f"{p}/bookings", control(list_bookings), methods=["GET"]),
+        Route(f"{p}/bookings/{{booking_id}}", control(get_booking), methods=["GET"]),
+        Route(f"{p}/guest-bookings", control(guest_booking, 201), methods=["POST"]),
+        Route(f"{p}/guest-bookings/{{booking_id}}", control(modify_guest_booking),
+              methods=["PATCH"]),
+        Route(f"{p}/guest-bookings/{{booking_id}}/cancel", control(cancel_guest_booking),
+              methods=["POST"]),
+        Route(f"{p}/webhooks/replay", control(replay_webhook), methods=["POST"]),
+        Route(f"{p}/webhooks", control(webhook_log), methods=["GET"]),
+        Route(f"{p}/faults", control(faults), methods=["GET", "POST", "DELETE"]),
+        Route(f"{p}/calls", control(calls), methods=["GET", "DELETE"]),
+    ]
