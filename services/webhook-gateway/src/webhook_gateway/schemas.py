@@ -57,7 +57,7 @@ class PingV1(BaseModel):
     status: V1Status | None = None
 
 
-_BODY = TypeAdapter(WebhookV2 | list[WebhookV2])
+_ARRAY = TypeAdapter(list[WebhookV2])
 
 
 class Malformed(ValueError):
@@ -73,14 +73,13 @@ def parse_v2(body: bytes) -> list[tuple[dict[str, Any], WebhookV2]]:
     if _has_nul(raw):
         raise Malformed("body contains a NUL character")
     try:
-        parsed = _BODY.validate_python(raw)
+        if not isinstance(raw, list):
+            return [(raw, WebhookV2.model_validate(raw))]
+        if not raw:
+            raise Malformed("empty array")
+        return list(zip(raw, _ARRAY.validate_python(raw), strict=True))
     except ValidationError as exc:
         raise Malformed(_describe(exc)) from exc
-    if isinstance(parsed, WebhookV2):
-        return [(raw, parsed)]
-    if not parsed:
-        raise Malformed("empty array")
-    return list(zip(raw, parsed, strict=True))
 
 
 def parse_v1(query: dict[str, str]) -> PingV1:
