@@ -66,8 +66,8 @@ async def insert_event(
     received_at: datetime | None = None,
     **fields: Any,
 ) -> ChannelEvent:
-    default_type = "pms.booking.update" if direction is Direction.OUTBOUND else (
-        "beds24.booking.modified"
+    default_type = (
+        "pms.booking.update" if direction is Direction.OUTBOUND else ("beds24.booking.modified")
     )
     created = await repo.create(
         conn,

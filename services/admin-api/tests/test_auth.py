@@ -71,7 +71,9 @@ async def test_the_right_token_passes_and_public_routes_need_none(admin: Admin) 
             assert response.status_code == 200, path
         lowercase = await anonymous.get(
             "/admin/stats",
-            headers={"Authorization": "bearer " + admin.settings.admin_api_token.get_secret_value()},
+            headers={
+                "Authorization": "bearer " + admin.settings.admin_api_token.get_secret_value()
+            },
         )
     assert lowercase.status_code == 200
 
