@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from aio_pika.abc import AbstractConnection
-
 from channel_sync.testing.waiting import wait_for
 
 

@@ -11,14 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-
+import uvicorn
 from admin_api.app import create_app
 from admin_api.settings import AdminSettings
 from channel_sync.health import EmbeddedServer
 from channel_sync.testing.waiting import wait_for
-
-import uvicorn
+from starlette.applications import Starlette
 
 TOKEN = "admin-test-token-0123456789"
 # Nothing listens here: Beds24 calls fail fast unless a test points at the sandbox.

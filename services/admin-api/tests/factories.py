@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-
 from channel_sync.events import ChannelEvent, Direction, EventStatus, NewChannelEvent
 from channel_sync.repository import ChannelEventRepository
 

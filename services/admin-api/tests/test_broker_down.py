@@ -10,7 +10,6 @@ import asyncpg
 import httpx
 import pytest
 from aio_pika.abc import AbstractConnection
-
 from channel_sync.amqp.publisher import Publisher
 from channel_sync.amqp.topology import OUTBOUND
 from channel_sync.events import Direction, EventStatus

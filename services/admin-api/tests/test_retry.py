@@ -8,7 +8,6 @@ import uuid
 import asyncpg
 import httpx
 from aio_pika.abc import AbstractConnection
-
 from channel_sync.amqp.topology import INBOUND, OUTBOUND
 from channel_sync.events import Direction, EventStatus
 from channel_sync.repository import ChannelEventRepository

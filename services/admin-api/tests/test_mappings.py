@@ -1,0 +1,157 @@
+"""Room mappings: validated against the property's own rooms, replaced as a whole."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import httpx
+
+from .factories import connect_beds24, insert_property, insert_room, insert_room_type
+
+
+async def _outbound_events(db: asyncpg.Pool) -> int:
+    async with db.acquire() as conn:
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM channel_events WHERE direction = 'outbound'"
+        )
+    return count
+
+
+async def test_replace_and_read_back(api: httpx.AsyncClient, db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        await connect_beds24(conn, prop, 5001)
+        double = await insert_room_type(conn, prop, "Double")
+        r101 = await insert_room(conn, prop, "101")
+        r102 = await insert_room(conn, prop, "102")
+    url = f"/admin/properties/{prop}/mappings"
+    first = [
+        {
+            "mapping_type": "room",
+            "internal_id": str(r101),
+            "external_id": "7001",
+            "external_unit_id": "1",
+        },
+        {
+            "mapping_type": "room",
+            "internal_id": str(r102),
+            "external_id": "7001",
+            "external_unit_id": "2",
+        },
+        {"mapping_type": "room_type", "internal_id": str(double), "external_id": "7002"},
+    ]
+    response = await api.put(url, json={"mappings": first})
+    assert response.status_code == 200, response.text
+    listed = (await api.get(url)).json()["mappings"]
+    assert {
+        (
+            m["mapping_type"],
+            m["internal_id"],
+            m["external_id"],
+            m["external_unit_id"],
+            m["internal_name"],
+        )
+        for m in listed
+    } == {
+        ("room", str(r101), "7001", "1", "101"),
+        ("room", str(r102), "7001", "2", "102"),
+        ("room_type", str(double), "7002", None, "Double"),
+    }
+    events_after_first = await _outbound_events(db)
+    assert events_after_first > 0  # the capture trigger asked for availability pushes
+
+    # The same mappings again change nothing, so no availability push is recorded.
+    assert (await api.put(url, json={"mappings": first})).status_code == 200
+    assert await _outbound_events(db) == events_after_first
+
+    # Drop 102, move the room type: only those rows change.
+    second = [first[0], {**first[2], "external_id": "7003"}]
+    body = (await api.put(url, json={"mappings": second})).json()["mappings"]
+    assert {(m["internal_id"], m["external_id"]) for m in body} == {
+        (str(r101), "7001"),
+        (str(double), "7003"),
+    }
+    assert await _outbound_events(db) > events_after_first
+
+    assert (await api.put(url, json={"mappings": []})).json() == {"mappings": []}
+
+
+async def test_mappings_are_validated(api: httpx.AsyncClient, db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn, "Here")
+        other = await insert_property(conn, "Elsewhere")
+        mine = await insert_room(conn, prop, "1")
+        foreign = await insert_room(conn, other, "9")
+        foreign_type = await insert_room_type(conn, other, "Suite")
+        await conn.execute(
+            "INSERT INTO channel_mappings (property_id, mapping_type, internal_id, external_id) "
+            "VALUES ($1, 'room', $2, '7001')",
+            prop,
+            mine,
+        )
+    url = f"/admin/properties/{prop}/mappings"
+
+    def room(internal: uuid.UUID, external: str = "7001", **extra: str) -> dict[str, str]:
+        return {
+            "mapping_type": "room",
+            "internal_id": str(internal),
+            "external_id": external,
+            **extra,
+        }
+
+    cases = [
+        ([room(foreign)], f"not a room of property {prop}: {foreign}"),
+        (
+            [{"mapping_type": "room_type", "internal_id": str(foreign_type), "external_id": "1"}],
+            f"not a room_type of property {prop}",
+        ),
+        ([room(mine), room(mine, "7002")], "mapped more than once"),
+        ([room(mine, "abc")], "'mappings.0.external_id'"),
+        ([room(mine, "0")], "'mappings.0.external_id'"),
+        (
+            [{"mapping_type": "unit", "internal_id": str(mine), "external_id": "1"}],
+            "'mappings.0.mapping_type'",
+        ),
+        ([room(mine, external_unit_id="x1")], "'mappings.0.external_unit_id'"),
+    ]
+    for mappings, message in cases:
+        response = await api.put(url, json={"mappings": mappings})
+        assert response.status_code == 400, mappings
+        assert message in response.json()["error"], response.json()
+    r2 = await _room(db, prop, "2")
+    twice = await api.put(
+        url, json={"mappings": [room(mine, external_unit_id="1"), room(r2, external_unit_id="1")]}
+    )
+    assert twice.status_code == 400 and "mapped twice" in twice.json()["error"]
+    # Nothing was changed by the refused requests.
+    assert [
+        (m["internal_id"], m["external_id"]) for m in (await api.get(url)).json()["mappings"]
+    ] == [(str(mine), "7001")]
+    assert (
+        await api.put(f"/admin/properties/{uuid.uuid4()}/mappings", json={"mappings": []})
+    ).status_code == 404
+    assert (await api.get(f"/admin/properties/{uuid.uuid4()}/mappings")).status_code == 404
+
+
+async def _room(db: asyncpg.Pool, prop: uuid.UUID, name: str) -> uuid.UUID:
+    async with db.acquire() as conn:
+        return await insert_room(conn, prop, name)
+
+
+async def test_property_listing_and_detail(api: httpx.AsyncClient, db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        linked = await insert_property(conn, "A linked")
+        await connect_beds24(conn, linked, 5002)
+        plain = await insert_property(conn, "B plain")
+    listed = (await api.get("/admin/properties")).json()["properties"]
+    assert [p["name"] for p in listed] == ["A linked", "B plain"]
+    assert listed[0]["beds24_property_id"] == 5002 and listed[0]["account_id"] == "acct-1"
+    assert listed[1]["beds24_property_id"] is None
+    assert "refresh_token" not in str(listed) and "rt-secret" not in str(listed)
+    page = (await api.get("/admin/properties", params={"limit": "1", "offset": "1"})).json()
+    assert [p["property_id"] for p in page["properties"]] == [str(plain)]
+    one = (await api.get(f"/admin/properties/{linked}")).json()
+    assert one["property_id"] == str(linked)
+    assert (await api.get(f"/admin/properties/{uuid.uuid4()}")).status_code == 404
+    assert (await api.get("/admin/properties", params={"limit": "5000"})).status_code == 400
