@@ -64,15 +64,21 @@ def route(path: str, method: str, handler: Handler, *, auth: bool = True,
         sandbox: Sandbox = request.app.state.sandbox
         started = time.monotonic()
         fault = sandbox.faults.take(method, path)
+        # Logged on arrival (status None until answered) so a held call is visible at once.
+        entry: dict[str, Any] = {
+            "method": method, "path": path, "status": None, "cost": 0.0, "items": None,
+            "account_id": None, "fault": fault.kind if fault else None,
+            "query": request.url.query,
+            "idempotency_key": request.headers.get("x-idempotency-key"), "ms": None,
+        }
+        sandbox.state.log_call(entry)
         response, cost, items, account_id = await _serve(sandbox, request, path, handler,
                                                         auth=auth, write=write, fault=fault)
-        status = response.status_code if isinstance(response, Response) else 201
-        sandbox.state.log_call({
-            "method": method, "path": path, "status": None if fault and fault.kind ==
-            "lost_response" else status, "cost": float(cost), "items": items,
-            "account_id": account_id, "fault": fault.kind if fault else None,
-            "ms": round((time.monotonic() - started) * 1000, 1),
-        })
+        dropped = isinstance(response, DroppedResponse)
+        entry.update(
+            status=None if dropped else response.status_code, cost=float(cost), items=items,
+            account_id=account_id, ms=round((time.monotonic() - started) * 1000, 1),
+        )
         return response  # type: ignore[return-value]
 
     return Route(prefix + path, endpoint, methods=[method], name=f"{method} {prefix}{path}")
@@ -272,7 +278,8 @@ def post_bookings(call: Call) -> Answer:
 
 def _fires_webhook(call: Call, item: dict[str, Any]) -> bool:
     mode = call.sandbox.state.config.api_webhooks
-    actions = item.get("actions") if isinstance(item.get("actions"), dict) else {}
+    raw_actions = item.get("actions")
+    actions: dict[str, Any] = raw_actions if isinstance(raw_actions, dict) else {}
     return mode == "always" or (mode == "allowWebhooks" and bool(actions.get("allowWebhooks")))
 
 

@@ -231,7 +231,8 @@ def _check_units(
     room = state.rooms[booking["roomId"]]
     stay = inventory.nights(date.fromisoformat(booking["arrival"]),
                             date.fromisoformat(booking["departure"]))
-    actions = item.get("actions") if isinstance(item.get("actions"), dict) else {}
+    raw_actions = item.get("actions")
+    actions: dict[str, Any] = raw_actions if isinstance(raw_actions, dict) else {}
     if actions.get("checkAvailability") and booking["status"] in inventory.OCCUPYING:
         need = int(booking.get("roomQty") or 1)
         if any(inventory.num_avail(state, room, d, ignore=booking["id"]) < need for d in stay):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,14 +48,15 @@ class Transport:
         path: str,
         *,
         headers: dict[str, str],
-        params: list[tuple[str, str]] | None = None,
+        params: Sequence[tuple[str, str]] | None = None,
         json: Any = None,
     ) -> httpx.Response:
         """Send one request; network trouble becomes Beds24Unavailable."""
         started = time.monotonic()
         try:
             response = await self.http.request(
-                method, self.base_url + path, headers=headers, params=params, json=json,
+                method, self.base_url + path, headers=headers,
+                params=httpx.QueryParams(list(params or ())), json=json,
                 timeout=self.timeout,
             )
         except httpx.TimeoutException as exc:
