@@ -1,0 +1,77 @@
+"""Applying one Beds24 booking to the PMS, inside the caller's transaction.
+
+State wins over events: the booking is applied only if its `modifiedTime` is newer than the
+version the PMS holds; an older or equal one changes nothing and says so in the outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from channel_sync.db import Connection
+from channel_sync.errors import PermanentError
+
+from inbound_worker import reservations
+from inbound_worker.booking import Booking
+from inbound_worker.mapping import place
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reservation_id: UUID
+    note: str  # what happened, for the event's audit trail
+
+
+async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -> Outcome:
+    await _check_property(conn, property_id, booking)
+    await reservations.lock_booking(conn, booking.booking_id)
+    stored = await reservations.find(conn, booking.booking_id)
+    if stored is not None and stored.property_id != property_id:
+        raise PermanentError(
+            f"Beds24 booking {booking.booking_id} is already a reservation of another PMS "
+            f"property ({stored.property_id})"
+        )
+    if stored is not None and not _newer(booking.modified_time, stored.modified_time):
+        return Outcome(stored.id, _unchanged_note(booking.modified_time, stored.modified_time))
+    placement = await place(
+        conn, property_id, booking,
+        reservation_id=stored.id if stored else None,
+        current_room=stored.room_id if stored else None,
+    )
+    if stored is None:
+        reservation_id = await reservations.insert(conn, property_id, booking.columns, placement)
+        note = "recorded as cancelled" if booking.cancelled else "created"
+    else:
+        reservation_id = stored.id
+        await reservations.update(conn, stored.id, booking.columns, placement)
+        note = "cancelled" if booking.cancelled else "updated"
+    if placement.attention:
+        note += f"; needs attention: {placement.attention}"
+    return Outcome(reservation_id, note)
+
+
+async def _check_property(conn: Connection, property_id: UUID, booking: Booking) -> None:
+    linked: int | None = await conn.fetchval(
+        "SELECT beds24_property_id FROM beds24_properties WHERE property_id = $1", property_id
+    )
+    if None not in (linked, booking.beds24_property_id) and linked != booking.beds24_property_id:
+        raise PermanentError(
+            f"Beds24 booking {booking.booking_id} belongs to Beds24 property "
+            f"{booking.beds24_property_id}, but this PMS property is linked to {linked}"
+        )
+
+
+def _newer(incoming: datetime | None, stored: datetime | None) -> bool:
+    if stored is None:
+        return True
+    return incoming is not None and incoming > stored
+
+
+def _unchanged_note(incoming: datetime | None, stored: datetime | None) -> str:
+    if incoming is None:
+        return f"stale: the booking carries no modifiedTime; the PMS keeps version {stored}"
+    if incoming == stored:
+        return f"unchanged: version {stored} is already applied"
+    return f"stale: version {incoming} is older than the PMS's {stored}"

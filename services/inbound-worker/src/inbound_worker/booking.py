@@ -1,0 +1,161 @@
+"""A Beds24 booking read as the PMS reservation it becomes.
+
+Only fields present in the booking become columns: a `twoNoPersonalData` webhook leaves the
+guest out, and must not blank the guest the PMS already holds. Anything the PMS cannot take
+raises PermanentError with a reason an operator can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from channel_sync.errors import PermanentError
+from channel_sync.inbound import parse_beds24_time
+
+PMS_STATUS = {
+    "new": "confirmed",
+    "confirmed": "confirmed",
+    "request": "tentative",
+    "inquiry": "inquiry",
+    "black": "blocked",
+    "cancelled": "cancelled",
+}
+# Beds24 field → reservations column (text); None and "" both mean "no value".
+TEXT_COLUMNS = {
+    "title": "guest_title",
+    "firstName": "guest_first_name",
+    "lastName": "guest_last_name",
+    "email": "guest_email",
+    "phone": "guest_phone",
+    "mobile": "guest_mobile",
+    "address": "guest_address",
+    "city": "guest_city",
+    "postcode": "guest_postcode",
+    "comments": "comments",
+    "notes": "notes",
+    "channel": "channel",
+    "apiReference": "channel_reference",
+}
+COLUMN_LIMITS = {"channel": 50, "channel_reference": 100}
+COUNT_COLUMNS = {"numAdult": "adults", "numChild": "children"}
+MONEY_COLUMNS = {"price": "price", "deposit": "deposit"}
+_MAX_MONEY = Decimal(10) ** 10  # NUMERIC(12, 2)
+
+
+@dataclass(frozen=True)
+class Booking:
+    booking_id: int
+    beds24_property_id: int | None
+    beds24_room_id: int | None
+    beds24_unit_id: int | None
+    status: str  # PMS status
+    arrival: date
+    departure: date
+    modified_time: datetime | None
+    columns: dict[str, Any]  # reservations columns this booking sets
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+
+def read_booking(raw: Mapping[str, Any]) -> Booking:
+    booking_id = _positive_int(raw.get("id"), "id")
+    if booking_id is None:
+        raise PermanentError("the booking has no id")
+    where = f"Beds24 booking {booking_id}"
+    status = PMS_STATUS.get(str(raw.get("status") or "confirmed"))
+    if status is None:
+        raise PermanentError(f"{where}: unknown status {raw.get('status')!r}")
+    arrival, departure = _date(raw, "arrival", where), _date(raw, "departure", where)
+    if departure <= arrival:
+        raise PermanentError(f"{where}: departure {departure} is not after arrival {arrival}")
+    modified = _modified_time(raw, where)
+    columns: dict[str, Any] = {
+        "status": status, "arrival": arrival, "departure": departure,
+        "beds24_booking_id": booking_id, "beds24_modified_time": modified,
+    }
+    columns.update(_text_columns(raw, where))
+    columns.update(_number_columns(raw, where))
+    return Booking(
+        booking_id=booking_id,
+        beds24_property_id=_positive_int(raw.get("propertyId"), "propertyId"),
+        beds24_room_id=_positive_int(raw.get("roomId"), "roomId"),
+        beds24_unit_id=_positive_int(raw.get("unitId"), "unitId"),
+        status=status,
+        arrival=arrival,
+        departure=departure,
+        modified_time=modified,
+        columns=columns,
+    )
+
+
+def _text_columns(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for field, column in TEXT_COLUMNS.items():
+        if field in raw:
+            value = raw[field]
+            text = None if value is None or value == "" else str(value)
+            limit = COLUMN_LIMITS.get(column)
+            if text is not None and limit is not None and len(text) > limit:
+                raise PermanentError(f"{where}: {field} is longer than {limit} characters")
+            columns[column] = text
+    if "country2" in raw or "country" in raw:  # the ISO code when Beds24 has one
+        columns["guest_country"] = raw.get("country2") or raw.get("country") or None
+    return columns
+
+
+def _number_columns(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for field, column in COUNT_COLUMNS.items():
+        if raw.get(field) is not None:
+            count = raw[field]
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise PermanentError(f"{where}: {field} is not a whole number >= 0")
+            columns[column] = count
+    for field, column in MONEY_COLUMNS.items():
+        if field in raw:
+            columns[column] = _money(raw[field], f"{where}: {field}")
+    return columns
+
+
+def _money(value: Any, what: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise PermanentError(f"{what} is not a number") from exc
+    if not amount.is_finite() or abs(amount) >= _MAX_MONEY:
+        raise PermanentError(f"{what} is out of range")
+    return amount
+
+
+def _date(raw: Mapping[str, Any], field: str, where: str) -> date:
+    try:
+        return date.fromisoformat(str(raw[field]))
+    except (KeyError, ValueError) as exc:
+        raise PermanentError(f"{where}: {field} is missing or not a date") from exc
+
+
+def _modified_time(raw: Mapping[str, Any], where: str) -> datetime | None:
+    value = raw.get("modifiedTime")
+    if value in (None, ""):
+        return None
+    try:
+        return parse_beds24_time(str(value))
+    except ValueError as exc:
+        raise PermanentError(f"{where}: modifiedTime {value!r} is not a time") from exc
+
+
+def _positive_int(value: Any, field: str) -> int | None:
+    """Beds24 ids; 0 and null both mean "none" (e.g. no unit assigned)."""
+    if value is None or value == 0:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PermanentError(f"Beds24 booking field {field} is not an id: {value!r}")
+    return value

@@ -1,0 +1,84 @@
+"""The inbound handler: one event message → the PMS reservation, in ONE transaction that
+also marks the event `done`. Delivery is at least once; this makes the effect exactly once:
+
+    read the event (gone, done or failed → nothing to do, ack)
+    V1 ping → fetch the booking from Beds24 first (no transaction held during the call)
+    BEGIN; lock the event row; still not done → mark the writes as Beds24's (no echo);
+    apply the booking; link the reservation; mark done; COMMIT
+
+Errors are raised for the consumer to settle: PermanentError (bad data, unknown booking) →
+`failed`; anything else → a delayed retry, bounded by the event's max_attempts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+from uuid import UUID
+
+import asyncpg
+from channel_sync.db import Connection
+from channel_sync.errors import PermanentError
+from channel_sync.events import ChannelEvent, EventMessage, EventStatus
+from channel_sync.pms_origin import mark_beds24_origin
+from channel_sync.repository import ChannelEventRepository
+
+from inbound_worker.apply import apply_booking
+from inbound_worker.booking import read_booking
+
+logger = logging.getLogger(__name__)
+_events = ChannelEventRepository()
+_SETTLED = (EventStatus.DONE, EventStatus.FAILED)
+
+
+class BookingFetcher(Protocol):
+    async def fetch_booking(self, property_id: UUID, booking_id: int) -> dict[str, Any]: ...
+
+
+class InboundHandler:
+    def __init__(self, pool: asyncpg.Pool, fetcher: BookingFetcher) -> None:
+        self._pool = pool
+        self._fetcher = fetcher
+
+    async def __call__(self, message: EventMessage) -> None:
+        async with self._pool.acquire() as conn:
+            event = await _events.get(conn, message.event_id)
+        if event is None or event.status in _SETTLED:
+            logger.info("nothing to do: event %s", "missing" if event is None else event.status,
+                        extra={"event_id": str(message.event_id)})
+            return
+        booking = read_booking(await self._booking_of(event))
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await _events.lock(conn, event.id)
+            if locked is None or locked.status in _SETTLED:
+                return  # a concurrent delivery finished it meanwhile
+            await mark_beds24_origin(conn)
+            outcome = await apply_booking(conn, event.property_id, booking)
+            await _link_reservation(conn, event.id, outcome.reservation_id)
+            await _events.mark_done(conn, event.id, note=outcome.note)
+        logger.info(
+            "booking applied: %s", outcome.note,
+            extra={"event_id": str(event.id), "idempotency_key": event.idempotency_key,
+                   "correlation_id": event.correlation_id, "booking_id": booking.booking_id,
+                   "reservation_id": str(outcome.reservation_id)},
+        )
+
+    async def _booking_of(self, event: ChannelEvent) -> dict[str, Any]:
+        """The booking a V2 webhook or a poll carries, or the one a V1 ping names."""
+        payload = event.payload
+        if isinstance(payload, dict) and isinstance(payload.get("booking"), dict):
+            booking: dict[str, Any] = payload["booking"]
+            return booking
+        ping = payload.get("v1") if isinstance(payload, dict) else None
+        if isinstance(ping, dict) and isinstance(ping.get("bookid"), int):
+            return await self._fetcher.fetch_booking(event.property_id, ping["bookid"])
+        raise PermanentError("the event payload holds no Beds24 booking")
+
+
+async def _link_reservation(conn: Connection, event_id: UUID, reservation_id: UUID) -> None:
+    await conn.execute(
+        """UPDATE channel_events SET entity_internal_id = $2
+           WHERE id = $1 AND entity_internal_id IS DISTINCT FROM $2""",
+        event_id,
+        reservation_id,
+    )

@@ -1,0 +1,24 @@
+"""inbound-worker settings, from environment variables (defaults suit a local machine)."""
+
+from __future__ import annotations
+
+from channel_sync.settings import CommonSettings
+from pydantic import Field
+
+
+class InboundSettings(CommonSettings):
+    http_host: str = Field(default="0.0.0.0", description="Health port interface")  # noqa: S104
+    http_port: int = Field(default=8082, ge=1, le=65535)
+    prefetch: int = Field(default=20, ge=1, le=1_000, description="Unacked messages at once")
+    relay_poll_interval_s: float = Field(default=2.0, gt=0)
+    beds24_timeout_s: float = Field(default=15.0, gt=0)
+    # Safety net for lost webhooks: each property is polled for bookings modified since its
+    # last poll, minus a margin for clock skew and Beds24's own lag.
+    poll_enabled: bool = Field(default=True)
+    poll_interval_s: float = Field(default=300.0, gt=0)
+    poll_margin_s: float = Field(default=600.0, ge=0)
+    # A property never polled before looks back this far.
+    poll_first_lookback_s: float = Field(default=86_400.0, ge=0)
+    poll_max_attempts: int = Field(default=3, ge=1, description="max_attempts of polled events")
+    # Below this many Beds24 credits left for an account, a poll waits for the reset.
+    credit_reserve: float = Field(default=5.0, ge=0)
