@@ -1,4 +1,4 @@
-"""What the admin-api asks of Beds24: exchange an invite code, read one property's rooms.
+"""What the admin-api asks of Beds24: exchange an invite code, look at one property.
 
 Thin over `channel_sync.beds24.Beds24Client`; one shared httpx client for every call. The
 refresh token passes through here and is never logged or returned.
@@ -6,12 +6,22 @@ refresh token passes through here and is never logged or returned.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from channel_sync.beds24 import Beds24Client, SetupResult
 
 DEVICE_NAME = "channel-sync admin-api"
+
+
+@dataclass(frozen=True)
+class PropertyView:
+    """The property with its room types (None: not visible with these credentials), and the
+    Beds24 account owning the credentials when it was asked for."""
+
+    found: dict[str, Any] | None
+    owner_id: str | None = None
 
 
 class Beds24Access:
@@ -25,10 +35,14 @@ class Beds24Access:
             self._base_url, invite_code, DEVICE_NAME, http=self._http, timeout_s=self._timeout_s
         )
 
-    async def find_property(
-        self, refresh_token: str, beds24_property_id: int, *, setup: SetupResult | None = None
-    ) -> dict[str, Any] | None:
-        """The property with its room types, or None when these credentials cannot see it."""
+    async def look_up(
+        self,
+        refresh_token: str,
+        beds24_property_id: int,
+        *,
+        setup: SetupResult | None = None,
+        with_owner: bool = False,
+    ) -> PropertyView:
         client = Beds24Client(
             self._base_url,
             refresh_token,
@@ -39,8 +53,18 @@ class Beds24Access:
             token_expires_in=setup.expires_in if setup else None,
         )
         async with client:
-            found = await client.get_properties(include_all_rooms=True, ids=[beds24_property_id])
-        return next((p for p in found if _int(p.get("id")) == beds24_property_id), None)
+            listed = await client.get_properties(include_all_rooms=True, ids=[beds24_property_id])
+            found = next((p for p in listed if _int(p.get("id")) == beds24_property_id), None)
+            owner = await _owner(client) if with_owner and found is not None else None
+        return PropertyView(found, owner)
+
+
+async def _owner(client: Beds24Client) -> str | None:
+    """The account id behind the token (`GET /authentication/details`: token.ownerId)."""
+    details = await client.get_details()
+    token = details.get("token")
+    owner = token.get("ownerId") if isinstance(token, dict) else None
+    return None if owner in (None, "") else str(owner)
 
 
 def _int(value: object) -> int | None:

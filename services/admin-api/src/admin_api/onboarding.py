@@ -34,15 +34,23 @@ class Onboarding:
         async with self._pool.acquire() as conn:
             await self._precheck(conn, request)
         refresh_token, setup = await self.credentials(request)
-        found = await self._beds24.find_property(
-            refresh_token, request.beds24_property_id, setup=setup
+        view = await self._beds24.look_up(
+            refresh_token,
+            request.beds24_property_id,
+            setup=setup,
+            with_owner=request.account_id is None,
         )
-        if found is None:
+        if view.found is None:
             raise BadRequest(
                 f"Beds24 property {request.beds24_property_id} is not visible "
                 "with these credentials"
             )
-        account_id = request.account_id or _account_of(found)
+        account_id = request.account_id or view.owner_id
+        if account_id is None:
+            raise BadRequest(
+                "Beds24 did not say which account owns these credentials; give "
+                "account_id (an invite code is spent: use a new one)"
+            )
         secret = NewSecret.generate()
         async with self._pool.acquire() as conn, conn.transaction():
             property_id = await self._property(conn, request)
@@ -60,7 +68,7 @@ class Onboarding:
                     "this property or Beds24 property was registered meanwhile"
                 ) from None
             secret_id = await secrets.add(conn, property_id, secret.digest)
-        return property_id, secret, secret_id, rooms_of(found)
+        return property_id, secret, secret_id, rooms_of(view.found)
 
     async def credentials(self, given: Credentials) -> tuple[str, SetupResult | None]:
         """The refresh token to store (exchanging an invite code when that is what we got)."""
@@ -93,19 +101,6 @@ class Onboarding:
         if not await properties.lock(conn, request.property_id):
             raise NotFound(f"no property {request.property_id}")
         return request.property_id
-
-
-def _account_of(found: dict[str, Any]) -> str:
-    """The Beds24 account (credit pool) a property belongs to, from the property itself."""
-    account = found.get("account")
-    for value in (
-        found.get("ownerId"),
-        found.get("accountId"),
-        account.get("id") if isinstance(account, dict) else account,
-    ):
-        if value not in (None, ""):
-            return str(value)
-    raise BadRequest("Beds24 did not say which account owns this property; give account_id")
 
 
 def rooms_of(found: dict[str, Any]) -> list[Beds24Room]:

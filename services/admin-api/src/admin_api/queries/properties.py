@@ -97,12 +97,16 @@ async def register(
     )
 
 
-async def replace_refresh_token(conn: Connection, property_id: UUID, refresh_token: str) -> bool:
+async def replace_credentials(
+    conn: Connection, property_id: UUID, refresh_token: str, account_id: str | None
+) -> bool:
     result = await conn.execute(
-        """UPDATE beds24_properties SET refresh_token = $2, updated_at = now()
+        """UPDATE beds24_properties
+           SET refresh_token = $2, account_id = COALESCE($3, account_id), updated_at = now()
            WHERE property_id = $1""",
         property_id,
         refresh_token,
+        account_id,
     )
     return result.endswith(" 1")
 

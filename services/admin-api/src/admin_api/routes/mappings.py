@@ -55,7 +55,7 @@ async def beds24_rooms(request: Request) -> Response:
     if link is None:
         raise NotFound(f"property {property_id} is not registered with Beds24")
     try:
-        found = await d.beds24.find_property(link.refresh_token, link.beds24_property_id)
+        found = (await d.beds24.look_up(link.refresh_token, link.beds24_property_id)).found
     except Beds24AuthError as exc:
         raise UpstreamError(
             f"{exc}; replace the credentials with PUT /admin/properties/{property_id}/credentials"

@@ -58,13 +58,15 @@ async def replace_credentials(request: Request) -> Response:
     if link is None:
         raise NotFound(f"property {property_id} is not registered with Beds24")
     refresh_token, setup = await d.onboarding.credentials(body)
-    found = await d.beds24.find_property(refresh_token, link.beds24_property_id, setup=setup)
-    if found is None:
+    view = await d.beds24.look_up(
+        refresh_token, link.beds24_property_id, setup=setup, with_owner=True
+    )
+    if view.found is None:
         raise BadRequest(
             f"Beds24 property {link.beds24_property_id} is not visible with these credentials"
         )
     async with d.pool.acquire() as conn:
-        await properties.replace_refresh_token(conn, property_id, refresh_token)
+        await properties.replace_credentials(conn, property_id, refresh_token, view.owner_id)
     return answer(await _info(request, property_id))
 
 
