@@ -33,7 +33,7 @@ async def lock_booking(conn: Connection, booking_id: int) -> None:
     """Serialise work on one Beds24 booking until the transaction ends, so two versions
     applied at once cannot both find "no reservation yet" or overtake each other."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('beds24-booking:' || $1::text, 0))",
+        "SELECT pg_advisory_xact_lock(hashtextextended('beds24-booking:' || $1::bigint::text, 0))",
         booking_id,
     )
 
