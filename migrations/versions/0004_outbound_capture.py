@@ -32,9 +32,12 @@ def upgrade() -> None:
     -- Makes every outbound idempotency key unique per change.
     CREATE SEQUENCE channel_sync_outbound_seq;
 
-    -- Which reservations take a room (and so lower availability).
+    -- Which reservations take a room (and so lower availability): as in Beds24, where an
+    -- inquiry or a cancelled booking holds no unit.
     CREATE FUNCTION channel_sync_occupies(p_status varchar) RETURNS boolean
-        LANGUAGE sql IMMUTABLE AS $$ SELECT p_status IS DISTINCT FROM 'cancelled' $$;
+        LANGUAGE sql IMMUTABLE AS $$
+        SELECT p_status IN ('confirmed', 'tentative', 'blocked')
+    $$;
 
     -- The Beds24 room a PMS room is a unit of: its own 'room' mapping, else its type's.
     CREATE FUNCTION channel_sync_beds24_room(p_property uuid, p_room uuid, p_room_type uuid)

@@ -110,9 +110,12 @@ class BookingSync:
                 return _Send(work, cancel_item(booking_id), creates=False)
             return "deleted in the PMS before it reached Beds24: nothing to send"
         if res.status == "cancelled":
-            if booking_id is not None:
+            if booking_id is None:
+                return "cancelled before it reached Beds24: nothing to send"
+            try:  # the whole state, so a cancelled booking still shows the PMS's dates
+                return _Send(work, booking_item(res, booking_id), creates=False)
+            except Unmappable:
                 return _Send(work, cancel_item(booking_id), creates=False)
-            return "cancelled before it reached Beds24: nothing to send"
         return _Send(work, booking_item(res, booking_id), creates=booking_id is None)
 
     async def _look_up(

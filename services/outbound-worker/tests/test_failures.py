@@ -1,0 +1,160 @@
+"""Beds24 failing: 5xx retried with delays, refusals failed with Beds24's reason, lost create
+answers resolved by our reference, even across a killed worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from datetime import date, timedelta
+from uuid import UUID
+
+import asyncpg
+from aio_pika.abc import AbstractRobustConnection
+from beds24_sandbox.handle import SandboxHandle
+from channel_sync.amqp.topology import OUTBOUND
+from channel_sync.events import EventMessage
+from channel_sync.testing.waiting import wait_for
+
+from .conftest import Connected, StartWorker
+from .factories import insert_reservation
+
+D = date.today() + timedelta(days=40)
+
+
+async def _event(db: asyncpg.Pool, reservation: UUID) -> asyncpg.Record:
+    async with db.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT id, status, attempts, last_error FROM channel_events "
+            "WHERE entity_internal_id = $1 AND entity_type = 'booking'",
+            reservation,
+        )
+    assert row is not None
+    return row
+
+
+async def _settled(db: asyncpg.Pool, reservation: UUID) -> asyncpg.Record | None:
+    row = await _event(db, reservation)
+    return row if row["status"] in ("done", "failed") else None
+
+
+async def _ours(sandbox: SandboxHandle, reservation: UUID) -> list[dict[str, object]]:
+    return [b for b in await sandbox.bookings() if b["apiReference"] == f"pms-{reservation}"]
+
+
+async def test_two_server_errors_are_retried_then_done(
+    db: asyncpg.Pool, beds24_sandbox: SandboxHandle, connected: Connected, start_worker: StartWorker
+) -> None:
+    hotel, _ = connected
+    await beds24_sandbox.inject_fault("http_500", count=2, method="POST", path="/bookings")
+    await start_worker()
+    async with db.acquire() as conn:
+        res = await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
+    row = await wait_for(lambda: _settled(db, res), timeout=15, what="event settled")
+    assert row["status"] == "done"
+    assert row["attempts"] == 2 and "500" in row["last_error"]
+    assert len(await _ours(beds24_sandbox, res)) == 1
+    posts = await beds24_sandbox.calls(method="POST", path="/bookings")
+    assert [c["status"] for c in posts] == [500, 500, 201]
+
+
+async def test_item_refused_by_beds24_fails_with_its_reason(
+    db: asyncpg.Pool,
+    beds24_sandbox: SandboxHandle,
+    connected: Connected,
+    start_worker: StartWorker,
+    amqp_connection: AbstractRobustConnection,
+) -> None:
+    hotel, _ = connected
+    channel = await amqp_connection.channel()
+    dlq = await channel.get_queue(OUTBOUND.dlq)
+    await dlq.purge()
+    await start_worker()
+    async with db.acquire() as conn:
+        res = await insert_reservation(
+            conn, hotel, arrival=D, departure=D + timedelta(days=1), comments="x" * 1500
+        )
+    row = await wait_for(lambda: _settled(db, res), timeout=15, what="event settled")
+    assert row["status"] == "failed" and row["attempts"] == 0
+    assert "comments" in row["last_error"] and "1000" in row["last_error"]
+    assert await _ours(beds24_sandbox, res) == []
+    dead = await wait_for(lambda: dlq.get(fail=False, no_ack=True), what="DLQ message")
+    assert EventMessage.model_validate_json(dead.body).event_id == row["id"]
+    await channel.close()
+
+
+async def test_lost_create_answer_is_adopted_not_repeated(
+    db: asyncpg.Pool, beds24_sandbox: SandboxHandle, connected: Connected, start_worker: StartWorker
+) -> None:
+    hotel, _ = connected
+    await beds24_sandbox.inject_fault("lost_response", method="POST", path="/bookings")
+    await start_worker()
+    async with db.acquire() as conn:
+        res = await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
+    row = await wait_for(lambda: _settled(db, res), timeout=15, what="event settled")
+    assert row["status"] == "done" and row["attempts"] == 1
+    [booking] = await _ours(beds24_sandbox, res)
+    async with db.acquire() as conn:
+        assert (
+            await conn.fetchval("SELECT beds24_booking_id FROM reservations WHERE id = $1", res)
+            == booking["id"]
+        )
+        assert await conn.fetchval("SELECT count(*) FROM beds24_pending_creates") == 0
+    searches = await beds24_sandbox.calls(method="GET", path="/bookings")
+    assert len(searches) == 1  # looked up by reference once, then adopted
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_worker_killed_while_its_create_is_in_flight_leaves_one_booking(
+    db: asyncpg.Pool,
+    beds24_sandbox: SandboxHandle,
+    connected: Connected,
+    settings_env: dict[str, str],
+    start_worker: StartWorker,
+) -> None:
+    hotel, _ = connected
+    # Beds24 creates the booking, then holds the answer: the worker dies waiting for it.
+    await beds24_sandbox.inject_fault(
+        "timeout", method="POST", path="/bookings", apply=True, delay_s=20
+    )
+    env = {
+        **os.environ,
+        **settings_env,
+        "BEDS24_API_URL": beds24_sandbox.url,
+        "HTTP_PORT": str(_free_port()),
+        "BEDS24_TIMEOUT_S": "15",
+        "BATCH_WINDOW_MS": "50",
+        "RELAY_POLL_INTERVAL_S": "0.5",
+    }
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "outbound_worker.main",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with db.acquire() as conn:
+            res = await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
+        await wait_for(lambda: _ours(beds24_sandbox, res), timeout=20, what="create applied")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+    await start_worker()
+    row = await wait_for(lambda: _settled(db, res), timeout=20, what="event settled")
+    assert row["status"] == "done"
+    assert len(await beds24_sandbox.calls(method="GET", path="/bookings")) == 1  # the look-up
+    [booking] = await _ours(beds24_sandbox, res)
+    async with db.acquire() as conn:
+        assert (
+            await conn.fetchval("SELECT beds24_booking_id FROM reservations WHERE id = $1", res)
+            == booking["id"]
+        )
