@@ -1,0 +1,136 @@
+"""Onboarding end to end: a property registered through the admin API with a Beds24 invite
+code; the webhook URL and header it answers are pasted into Beds24 (the sandbox); a guest
+booking then reaches the webhook-gateway, is accepted and shows in the admin event listing.
+Rotating the secret keeps webhooks accepted; the revoked secret is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from admin_api.app import create_app as create_admin_app
+from admin_api.settings import AdminSettings
+from beds24_sandbox.handle import SandboxHandle
+from channel_sync.health import EmbeddedServer
+from channel_sync.testing.waiting import wait_for
+from starlette.applications import Starlette
+from webhook_gateway.app import create_app as create_gateway_app
+from webhook_gateway.settings import GatewaySettings
+
+TOKEN = "e2e-admin-token"
+ARRIVAL = date.today() + timedelta(days=20)
+
+
+@dataclass
+class Running:
+    url: str
+    client: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Starlette, headers: dict[str, str]) -> AsyncIterator[Running]:
+    """`app` on a free local port, and a client for it."""
+    server = EmbeddedServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None))
+    task = asyncio.create_task(server.serve())
+    await wait_for(lambda: _up(server, task), timeout=15, what="server start")
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    try:
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
+            yield Running(url, client)
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _up(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
+    if task.done():
+        task.result()
+        raise AssertionError("server stopped during start")
+    return server.started
+
+
+@pytest.fixture
+async def gateway(settings_env: dict[str, str], db: asyncpg.Pool) -> AsyncIterator[Running]:
+    async with serving(create_gateway_app(GatewaySettings()), {}) as running:
+        yield running
+
+
+@pytest.fixture
+async def admin(
+    settings_env: dict[str, str], beds24_sandbox: SandboxHandle, gateway: Running
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = AdminSettings(
+        admin_api_token=TOKEN,
+        beds24_api_url=beds24_sandbox.url,
+        public_webhook_base_url=gateway.url,
+    )
+    async with serving(create_admin_app(settings), {"Authorization": f"Bearer {TOKEN}"}) as a:
+        yield a.client
+
+
+async def _inbound_events(admin: httpx.AsyncClient, property_id: str) -> list[dict[str, Any]]:
+    body = (
+        await admin.get(
+            "/admin/events", params={"property_id": property_id, "direction": "inbound"}
+        )
+    ).json()
+    return list(body["events"])
+
+
+async def test_onboarded_property_receives_webhooks_with_the_returned_header(
+    admin: httpx.AsyncClient, gateway: Running, beds24_sandbox: SandboxHandle
+) -> None:
+    seeded = await beds24_sandbox.seed(rooms=[{"name": "Double", "qty": 2}])
+    invite = await beds24_sandbox.new_invite_code(seeded.account.account_id)
+    registered = await admin.post(
+        "/admin/properties",
+        json={"name": "Webhook Hotel", "beds24_property_id": seeded.id, "invite_code": invite},
+    )
+    assert registered.status_code == 201, registered.text
+    hook = registered.json()["webhook"]
+    property_id = registered.json()["property"]["property_id"]
+    assert hook["url"] == f"{gateway.url}/webhooks/beds24/{property_id}"
+
+    # What the operator pastes into Beds24.
+    await beds24_sandbox.update_property(
+        seeded.id,
+        webhook={
+            "urls": [hook["url"]],
+            "custom_header": hook["custom_header"],
+            "version": "twoWithPersonalData",
+        },
+    )
+    booking = await beds24_sandbox.guest_booking(
+        seeded.room_ids[0], ARRIVAL, ARRIVAL + timedelta(days=2), lastName="Guest"
+    )
+
+    [event] = await wait_for(
+        lambda: _inbound_events(admin, property_id), timeout=15, what="the webhook stored"
+    )
+    assert event["entity_external_id"] == str(booking["id"])
+    deliveries = await beds24_sandbox.webhooks(booking_id=booking["id"])
+    assert deliveries and {d["status_code"] for d in deliveries} == {200}
+
+    # Rotation: a second secret works beside the first; once the first is revoked, it fails.
+    rotated = (await admin.post(f"/admin/properties/{property_id}/webhook-secrets")).json()
+    new_header = rotated["webhook"]["custom_header"]
+    old_auth = {"Authorization": hook["custom_header"].removeprefix("Authorization: ")}
+    new_auth = {"Authorization": new_header.removeprefix("Authorization: ")}
+    ping = f"/webhooks/beds24/{property_id}"
+    params = {"bookid": str(booking["id"]), "status": "modify"}
+    assert (await gateway.client.get(ping, params=params, headers=old_auth)).status_code == 200
+    assert (await gateway.client.get(ping, params=params, headers=new_auth)).status_code == 200
+    revoked = await admin.delete(
+        f"/admin/properties/{property_id}/webhook-secrets/{hook['secret_id']}"
+    )
+    assert revoked.status_code == 200
+    assert (await gateway.client.get(ping, params=params, headers=old_auth)).status_code == 401
+    assert (await gateway.client.get(ping, params=params, headers=new_auth)).status_code == 200
