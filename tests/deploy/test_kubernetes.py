@@ -123,22 +123,27 @@ def test_probes_hit_healthz_and_readyz_on_the_service_port(service: Any) -> None
         assert container[probe]["httpGet"] == {"path": path, "port": port["name"]}, probe
 
 
-@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
-def test_pods_run_non_root_read_only_and_bounded(service: Any) -> None:
-    pod = by_kind(rendered(DEPLOY / "base"), "Deployment")[service.name]["spec"]["template"]
-    spec = pod["spec"]
-    container = only_container({"spec": {"template": pod}})
-    assert spec["securityContext"]["runAsNonRoot"] is True
-    # The same uid as the images' USER, so the images also run unchanged elsewhere.
-    assert spec["securityContext"]["runAsUser"] == 10001
-    assert spec["automountServiceAccountToken"] is False
-    assert container["securityContext"] == {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
-    for kind in ("requests", "limits"):
-        assert set(container["resources"][kind]) == {"cpu", "memory"}, kind
+def test_pods_run_non_root_read_only_and_bounded() -> None:
+    workloads = [r for r in rendered(DEPLOY / "base") if kz.pod_specs(r)]
+    assert len(workloads) == len(SERVICES) + 1  # and the migration Job
+    for resource in workloads:
+        where = f"{resource['kind']}/{resource['metadata']['name']}"
+        [spec] = kz.pod_specs(resource)
+        security = spec["securityContext"]
+        # What the `restricted` Pod Security Standard asks, which the example overlay enforces.
+        assert security["runAsNonRoot"] is True, where
+        assert security["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        # The same uid as the images' USER, so the images also run unchanged elsewhere.
+        assert security["runAsUser"] == 10001, where
+        assert spec["automountServiceAccountToken"] is False, where
+        for container in kz.containers(resource):
+            assert container["securityContext"] == {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+            }, where
+            for bound in ("requests", "limits"):
+                assert set(container["resources"][bound]) == {"cpu", "memory"}, (where, bound)
 
 
 def test_the_grace_period_outlasts_a_consumers_drain() -> None:
