@@ -79,7 +79,7 @@ def route(path: str, method: str, handler: Handler, *, auth: bool = True,
             status=None if dropped else response.status_code, cost=float(cost), items=items,
             account_id=account_id, ms=round((time.monotonic() - started) * 1000, 1),
         )
-        return response  # type: ignore[return-value]
+        return response
 
     return Route(prefix + path, endpoint, methods=[method], name=f"{method} {prefix}{path}")
 
@@ -87,7 +87,7 @@ def route(path: str, method: str, handler: Handler, *, auth: bool = True,
 async def _serve(
     sandbox: Sandbox, request: Request, path: str, handler: Handler, *, auth: bool,
     write: bool, fault: Fault | None,
-) -> tuple[Response | DroppedResponse, Decimal, int | None, int | None]:
+) -> tuple[Response, Decimal, int | None, int | None]:
     state = sandbox.state
     account = state.account_for_token(request.headers.get("token")) if auth else None
     account_id = account.id if account else None

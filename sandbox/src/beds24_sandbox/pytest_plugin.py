@@ -4,6 +4,8 @@
   background thread.
 - `beds24_sandbox` (function): a `SandboxHandle` on that server, state reset before and
   after the test (pending webhook deliveries cancelled).
+- `beds24_webhook_receiver` (function): a `WebhookReceiver` (a real HTTP server recording
+  what it receives) to point a property's webhook at.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import httpx
 import pytest
 
 from beds24_sandbox.handle import SandboxHandle
+from beds24_sandbox.receiver import WebhookReceiver
 from beds24_sandbox.server import SandboxServer
 
 
@@ -30,3 +33,9 @@ async def beds24_sandbox(beds24_sandbox_server: SandboxServer) -> AsyncIterator[
         await handle.reset()
         yield handle
         await handle.reset()
+
+
+@pytest.fixture
+def beds24_webhook_receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 
@@ -17,9 +17,12 @@ def listing(kind: str, data: list[Any], pages: dict[str, Any]) -> dict[str, Any]
     return {"success": True, "type": kind, "count": len(data), "pages": pages, "data": data}
 
 
-class DroppedResponse:
+class DroppedResponse(Response):
     """Start an answer, send part of it, and stop: the client sees the connection close
     mid-body (uvicorn closes it when the app returns without completing the response)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=201)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 201,

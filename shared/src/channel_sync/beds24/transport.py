@@ -97,7 +97,7 @@ class Transport:
                 f"Beds24 credits exhausted on {what}: {message}",
                 self._credit_wait(response), status_code=status,
             )
-        if status >= 500:
+        if status >= 500 or status in (408, 425):
             raise Beds24Unavailable(f"Beds24 failed on {what}: {status} {message}",
                                     status_code=status)
         if status in (401, 403):
