@@ -129,7 +129,7 @@ def test_services_get_longer_to_stop_than_a_drain(name: str) -> None:
     assert seconds(compose_service(name)["stop_grace_period"]) >= drain_s + 20
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+@pytest.mark.parametrize("name", [*SERVICE_NAMES, "migrate"])
 def test_service_containers_are_hardened(name: str) -> None:
     spec = compose_service(name)
     assert spec["read_only"] is True
