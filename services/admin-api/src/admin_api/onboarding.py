@@ -7,6 +7,7 @@ an invite code works only once.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +20,8 @@ from admin_api.errors import BadRequest, Conflict, NotFound
 from admin_api.queries import properties, secrets
 from admin_api.schemas.properties import Beds24Room, Credentials, RegisterProperty
 from admin_api.webhook_secret import NewSecret
+
+logger = logging.getLogger(__name__)
 
 
 class Onboarding:
@@ -68,6 +71,12 @@ class Onboarding:
                     "this property or Beds24 property was registered meanwhile"
                 ) from None
             secret_id = await secrets.add(conn, property_id, secret.digest)
+        logger.info(
+            "property %s registered with Beds24 property %s (account %s)",
+            property_id,
+            request.beds24_property_id,
+            account_id,
+        )
         return property_id, secret, secret_id, rooms_of(view.found)
 
     async def credentials(self, given: Credentials) -> tuple[str, SetupResult | None]:

@@ -58,6 +58,11 @@ class Requeuer:
                     conn, event_id, allow_done=replay, publish_after_s=self._hold_s
                 )
             assert reset is not None  # the row is locked and its status was checked
+            logger.info(
+                "event requeued by an operator (was %s)",
+                current.status,
+                extra={"event_id": str(event_id), "replay": replay},
+            )
             return Requeued([reset], await self._publish(conn, [reset]))
 
     async def retry_matching(self, event_filter: EventFilter, *, limit: int) -> Requeued:
@@ -66,6 +71,7 @@ class Requeuer:
                 reset = await self._events.reset_failed_matching(
                     conn, event_filter, limit=limit, publish_after_s=self._hold_s
                 )
+            logger.info("%d failed event(s) requeued by an operator in bulk", len(reset))
             return Requeued(reset, await self._publish(conn, reset))
 
     async def _publish(self, conn: Connection, events: list[ChannelEvent]) -> int:

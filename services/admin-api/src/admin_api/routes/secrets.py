@@ -7,6 +7,8 @@ secret every webhook of the property would be refused).
 
 from __future__ import annotations
 
+import logging
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,6 +26,8 @@ from admin_api.schemas.properties import (
 )
 from admin_api.webhook_secret import NewSecret as GeneratedSecret
 from admin_api.webhook_secret import webhook_url
+
+logger = logging.getLogger(__name__)
 
 MAX_ACTIVE = 2
 
@@ -47,6 +51,7 @@ async def add_secret(request: Request) -> Response:
             raise Conflict(f"{MAX_ACTIVE} secrets are active already; revoke one first")
         secret_id = await secrets.add(conn, property_id, secret.digest)
         listed = await secrets.list_for(conn, property_id)
+    logger.info("webhook secret %s added to property %s", secret_id, property_id)
     webhook = WebhookSetup(
         url=webhook_url(d.settings.public_webhook_base_url, property_id),
         custom_header=secret.header_line,
@@ -72,6 +77,7 @@ async def revoke_secret(request: Request) -> Response:
                     "refused; add a new one first, or pass force=true"
                 )
             await secrets.revoke(conn, property_id, secret_id)
+            logger.info("webhook secret %s of property %s revoked", secret_id, property_id)
         revoked = await secrets.get(conn, property_id, secret_id)
     assert revoked is not None
     return answer(revoked)
