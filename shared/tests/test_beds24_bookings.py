@@ -154,3 +154,20 @@ async def test_bad_filter_is_rejected_with_beds24_message(client: Beds24Client) 
     assert caught.value.status_code == 400
     with pytest.raises(ValueError, match="commas"):
         await client.get_bookings(statuses=["new,cancelled"])
+
+
+async def test_reference_in_an_info_item_when_api_reference_is_not_kept(
+    beds24_sandbox: SandboxHandle, prop: SandboxProperty, client: Beds24Client
+) -> None:
+    await beds24_sandbox.configure(api_reference_writable=False)
+    item = _stay(prop.room_ids[0], apiReference="PMS-I",
+                 infoItems=[{"code": "PMSREF", "text": "PMS-I"}])
+    result = (await client.write_bookings([item]))[0]
+    assert result.success and result.warnings == ["apiReference: field ignored"]
+    assert await client.find_bookings_by_reference("PMS-I") == []
+    found = await client.find_bookings_by_reference("PMS-I", property_id=prop.id,
+                                                    info_code="PMSREF")
+    assert [b["id"] for b in found] == [result.id]
+    assert await client.find_bookings_by_reference("PMS-J", info_code="PMSREF") == []
+    query = await _last_query(beds24_sandbox, "GET", "/bookings")
+    assert ("includeInfoItems", "true") in query and "modifiedFrom" in dict(query)

@@ -116,7 +116,7 @@ def create(
         if key in ("actions", "propertyId", "roomId") or key in READ_ONLY:
             continue
         normal, problem = check_field(key, value)
-        if problem == "unknown field":
+        if problem == "unknown field" or _reference_ignored(state, key, account_id):
             warnings.append({"action": "create", "field": key, "message": "field ignored"})
         elif problem:
             errors.append({"action": "create", "field": key, "message": f"{key} {problem}"})
@@ -180,7 +180,7 @@ def modify(
                 changes.update(roomId=room.id, propertyId=room.property_id)
             continue
         normal, problem = check_field(key, value)
-        if problem == "unknown field":
+        if problem == "unknown field" or _reference_ignored(state, key, account_id):
             warnings.append({"action": "modify", "field": key, "message": "field ignored"})
         elif problem:
             errors.append({"action": "modify", "field": key, "message": f"{key} {problem}"})
@@ -213,6 +213,12 @@ def modify(
     result["modified"] = {"id": booking["id"], **changed}
     cancelled_now = booking["status"] == "cancelled" and not was_cancelled
     return result, booking, "cancel" if cancelled_now else "modify"
+
+
+def _reference_ignored(state: SandboxState, key: str, account_id: int | None) -> bool:
+    """Whether Beds24 takes apiReference on API writes is unconfirmed: both can be played."""
+    return key == "apiReference" and account_id is not None and (
+        not state.config.api_reference_writable)
 
 
 def _occupancy_key(key: str) -> bool:

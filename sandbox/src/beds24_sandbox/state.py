@@ -26,6 +26,7 @@ class Config:
     credit_headers: str = "live"          # live | openapi | both | none
     api_webhooks: str = "allowWebhooks"   # allowWebhooks | always | never
     zero_without_price: bool = False      # Beds24 shows 0 inventory on days without a price
+    api_reference_writable: bool = True   # False: API writes ignore apiReference (unconfirmed)
     webhook_retry_delays_s: list[float] = field(default_factory=lambda: [1.0, 2.0, 4.0])
     webhook_timeout_s: float = 5.0
 

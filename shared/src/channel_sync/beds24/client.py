@@ -7,7 +7,7 @@ guest data are never logged (only method, path, status, duration and credits are
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -22,6 +22,8 @@ from channel_sync.beds24.transport import CreditsCallback, Transport
 
 # A paging loop that does not end is a Beds24 fault, not a reason to spin forever.
 MAX_PAGES = 1000
+# How far back an info-item reference search looks by default.
+INFO_LOOKBACK = timedelta(days=30)
 
 
 class Beds24Client:
@@ -174,6 +176,7 @@ class Beds24Client:
         arrival_to: date | None = None,
         departure_from: date | None = None,
         departure_to: date | None = None,
+        include_info_items: bool = False,
     ) -> list[dict[str, Any]]:
         """Every matching booking over all pages.
 
@@ -186,17 +189,31 @@ class Beds24Client:
             statuses=statuses, modified_from=modified_from, arrival_from=arrival_from,
             arrival_to=arrival_to, departure_from=departure_from, departure_to=departure_to,
         )
+        if include_info_items:
+            params.append(("includeInfoItems", "true"))
         return await self._pages("/bookings", params)
 
     async def find_bookings_by_reference(
-        self, reference: str, *, property_id: int | None = None
+        self, reference: str, *, property_id: int | None = None, info_code: str | None = None,
+        info_since: datetime | None = None,
     ) -> list[dict[str, Any]]:
-        """Bookings of any status whose `apiReference` is exactly `reference`."""
-        found = await self.get_bookings(
-            api_reference=reference, statuses="all",
-            property_ids=[property_id] if property_id is not None else None,
-        )
-        return [b for b in found if b.get("apiReference") == reference]
+        """Bookings of any status whose `apiReference` is exactly `reference`.
+
+        With `info_code` (for accounts where Beds24 ignores `apiReference` on writes), when no
+        apiReference matches, also bookings carrying an info item `{code: info_code, text:
+        reference}`: this lists every booking modified since `info_since` (default 30 days
+        ago), all pages, so it is meant for the rare create whose outcome is unknown.
+        """
+        props = [property_id] if property_id is not None else None
+        found = await self.get_bookings(api_reference=reference, statuses="all",
+                                        property_ids=props)
+        exact = [b for b in found if b.get("apiReference") == reference]
+        if exact or info_code is None:
+            return exact
+        since = info_since or datetime.now(UTC) - INFO_LOOKBACK
+        recent = await self.get_bookings(property_ids=props, statuses="all",
+                                         modified_from=since, include_info_items=True)
+        return [b for b in recent if _carries(b, info_code, reference)]
 
     async def write_bookings(
         self, items: list[dict[str, Any]], *, idempotency_key: str | None = None
@@ -244,6 +261,12 @@ class Beds24Client:
         if include_all_rooms:
             params.append(("includeAllRooms", "true"))
         return await self._pages("/properties", params)
+
+
+def _carries(booking: dict[str, Any], code: str, reference: str) -> bool:
+    items = booking.get("infoItems") or []
+    return any(isinstance(i, dict) and i.get("code") == code and i.get("text") == reference
+               for i in items)
 
 
 def _auth_body(transport: Transport, response: httpx.Response, what: str) -> dict[str, Any]:
