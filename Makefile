@@ -24,8 +24,8 @@ migrate:
 run: ## all four services in the foreground; Ctrl-C stops them all
 	$(RUN) python scripts/run_all.py
 
-test:
-	$(RUN) pytest
+test: ## every test directory in its own pytest process (ARGS=... passes options on)
+	$(RUN) python scripts/run_tests.py $(ARGS)
 
 lint:
 	$(RUN) ruff check .

@@ -1,0 +1,68 @@
+"""`make test`: every test directory in its own pytest process, two at a time.
+
+Each service keeps its tests in a `tests` package of its own; one pytest process cannot import
+several packages of the same name, so each directory runs apart. Every process gets its own
+scratch database and RabbitMQ vhost (see conftest.py), so they run side by side safely.
+Prints each directory's output as it finishes, then one closing line for the whole suite.
+Extra arguments go to every pytest process (e.g. `make test ARGS="-k retry"`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUPS = [
+    "shared/tests",
+    "sandbox/tests",
+    "tests",
+    *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("services/*/tests")),
+]
+PARALLEL = 2
+COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
+
+
+async def run_group(path: str, args: list[str], gate: asyncio.Semaphore) -> tuple[str, int, str]:
+    async with gate:
+        started = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "pytest", path, *args,
+            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await proc.communicate()
+        text = output.decode(errors="replace")
+        took = time.monotonic() - started
+        print(f"\n===== {path} (exit {proc.returncode}, {took:.1f}s) =====\n{text}", flush=True)
+        return path, proc.returncode or 0, text
+
+
+async def main(args: list[str]) -> int:
+    gate = asyncio.Semaphore(PARALLEL)
+    results = await asyncio.gather(*(run_group(g, args, gate) for g in GROUPS if (ROOT / g).is_dir()))
+    totals: dict[str, int] = {}
+    failed_groups = []
+    for path, code, text in results:
+        summary = [line for line in text.splitlines() if COUNT.search(line)]
+        for number, kind in COUNT.findall(summary[-1] if summary else ""):
+            key = "errors" if kind.startswith("error") else kind
+            totals[key] = totals.get(key, 0) + int(number)
+        if code not in (0, 5):  # 5: nothing collected (e.g. filtered out by -k)
+            failed_groups.append(path)
+    for path in failed_groups:
+        print(f"FAILED group: {path}")
+    failed = totals.get("failed", 0) + totals.get("errors", 0)
+    if failed_groups and failed == 0:
+        failed = len(failed_groups)  # a group that crashed before counting anything
+    line = f"{totals.get('passed', 0)} passed, {failed} failed"
+    if totals.get("skipped"):
+        line += f", {totals['skipped']} skipped"
+    print(f"\nsuite: {line}")
+    return 1 if failed_groups else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1:])))
