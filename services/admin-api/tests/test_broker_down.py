@@ -42,6 +42,8 @@ async def test_serves_but_is_not_ready(offline_api: httpx.AsyncClient) -> None:
     assert (await offline_api.get("/admin/events")).status_code == 200
     stats = (await offline_api.get("/admin/stats")).json()
     assert stats["dlq"] == {"beds24.dlq": None, "pms.dlq": None}
+    sweep = await offline_api.post("/admin/dlq/sweep")
+    assert sweep.status_code == 503 and "RabbitMQ" in sweep.json()["error"]
 
 
 async def test_retry_is_left_to_the_relay(

@@ -24,13 +24,14 @@ from admin_api.limits import BodyLimitMiddleware
 from admin_api.onboarding import Onboarding
 from admin_api.openapi import openapi_route
 from admin_api.requeue import Requeuer
-from admin_api.routes import events, mappings, properties, secrets, stats
+from admin_api.routes import dlq, events, mappings, properties, secrets, stats
 from admin_api.settings import AdminSettings
 from admin_api.telemetry import RequestMetricsMiddleware
 
 ENDPOINTS: list[Endpoint] = [
     *events.ENDPOINTS,
     *stats.ENDPOINTS,
+    *dlq.ENDPOINTS,
     *properties.ENDPOINTS,
     *secrets.ENDPOINTS,
     *mappings.ENDPOINTS,
