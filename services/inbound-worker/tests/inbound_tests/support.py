@@ -3,6 +3,7 @@ over real connections, as the PMS and the gateway would write them)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -65,6 +66,20 @@ async def map_unit(conn: asyncpg.Connection, hotel: Hotel, room: str, unit_id: i
                external_unit_id) VALUES ($1, 'room', $2, $3, $4)""",
         hotel.property_id, hotel.rooms[room], str(BEDS24_ROOM_ID), str(unit_id),
     )
+
+
+async def add_secret(conn: asyncpg.Connection, property_id: UUID, secret: str) -> None:
+    await conn.execute(
+        "INSERT INTO webhook_secrets (property_id, secret_sha256) VALUES ($1, $2)",
+        property_id, hashlib.sha256(secret.encode()).hexdigest(),
+    )
+
+
+class NoBeds24:
+    """For tests whose events carry the booking: any Beds24 call is a test failure."""
+
+    async def fetch_booking(self, property_id: UUID, booking_id: int) -> dict[str, Any]:
+        raise AssertionError(f"unexpected Beds24 fetch of booking {booking_id}")
 
 
 def booking(booking_id: int = 80001, **fields: Any) -> dict[str, Any]:
