@@ -66,11 +66,16 @@ async def test_reservation_created_updated_cancelled_follows_in_beds24(
         numAdult=2,
         status="confirmed",
     )
+
+    async def stored_id() -> int | None:
+        async with db.acquire() as conn:
+            value: int | None = await conn.fetchval(
+                "SELECT beds24_booking_id FROM reservations WHERE id = $1", res
+            )
+        return value
+
+    assert await wait_for(stored_id, what="Beds24 id stored") == booking["id"]
     async with db.acquire() as conn:
-        stored = await conn.fetchval(
-            "SELECT beds24_booking_id FROM reservations WHERE id = $1", res
-        )
-        assert stored == booking["id"]
         await conn.execute(
             "UPDATE reservations SET departure = $2, guest_last_name = 'Byron', "
             "status = 'tentative' WHERE id = $1",

@@ -85,6 +85,7 @@ async def run(
         try:
             await stop.wait()
         finally:
+            budget.stop_waiting()  # a batch waiting for credits goes back to the queue now
             await consumer.stop()
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -13,7 +13,6 @@ from uuid import UUID
 import asyncpg
 from channel_sync.beds24 import (
     Beds24Client,
-    Beds24CreditsExhausted,
     Beds24Error,
     Beds24Rejected,
     ItemResult,
@@ -97,14 +96,11 @@ class AvailabilitySync:
         chunk: Sequence[tuple[RoomWork, dict[str, Any]]],
     ) -> Outcomes:
         event_ids = [e for work, _ in chunk for e in work.event_ids]
+        items, key = [item for _, item in chunk], batch_key("calendar", event_ids)
         try:
-            await self._budget.spend(account_id)
-            results = await client.write_calendar(
-                [item for _, item in chunk], idempotency_key=batch_key("calendar", event_ids)
+            results = await self._budget.call(
+                account_id, lambda: client.write_calendar(items, idempotency_key=key)
             )
-        except Beds24CreditsExhausted as exc:
-            await self._budget.exhausted(account_id, exc.not_before)
-            return same_outcome(event_ids, exc)
         except (Beds24Error, RetryAfter) as exc:
             return same_outcome(event_ids, exc)
         outcomes: Outcomes = {}

@@ -13,7 +13,6 @@ from uuid import UUID
 import asyncpg
 from channel_sync.beds24 import (
     Beds24Client,
-    Beds24CreditsExhausted,
     Beds24Error,
     Beds24Rejected,
     Beds24Unavailable,
@@ -123,9 +122,11 @@ class BookingSync:
     ) -> int | None:
         """An earlier create's answer was lost: adopt the booking it made, if it made one."""
         reference = pending_creates.api_reference(work.reservation_id)
-        await self._budget.spend(account_id)
-        found = await client.find_bookings_by_reference(
-            reference, property_id=work.beds24_property_id
+        found = await self._budget.call(
+            account_id,
+            lambda: client.find_bookings_by_reference(
+                reference, property_id=work.beds24_property_id
+            ),
         )
         ids = sorted(int(b["id"]) for b in found if b.get("id") is not None)
         if not ids:
@@ -149,14 +150,11 @@ class BookingSync:
         self, account_id: str, client: Beds24Client, chunk: Sequence[_Send]
     ) -> Outcomes:
         event_ids = [e for s in chunk for e in s.work.event_ids]
+        items, key = [s.item for s in chunk], batch_key("bookings", event_ids)
         try:
-            await self._budget.spend(account_id)
-            results = await client.write_bookings(
-                [s.item for s in chunk], idempotency_key=batch_key("bookings", event_ids)
+            results = await self._budget.call(
+                account_id, lambda: client.write_bookings(items, idempotency_key=key)
             )
-        except Beds24CreditsExhausted as exc:
-            await self._budget.exhausted(account_id, exc.not_before)
-            return same_outcome(event_ids, exc)
         except (Beds24Error, RetryAfter) as exc:
             return same_outcome(event_ids, exc)
         return await self._store(chunk, results)

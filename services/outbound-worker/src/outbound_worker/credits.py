@@ -10,12 +10,15 @@ than the reserve are left it waits for the reset instead of being refused. A ref
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import asyncpg
-from channel_sync.beds24 import CreditStatus
+from channel_sync.beds24 import Beds24CreditsExhausted, CreditStatus
 from channel_sync.errors import RetryAfter
 
 logger = logging.getLogger(__name__)
@@ -25,12 +28,29 @@ RESET_MARGIN = timedelta(milliseconds=250)
 # Credits one call is assumed to cost until Beds24's answer says what is really left.
 CALL_ESTIMATE = Decimal(1)
 
+T = TypeVar("T")
+
 
 class CreditBudget:
     def __init__(self, pool: asyncpg.Pool, *, reserve: float, max_wait_s: float) -> None:
         self._pool = pool
         self._reserve = Decimal(str(reserve))
         self._max_wait = timedelta(seconds=max_wait_s)
+        self._stopping = asyncio.Event()
+
+    def stop_waiting(self) -> None:
+        """The worker stops: calls waiting for a reset give up (RetryAfter) at once."""
+        self._stopping.set()
+
+    async def call(self, account_id: str, request: Callable[[], Awaitable[T]]) -> T:
+        """Make one Beds24 call within the budget; a refusal for credits anyway empties the
+        budget until Beds24's reset and is raised (a RetryAfter, not counted as an attempt)."""
+        await self.spend(account_id)
+        try:
+            return await request()
+        except Beds24CreditsExhausted as exc:
+            await self.exhausted(account_id, exc.not_before)
+            raise
 
     async def spend(self, account_id: str) -> None:
         """Take one call's credits, waiting for the window to reset while too few are left.
@@ -41,17 +61,21 @@ class CreditBudget:
             if resets_at is None:
                 return
             wait = resets_at + RESET_MARGIN - datetime.now(UTC)
-            if wait > self._max_wait:
-                raise RetryAfter(
-                    f"Beds24 credits for account {account_id} low until {resets_at:%H:%M:%S}Z",
-                    resets_at + RESET_MARGIN,
-                )
+            low = RetryAfter(
+                f"Beds24 credits for account {account_id} low until {resets_at:%H:%M:%S}Z",
+                resets_at + RESET_MARGIN,
+            )
+            if wait > self._max_wait or self._stopping.is_set():
+                raise low
             logger.info(
                 "credits low for account %s: waiting %.1f s for the reset",
                 account_id,
                 wait.total_seconds(),
             )
-            await asyncio.sleep(max(wait.total_seconds(), 0.05))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(wait.total_seconds(), 0.05)):
+                    await self._stopping.wait()
+                    raise low
 
     async def _try_spend(self, account_id: str) -> datetime | None:
         """None if a call may go now (credits taken); else when the window resets."""
