@@ -21,7 +21,9 @@ M = TypeVar("M", bound=BaseModel)
 
 def _first_problem(exc: ValidationError, where: str) -> BadRequest:
     error = exc.errors(include_url=False, include_input=False)[0]
-    name = ".".join(str(part) for part in error["loc"]) or where
+    name = ".".join(str(part) for part in error["loc"])
+    if not name:  # a rule about several fields together
+        return BadRequest(f"invalid request: {error['msg'].removeprefix('Value error, ')}")
     if error["type"] == "extra_forbidden":
         return BadRequest(f"unknown {where} {name!r}")
     return BadRequest(f"invalid {where} {name!r}: {error['msg']}")
