@@ -37,7 +37,9 @@ async def run(settings: InboundSettings, stop: asyncio.Event, *, serve_health: b
         settings.dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
     )
     clients = Beds24Clients(
-        settings.beds24_api_url, pool, Credits(pool, reserve=settings.credit_reserve),
+        settings.beds24_api_url,
+        pool,
+        Credits(pool, reserve=settings.credit_reserve),
         timeout_s=settings.beds24_timeout_s,
     )
     try:
@@ -60,12 +62,18 @@ async def run(settings: InboundSettings, stop: asyncio.Event, *, serve_health: b
             retry_delays_ms=settings.retry_delays_ms,
             prefetch=settings.prefetch,
         )
-        relay = Relay(pool=pool, publisher=publisher, direction=Direction.INBOUND,
-                      poll_interval_s=settings.relay_poll_interval_s)
+        relay = Relay(
+            pool=pool,
+            publisher=publisher,
+            direction=Direction.INBOUND,
+            poll_interval_s=settings.relay_poll_interval_s,
+        )
         tasks = [asyncio.create_task(relay.run(stop), name="inbound-relay")]
         if settings.poll_enabled:
             poller = Poller(
-                pool, clients, interval_s=settings.poll_interval_s,
+                pool,
+                clients,
+                interval_s=settings.poll_interval_s,
                 margin_s=settings.poll_margin_s,
                 first_lookback_s=settings.poll_first_lookback_s,
                 max_attempts=settings.poll_max_attempts,

@@ -21,7 +21,9 @@ from inbound_worker.mapping import place
 @dataclass(frozen=True)
 class Outcome:
     reservation_id: UUID
+    kind: str  # created | updated | cancelled | stale | unchanged
     note: str  # what happened, for the event's audit trail
+    needs_attention: bool = False
 
 
 async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -> Outcome:
@@ -34,22 +36,27 @@ async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -
             f"property ({stored.property_id})"
         )
     if stored is not None and not _newer(booking.modified_time, stored.modified_time):
-        return Outcome(stored.id, _unchanged_note(booking.modified_time, stored.modified_time))
+        note = _unchanged_note(booking.modified_time, stored.modified_time)
+        return Outcome(stored.id, note.split(":", 1)[0], note)
     placement = await place(
-        conn, property_id, booking,
+        conn,
+        property_id,
+        booking,
         reservation_id=stored.id if stored else None,
         current_room=stored.room_id if stored else None,
     )
     if stored is None:
         reservation_id = await reservations.insert(conn, property_id, booking.columns, placement)
-        note = "recorded as cancelled" if booking.cancelled else "created"
+        kind, note = (
+            ("cancelled", "recorded as cancelled") if booking.cancelled else ("created", "created")
+        )
     else:
         reservation_id = stored.id
         await reservations.update(conn, stored.id, booking.columns, placement)
-        note = "cancelled" if booking.cancelled else "updated"
+        kind = note = "cancelled" if booking.cancelled else "updated"
     if placement.attention:
         note += f"; needs attention: {placement.attention}"
-    return Outcome(reservation_id, note)
+    return Outcome(reservation_id, kind, note, needs_attention=placement.attention is not None)
 
 
 async def _check_property(conn: Connection, property_id: UUID, booking: Booking) -> None:

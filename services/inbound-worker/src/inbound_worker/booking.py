@@ -76,8 +76,11 @@ def read_booking(raw: Mapping[str, Any]) -> Booking:
         raise PermanentError(f"{where}: departure {departure} is not after arrival {arrival}")
     modified = _modified_time(raw, where)
     columns: dict[str, Any] = {
-        "status": status, "arrival": arrival, "departure": departure,
-        "beds24_booking_id": booking_id, "beds24_modified_time": modified,
+        "status": status,
+        "arrival": arrival,
+        "departure": departure,
+        "beds24_booking_id": booking_id,
+        "beds24_modified_time": modified,
     }
     columns.update(_text_columns(raw, where))
     columns.update(_number_columns(raw, where))

@@ -56,7 +56,10 @@ class Beds24Clients:
             await self._credits.record(link.account_id, status)
 
         client = Beds24Client(
-            self._base_url, link.refresh_token, http=self._http, timeout_s=self._timeout_s,
+            self._base_url,
+            link.refresh_token,
+            http=self._http,
+            timeout_s=self._timeout_s,
             on_credits=record,
         )
         self._clients[link.account_id] = (link.refresh_token, client)

@@ -22,6 +22,7 @@ from channel_sync.errors import PermanentError
 from channel_sync.events import ChannelEvent, EventMessage, EventStatus
 from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.repository import ChannelEventRepository
+from prometheus_client import Counter
 
 from inbound_worker.apply import apply_booking
 from inbound_worker.booking import read_booking
@@ -29,6 +30,12 @@ from inbound_worker.booking import read_booking
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
 _SETTLED = (EventStatus.DONE, EventStatus.FAILED)
+
+APPLIED = Counter(
+    "inbound_worker_bookings_total",
+    "Bookings handled, by outcome (created, updated, cancelled, stale, unchanged)",
+    ["outcome", "needs_attention"],
+)
 
 
 class BookingFetcher(Protocol):
@@ -44,8 +51,11 @@ class InboundHandler:
         async with self._pool.acquire() as conn:
             event = await _events.get(conn, message.event_id)
         if event is None or event.status in _SETTLED:
-            logger.info("nothing to do: event %s", "missing" if event is None else event.status,
-                        extra={"event_id": str(message.event_id)})
+            logger.info(
+                "nothing to do: event %s",
+                "missing" if event is None else event.status,
+                extra={"event_id": str(message.event_id)},
+            )
             return
         booking = read_booking(await self._booking_of(event))
         async with self._pool.acquire() as conn, conn.transaction():
@@ -56,11 +66,17 @@ class InboundHandler:
             outcome = await apply_booking(conn, event.property_id, booking)
             await _link_reservation(conn, event.id, outcome.reservation_id)
             await _events.mark_done(conn, event.id, note=outcome.note)
+        APPLIED.labels(outcome.kind, str(outcome.needs_attention).lower()).inc()
         logger.info(
-            "booking applied: %s", outcome.note,
-            extra={"event_id": str(event.id), "idempotency_key": event.idempotency_key,
-                   "correlation_id": event.correlation_id, "booking_id": booking.booking_id,
-                   "reservation_id": str(outcome.reservation_id)},
+            "booking applied: %s",
+            outcome.note,
+            extra={
+                "event_id": str(event.id),
+                "idempotency_key": event.idempotency_key,
+                "correlation_id": event.correlation_id,
+                "booking_id": booking.booking_id,
+                "reservation_id": str(outcome.reservation_id),
+            },
         )
 
     async def _booking_of(self, event: ChannelEvent) -> dict[str, Any]:

@@ -112,7 +112,9 @@ class Poller:
             since = (row["last_polled_at"] or started - self._first_lookback) - self._margin
             link = Link(row["beds24_property_id"], row["account_id"], row["refresh_token"])
             bookings = await self._clients.get_bookings(
-                link, property_ids=[link.beds24_property_id], statuses="all",
+                link,
+                property_ids=[link.beds24_property_id],
+                statuses="all",
                 modified_from=since,
             )
             stored = await self._record(conn, property_id, bookings)
@@ -124,8 +126,12 @@ class Poller:
         POLLS.labels("done").inc()
         POLLED_EVENTS.inc(stored)
         log = logger.warning if stored else logger.info
-        log("poll of property %s: %d booking(s) seen, %d not received before",
-            property_id, len(bookings), stored)
+        log(
+            "poll of property %s: %d booking(s) seen, %d not received before",
+            property_id,
+            len(bookings),
+            stored,
+        )
         return stored
 
     async def _record(
@@ -141,15 +147,20 @@ class Poller:
         }
         stored = 0
         for booking in usable:
-            event = await _events.create(conn, NewChannelEvent(
-                property_id=property_id,
-                direction=Direction.INBOUND,
-                event_type=booking_event_type(booking.get("status"), known=booking["id"] in known),
-                entity_type=ENTITY_TYPE,
-                entity_external_id=str(booking["id"]),
-                idempotency_key=booking_event_key(property_id, booking),
-                payload={"booking": booking, "source": "poll"},
-                max_attempts=self._max_attempts,
-            ))
+            event = await _events.create(
+                conn,
+                NewChannelEvent(
+                    property_id=property_id,
+                    direction=Direction.INBOUND,
+                    event_type=booking_event_type(
+                        booking.get("status"), known=booking["id"] in known
+                    ),
+                    entity_type=ENTITY_TYPE,
+                    entity_external_id=str(booking["id"]),
+                    idempotency_key=booking_event_key(property_id, booking),
+                    payload={"booking": booking, "source": "poll"},
+                    max_attempts=self._max_attempts,
+                ),
+            )
             stored += event is not None
         return stored

@@ -12,13 +12,33 @@ from channel_sync.db import Connection
 from inbound_worker.mapping import Placement
 
 # The only columns written from a booking; column names are never taken from input.
-WRITABLE = frozenset({
-    "status", "arrival", "departure", "beds24_booking_id", "beds24_modified_time",
-    "guest_title", "guest_first_name", "guest_last_name", "guest_email", "guest_phone",
-    "guest_mobile", "guest_address", "guest_city", "guest_postcode", "guest_country",
-    "comments", "notes", "channel", "channel_reference", "adults", "children", "price",
-    "deposit",
-})
+WRITABLE = frozenset(
+    {
+        "status",
+        "arrival",
+        "departure",
+        "beds24_booking_id",
+        "beds24_modified_time",
+        "guest_title",
+        "guest_first_name",
+        "guest_last_name",
+        "guest_email",
+        "guest_phone",
+        "guest_mobile",
+        "guest_address",
+        "guest_city",
+        "guest_postcode",
+        "guest_country",
+        "comments",
+        "notes",
+        "channel",
+        "channel_reference",
+        "adults",
+        "children",
+        "price",
+        "deposit",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +66,9 @@ async def find(conn: Connection, booking_id: int) -> Stored | None:
     )
     if record is None:
         return None
-    return Stored(record["id"], record["property_id"], record["room_id"],
-                  record["beds24_modified_time"])
+    return Stored(
+        record["id"], record["property_id"], record["room_id"], record["beds24_modified_time"]
+    )
 
 
 async def insert(

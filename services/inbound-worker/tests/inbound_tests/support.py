@@ -41,7 +41,10 @@ async def insert_hotel(
     await conn.execute(
         """INSERT INTO beds24_properties (property_id, beds24_property_id, account_id,
                refresh_token) VALUES ($1, $2, $3, $4)""",
-        prop, beds24_property_id, account_id, refresh_token,
+        prop,
+        beds24_property_id,
+        account_id,
+        refresh_token,
     )
     room_type: UUID = await conn.fetchval(
         "INSERT INTO room_types (property_id, name) VALUES ($1, 'Double') RETURNING id", prop
@@ -49,13 +52,17 @@ async def insert_hotel(
     await conn.execute(
         """INSERT INTO channel_mappings (property_id, mapping_type, internal_id, external_id)
            VALUES ($1, 'room_type', $2, $3)""",
-        prop, room_type, str(beds24_room_id),
+        prop,
+        room_type,
+        str(beds24_room_id),
     )
     room_ids = {}
     for name in rooms:
         room_ids[name] = await conn.fetchval(
             "INSERT INTO rooms (property_id, room_type_id, name) VALUES ($1, $2, $3) RETURNING id",
-            prop, room_type, name,
+            prop,
+            room_type,
+            name,
         )
     return Hotel(prop, room_type, room_ids)
 
@@ -64,14 +71,18 @@ async def map_unit(conn: asyncpg.Connection, hotel: Hotel, room: str, unit_id: i
     await conn.execute(
         """INSERT INTO channel_mappings (property_id, mapping_type, internal_id, external_id,
                external_unit_id) VALUES ($1, 'room', $2, $3, $4)""",
-        hotel.property_id, hotel.rooms[room], str(BEDS24_ROOM_ID), str(unit_id),
+        hotel.property_id,
+        hotel.rooms[room],
+        str(BEDS24_ROOM_ID),
+        str(unit_id),
     )
 
 
 async def add_secret(conn: asyncpg.Connection, property_id: UUID, secret: str) -> None:
     await conn.execute(
         "INSERT INTO webhook_secrets (property_id, secret_sha256) VALUES ($1, $2)",
-        property_id, hashlib.sha256(secret.encode()).hexdigest(),
+        property_id,
+        hashlib.sha256(secret.encode()).hexdigest(),
     )
 
 
@@ -128,26 +139,31 @@ async def store_event(
     """An inbound event as the gateway stores it (V2 webhook unless `payload` says else)."""
     raw = raw if raw is not None else booking()
     async with db.acquire() as conn:
-        event = await repo.create(conn, NewChannelEvent(
-            property_id=property_id,
-            direction=Direction.INBOUND,
-            event_type="beds24.booking.modified",
-            entity_type=ENTITY_TYPE,
-            entity_external_id=str(raw.get("id")),
-            idempotency_key=key or booking_event_key(property_id, raw),
-            payload=payload if payload is not None else {"booking": raw, "retries": 0},
-            max_attempts=max_attempts,
-        ))
+        event = await repo.create(
+            conn,
+            NewChannelEvent(
+                property_id=property_id,
+                direction=Direction.INBOUND,
+                event_type="beds24.booking.modified",
+                entity_type=ENTITY_TYPE,
+                entity_external_id=str(raw.get("id")),
+                idempotency_key=key or booking_event_key(property_id, raw),
+                payload=payload if payload is not None else {"booking": raw, "retries": 0},
+                max_attempts=max_attempts,
+            ),
+        )
     assert event is not None
     return event
 
 
 async def reservations(db: asyncpg.Pool) -> list[asyncpg.Record]:
     async with db.acquire() as conn:
-        return list(await conn.fetch(
-            """SELECT r.*, rm.name AS room_name FROM reservations r
+        return list(
+            await conn.fetch(
+                """SELECT r.*, rm.name AS room_name FROM reservations r
                LEFT JOIN rooms rm ON rm.id = r.room_id ORDER BY r.beds24_booking_id"""
-        ))
+            )
+        )
 
 
 async def event_row(db: asyncpg.Pool, event_id: UUID) -> asyncpg.Record:

@@ -13,6 +13,7 @@ import pytest
 from channel_sync.errors import PermanentError
 from channel_sync.events import EventMessage
 from inbound_worker.handler import InboundHandler
+from prometheus_client import REGISTRY
 
 from .support import (
     Hotel,
@@ -51,11 +52,21 @@ async def test_new_booking_creates_the_reservation_with_every_mapped_field(
     assert (r["arrival"], r["departure"]) == (date(2031, 6, 1), date(2031, 6, 4))
     assert r["status"] == "confirmed"
     assert (r["guest_title"], r["guest_first_name"], r["guest_last_name"]) == (
-        "Ms", "Grace", "Hopper")
+        "Ms",
+        "Grace",
+        "Hopper",
+    )
     assert (r["guest_email"], r["guest_phone"], r["guest_mobile"]) == (
-        "grace@example.com", "+1 555 0100", None)
+        "grace@example.com",
+        "+1 555 0100",
+        None,
+    )
     assert (r["guest_address"], r["guest_city"], r["guest_postcode"], r["guest_country"]) == (
-        "1 Navy Way", "Arlington", "22201", "US")
+        "1 Navy Way",
+        "Arlington",
+        "22201",
+        "US",
+    )
     assert (r["adults"], r["children"]) == (2, 1)
     assert (r["price"], r["deposit"]) == (Decimal("420.50"), Decimal("100.00"))
     assert (r["comments"], r["notes"]) == ("Late arrival", "VIP")
@@ -95,7 +106,8 @@ async def test_the_same_version_from_another_source_changes_nothing(
 
     assert len(await reservations(db)) == 1
     assert (await event_row(db, event.id))["outcome_note"] == (
-        "unchanged: version 2031-05-01 09:00:00+00:00 is already applied")
+        "unchanged: version 2031-05-01 09:00:00+00:00 is already applied"
+    )
 
 
 async def test_an_older_version_after_a_newer_one_leaves_the_newer(
@@ -104,13 +116,20 @@ async def test_an_older_version_after_a_newer_one_leaves_the_newer(
     newer = booking(80004, numAdult=3, modifiedTime="2031-05-02T10:00:00Z")
     older = booking(80004, numAdult=1, modifiedTime="2031-05-02T09:59:59")
     assert await apply(handler, db, hotel, newer) == "created"
+    stale_before = _stale_count()
 
     note = await apply(handler, db, hotel, older)
 
     assert note.startswith("stale: version 2031-05-02 09:59:59+00:00 is older")
+    assert _stale_count() == stale_before + 1
     [r] = await reservations(db)
     assert r["adults"] == 3
     assert r["beds24_modified_time"] == datetime(2031, 5, 2, 10, 0, tzinfo=UTC)
+
+
+def _stale_count() -> float:
+    labels = {"outcome": "stale", "needs_attention": "false"}
+    return REGISTRY.get_sample_value("inbound_worker_bookings_total", labels) or 0.0
 
 
 async def test_a_newer_version_updates_and_keeps_the_room(
@@ -119,8 +138,12 @@ async def test_a_newer_version_updates_and_keeps_the_room(
     await apply(handler, db, hotel, booking(80005))
     [before] = await reservations(db)
 
-    note = await apply(handler, db, hotel, booking(
-        80005, departure="2031-06-06", price=500, modifiedTime="2031-05-03T08:00:00"))
+    note = await apply(
+        handler,
+        db,
+        hotel,
+        booking(80005, departure="2031-06-06", price=500, modifiedTime="2031-05-03T08:00:00"),
+    )
 
     [after] = await reservations(db)
     assert note == "updated"
@@ -135,8 +158,9 @@ async def test_a_cancellation_cancels_and_frees_the_room(
         hotel = await insert_hotel(conn, rooms=("201",))
     await apply(handler, db, hotel, booking(80006))
 
-    note = await apply(handler, db, hotel, booking(
-        80006, status="cancelled", modifiedTime="2031-05-04T08:00:00Z"))
+    note = await apply(
+        handler, db, hotel, booking(80006, status="cancelled", modifiedTime="2031-05-04T08:00:00Z")
+    )
     await apply(handler, db, hotel, booking(80007))
 
     assert note == "cancelled"
@@ -160,8 +184,14 @@ async def test_a_cancellation_seen_first_is_kept_and_the_late_create_is_stale(
 
 @pytest.mark.parametrize(
     ("beds24", "pms"),
-    [("new", "confirmed"), ("confirmed", "confirmed"), ("request", "tentative"),
-     ("inquiry", "inquiry"), ("black", "blocked"), ("cancelled", "cancelled")],
+    [
+        ("new", "confirmed"),
+        ("confirmed", "confirmed"),
+        ("request", "tentative"),
+        ("inquiry", "inquiry"),
+        ("black", "blocked"),
+        ("cancelled", "cancelled"),
+    ],
 )
 async def test_status_mapping(
     handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel, beds24: str, pms: str
@@ -196,10 +226,15 @@ async def test_no_free_room_is_kept_and_flagged_then_placed_when_one_frees_up(
     assert unplaced["room_id"] is None and unplaced["needs_attention"] is True
 
     # The first guest shortens the stay; the next version of the second booking fits.
-    await apply(handler, db, hotel, booking(80012, departure="2031-06-03",
-                                            modifiedTime="2031-05-06T00:00:00"))
-    await apply(handler, db, hotel, booking(80013, arrival="2031-06-03",
-                                            modifiedTime="2031-05-06T00:00:01"))
+    await apply(
+        handler,
+        db,
+        hotel,
+        booking(80012, departure="2031-06-03", modifiedTime="2031-05-06T00:00:00"),
+    )
+    await apply(
+        handler, db, hotel, booking(80013, arrival="2031-06-03", modifiedTime="2031-05-06T00:00:01")
+    )
     _, now_placed = await reservations(db)
     assert now_placed["room_name"] == "301" and now_placed["needs_attention"] is False
     assert now_placed["attention_reason"] is None
@@ -229,8 +264,12 @@ async def test_dates_moving_onto_a_taken_room_move_the_reservation(
     first, second = await reservations(db)
     assert first["room_name"] == second["room_name"] == "501"
 
-    await apply(handler, db, hotel, booking(80016, departure="2031-06-06",
-                                            modifiedTime="2031-05-07T00:00:00"))
+    await apply(
+        handler,
+        db,
+        hotel,
+        booking(80016, departure="2031-06-06", modifiedTime="2031-05-07T00:00:00"),
+    )
 
     first, second = await reservations(db)
     assert (first["room_name"], second["room_name"]) == ("502", "501")
@@ -240,37 +279,68 @@ async def test_a_booking_without_personal_data_keeps_the_guest(
     handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
 ) -> None:
     await apply(handler, db, hotel, booking(80018))
-    personal = ("title", "firstName", "lastName", "email", "phone", "mobile", "address",
-                "city", "postcode", "country", "country2", "comments", "notes")
-    bare = {k: v for k, v in booking(80018, numAdult=4, modifiedTime="2031-05-08T00:00:00")
-            .items() if k not in personal}
+    personal = (
+        "title",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "mobile",
+        "address",
+        "city",
+        "postcode",
+        "country",
+        "country2",
+        "comments",
+        "notes",
+    )
+    bare = {
+        k: v
+        for k, v in booking(80018, numAdult=4, modifiedTime="2031-05-08T00:00:00").items()
+        if k not in personal
+    }
 
     await apply(handler, db, hotel, bare)
 
     [r] = await reservations(db)
     assert r["adults"] == 4
     assert (r["guest_last_name"], r["guest_email"], r["notes"]) == (
-        "Hopper", "grace@example.com", "VIP")
+        "Hopper",
+        "grace@example.com",
+        "VIP",
+    )
 
 
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (booking(80020, propertyId=777),
-         "Beds24 booking 80020 belongs to Beds24 property 777, but this PMS property is "
-         "linked to 515151"),
-        (booking(80021, departure="2031-06-01"),
-         "Beds24 booking 80021: departure 2031-06-01 is not after arrival 2031-06-01"),
-        (booking(80022, apiReference="R" * 101),
-         "Beds24 booking 80022: apiReference is longer than 100 characters"),
+        (
+            booking(80020, propertyId=777),
+            "Beds24 booking 80020 belongs to Beds24 property 777, but this PMS property is "
+            "linked to 515151",
+        ),
+        (
+            booking(80021, departure="2031-06-01"),
+            "Beds24 booking 80021: departure 2031-06-01 is not after arrival 2031-06-01",
+        ),
+        (
+            booking(80022, apiReference="R" * 101),
+            "Beds24 booking 80022: apiReference is longer than 100 characters",
+        ),
         (booking(80023, status="teleported"), "Beds24 booking 80023: unknown status 'teleported'"),
-        ({k: v for k, v in booking(80024).items() if k != "arrival"},
-         "Beds24 booking 80024: arrival is missing or not a date"),
+        (
+            {k: v for k, v in booking(80024).items() if k != "arrival"},
+            "Beds24 booking 80024: arrival is missing or not a date",
+        ),
     ],
     ids=["other-beds24-property", "bad-dates", "long-reference", "bad-status", "no-arrival"],
 )
 async def test_bookings_the_pms_cannot_take_fail_permanently_with_a_reason(
-    handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel, raw: dict, reason: str  # type: ignore[type-arg]
+    handler: InboundHandler,
+    db: asyncpg.Pool,
+    hotel: Hotel,
+    raw: dict,
+    reason: str,  # type: ignore[type-arg]
 ) -> None:
     event = await store_event(db, hotel.property_id, raw)
     with pytest.raises(PermanentError) as failure:
@@ -282,8 +352,9 @@ async def test_bookings_the_pms_cannot_take_fail_permanently_with_a_reason(
 async def test_a_payload_without_a_booking_fails_permanently(
     handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
 ) -> None:
-    event = await store_event(db, hotel.property_id, payload={"something": "else"},
-                              key="odd-payload")
+    event = await store_event(
+        db, hotel.property_id, payload={"something": "else"}, key="odd-payload"
+    )
     with pytest.raises(PermanentError, match="holds no Beds24 booking"):
         await handler(EventMessage.for_event(event))
 
@@ -294,8 +365,9 @@ async def test_a_booking_held_by_another_pms_property_fails(
     async with db.acquire() as conn:
         other = await insert_hotel(conn, beds24_property_id=616161, account_id="acct-2")
     await apply(handler, db, other, booking(80025, propertyId=616161))
-    event = await store_event(db, hotel.property_id, booking(
-        80025, modifiedTime="2031-05-09T00:00:00"))
+    event = await store_event(
+        db, hotel.property_id, booking(80025, modifiedTime="2031-05-09T00:00:00")
+    )
 
     with pytest.raises(PermanentError, match="already a reservation of another PMS property"):
         await handler(EventMessage.for_event(event))
@@ -319,8 +391,9 @@ async def test_missing_done_and_failed_events_are_skipped(
 async def test_versions_applied_concurrently_end_with_the_newest(
     handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
 ) -> None:
-    versions = [booking(80030, numAdult=n, modifiedTime=f"2031-05-10T10:00:{n:02d}")
-                for n in range(1, 9)]
+    versions = [
+        booking(80030, numAdult=n, modifiedTime=f"2031-05-10T10:00:{n:02d}") for n in range(1, 9)
+    ]
     random.Random(7).shuffle(versions)
     events = [await store_event(db, hotel.property_id, v) for v in versions]
 

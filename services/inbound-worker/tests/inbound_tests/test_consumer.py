@@ -38,14 +38,20 @@ async def empty_queues(amqp_connection: AbstractRobustConnection) -> None:
 
 
 @asynccontextmanager
-async def consuming(amqp_url: str, db: asyncpg.Pool, handler: Handler) -> AsyncIterator[
-        tuple[AbstractRobustConnection, EventConsumer]]:
+async def consuming(
+    amqp_url: str, db: asyncpg.Pool, handler: Handler
+) -> AsyncIterator[tuple[AbstractRobustConnection, EventConsumer]]:
     """A consumer of beds24.inbound on a connection of its own (so it can 'die' alone)."""
     connection = await connect(amqp_url, client_name="test-inbound-consumer")
     publisher = await Publisher.open(connection)
     consumer = EventConsumer(
-        channel=await connection.channel(), work_queue=INBOUND, pool=db, publisher=publisher,
-        handler=handler, retry_delays_ms=TEST_RETRY_DELAYS_MS, prefetch=5,
+        channel=await connection.channel(),
+        work_queue=INBOUND,
+        pool=db,
+        publisher=publisher,
+        handler=handler,
+        retry_delays_ms=TEST_RETRY_DELAYS_MS,
+        prefetch=5,
     )
     await consumer.start()
     try:
@@ -73,7 +79,10 @@ async def dead_lettered(amqp_connection: AbstractRobustConnection) -> list[UUID]
 
 
 async def test_a_worker_killed_between_commit_and_ack_leaves_one_reservation(
-    amqp_url: str, amqp_connection: AbstractRobustConnection, db: asyncpg.Pool, hotel: Hotel,
+    amqp_url: str,
+    amqp_connection: AbstractRobustConnection,
+    db: asyncpg.Pool,
+    hotel: Hotel,
     empty_queues: None,
 ) -> None:
     real = InboundHandler(db, NoBeds24())
@@ -100,8 +109,9 @@ async def test_a_worker_killed_between_commit_and_ack_leaves_one_reservation(
         stuck[0].cancel()
 
         async with consuming(amqp_url, db, second_worker):
-            await wait_for(lambda: _async(calls == ["first worker", "second worker"]),
-                           what="the redelivery")
+            await wait_for(
+                lambda: _async(calls == ["first worker", "second worker"]), what="the redelivery"
+            )
 
     assert await _ready_messages(amqp_connection) == 0  # the redelivery was acked
     assert len(await reservations(db)) == 1
@@ -110,7 +120,10 @@ async def test_a_worker_killed_between_commit_and_ack_leaves_one_reservation(
 
 
 async def test_a_permanent_failure_ends_failed_with_its_reason_in_the_dlq(
-    amqp_url: str, amqp_connection: AbstractRobustConnection, db: asyncpg.Pool, hotel: Hotel,
+    amqp_url: str,
+    amqp_connection: AbstractRobustConnection,
+    db: asyncpg.Pool,
+    hotel: Hotel,
     empty_queues: None,
 ) -> None:
     event = await store_event(db, hotel.property_id, booking(81002, propertyId=777))
@@ -118,8 +131,10 @@ async def test_a_permanent_failure_ends_failed_with_its_reason_in_the_dlq(
         await publish(amqp_connection, event)
         row = await wait_for(lambda: _status(db, event.id, "failed"), what="failed event")
 
-    assert row["last_error"] == ("Beds24 booking 81002 belongs to Beds24 property 777, but "
-                                 "this PMS property is linked to 515151")
+    assert row["last_error"] == (
+        "Beds24 booking 81002 belongs to Beds24 property 777, but "
+        "this PMS property is linked to 515151"
+    )
     assert row["attempts"] == 0  # no pointless retries
     assert await wait_for(lambda: dead_lettered(amqp_connection), what="DLQ") == [event.id]
     assert await reservations(db) == []
@@ -140,12 +155,16 @@ class FlakyBeds24:
 
 
 async def test_transient_failures_retry_with_delays_then_apply(
-    amqp_url: str, amqp_connection: AbstractRobustConnection, db: asyncpg.Pool, hotel: Hotel,
+    amqp_url: str,
+    amqp_connection: AbstractRobustConnection,
+    db: asyncpg.Pool,
+    hotel: Hotel,
     empty_queues: None,
 ) -> None:
     beds24 = FlakyBeds24(failures=2)
-    event = await store_event(db, hotel.property_id, payload={"v1": {"bookid": 81003}},
-                              key="v1:81003")
+    event = await store_event(
+        db, hotel.property_id, payload={"v1": {"bookid": 81003}}, key="v1:81003"
+    )
     async with consuming(amqp_url, db, InboundHandler(db, beds24)):
         await publish(amqp_connection, event)
         row = await wait_for(lambda: _status(db, event.id, "done"), what="applied event")
@@ -157,12 +176,16 @@ async def test_transient_failures_retry_with_delays_then_apply(
 
 
 async def test_transient_failures_past_max_attempts_end_failed_in_the_dlq(
-    amqp_url: str, amqp_connection: AbstractRobustConnection, db: asyncpg.Pool, hotel: Hotel,
+    amqp_url: str,
+    amqp_connection: AbstractRobustConnection,
+    db: asyncpg.Pool,
+    hotel: Hotel,
     empty_queues: None,
 ) -> None:
     beds24 = FlakyBeds24(failures=100)
-    event = await store_event(db, hotel.property_id, payload={"v1": {"bookid": 81004}},
-                              key="v1:81004", max_attempts=3)
+    event = await store_event(
+        db, hotel.property_id, payload={"v1": {"bookid": 81004}}, key="v1:81004", max_attempts=3
+    )
     async with consuming(amqp_url, db, InboundHandler(db, beds24)):
         await publish(amqp_connection, event)
         row = await wait_for(lambda: _status(db, event.id, "failed"), what="failed event")

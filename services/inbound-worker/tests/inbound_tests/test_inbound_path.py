@@ -36,15 +36,19 @@ class Gateway:
 
 
 @asynccontextmanager
-async def gateway_process(
-    database_url: str, amqp_url: str, log: Path
-) -> AsyncIterator[Gateway]:
+async def gateway_process(database_url: str, amqp_url: str, log: Path) -> AsyncIterator[Gateway]:
     """`webhook-gateway` as deployed: its own process, configured by environment only."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "RABBITMQ_URL": amqp_url,
-           "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(port),
-           "RETRY_DELAYS_MS": ",".join(map(str, TEST_RETRY_DELAYS_MS)),
-           "AMQP_RECONNECT_INTERVAL_S": "60", "AMQP_PUBLISH_TIMEOUT_S": "2"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RABBITMQ_URL": amqp_url,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(port),
+        "RETRY_DELAYS_MS": ",".join(map(str, TEST_RETRY_DELAYS_MS)),
+        "AMQP_RECONNECT_INTERVAL_S": "60",
+        "AMQP_PUBLISH_TIMEOUT_S": "2",
+    }
     with log.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "webhook_gateway.main", env=env, stdout=out, stderr=out
@@ -52,8 +56,9 @@ async def gateway_process(
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(timeout=2) as client:
-            await wait_for(lambda: _healthy(client, url, proc), timeout=30,
-                           what=f"gateway health (log: {log})")
+            await wait_for(
+                lambda: _healthy(client, url, proc), timeout=30, what=f"gateway health (log: {log})"
+            )
         yield Gateway(url)
     finally:
         if proc.returncode is None:
@@ -97,9 +102,13 @@ async def worker(
     database_url: str, amqp_url: str, beds24_url: str, **overrides: Any
 ) -> AsyncIterator[None]:
     values: dict[str, Any] = {
-        "database_url": database_url, "rabbitmq_url": amqp_url, "beds24_api_url": beds24_url,
-        "retry_delays_ms": TEST_RETRY_DELAYS_MS, "relay_poll_interval_s": 0.2,
-        "poll_enabled": False, **overrides,
+        "database_url": database_url,
+        "rabbitmq_url": amqp_url,
+        "beds24_api_url": beds24_url,
+        "retry_delays_ms": TEST_RETRY_DELAYS_MS,
+        "relay_poll_interval_s": 0.2,
+        "poll_enabled": False,
+        **overrides,
     }
     stop = asyncio.Event()
     task = asyncio.create_task(run(InboundSettings(**values), stop, serve_health=False))
@@ -122,7 +131,10 @@ class Connected:
 
 
 async def connect_hotel(
-    db: asyncpg.Pool, sandbox: SandboxHandle, gateway_url: str, *,
+    db: asyncpg.Pool,
+    sandbox: SandboxHandle,
+    gateway_url: str,
+    *,
     version: str = "twoWithPersonalData",
 ) -> Connected:
     """A Beds24 property and its PMS twin, its webhook pointed at the gateway."""
@@ -130,16 +142,21 @@ async def connect_hotel(
     secret = f"e2e-{uuid.uuid4().hex}"
     async with db.acquire() as conn:
         hotel = await insert_hotel(
-            conn, beds24_property_id=beds24.id, beds24_room_id=beds24.room_ids[0],
+            conn,
+            beds24_property_id=beds24.id,
+            beds24_room_id=beds24.room_ids[0],
             account_id=str(beds24.account.account_id),
             refresh_token=beds24.account.refresh_token,
         )
         await add_secret(conn, hotel.property_id, secret)
-    await sandbox.update_property(beds24.id, webhook={
-        "urls": [f"{gateway_url}/webhooks/beds24/{hotel.property_id}"],
-        "custom_header": f"Authorization: Bearer {secret}",
-        "version": version,
-    })
+    await sandbox.update_property(
+        beds24.id,
+        webhook={
+            "urls": [f"{gateway_url}/webhooks/beds24/{hotel.property_id}"],
+            "custom_header": f"Authorization: Bearer {secret}",
+            "version": version,
+        },
+    )
     return Connected(hotel, beds24)
 
 
@@ -152,11 +169,13 @@ async def reservation_of(db: asyncpg.Pool, booking_id: int) -> asyncpg.Record | 
 
 async def inbound_events(db: asyncpg.Pool, booking_id: int) -> list[asyncpg.Record]:
     async with db.acquire() as conn:
-        return list(await conn.fetch(
-            """SELECT * FROM channel_events WHERE direction = 'inbound'
+        return list(
+            await conn.fetch(
+                """SELECT * FROM channel_events WHERE direction = 'inbound'
                AND entity_external_id = $1 ORDER BY received_at""",
-            str(booking_id),
-        ))
+                str(booking_id),
+            )
+        )
 
 
 async def _all_done(db: asyncpg.Pool, booking_id: int, count: int) -> bool:
@@ -165,15 +184,23 @@ async def _all_done(db: asyncpg.Pool, booking_id: int, count: int) -> bool:
 
 
 async def test_guest_bookings_reach_the_pms_modified_and_cancelled(
-    database_url: str, amqp_url: str, db: asyncpg.Pool, gateway: Gateway,
+    database_url: str,
+    amqp_url: str,
+    db: asyncpg.Pool,
+    gateway: Gateway,
     beds24_sandbox: SandboxHandle,
 ) -> None:
     site = await connect_hotel(db, beds24_sandbox, gateway.url)
     outbound_before = await outbound_count(db)
     async with worker(database_url, amqp_url, beds24_sandbox.url):
         made = await beds24_sandbox.guest_booking(
-            site.room_id, ARRIVAL, DEPARTURE, firstName="Ada", lastName="Lovelace",
-            numAdult=2, delivery={"duplicates": 2},  # Beds24 repeats itself
+            site.room_id,
+            ARRIVAL,
+            DEPARTURE,
+            firstName="Ada",
+            lastName="Lovelace",
+            numAdult=2,
+            delivery={"duplicates": 2},  # Beds24 repeats itself
         )
         booking_id = made["id"]
         created = await wait_for(lambda: reservation_of(db, booking_id), what="reservation")
@@ -182,28 +209,36 @@ async def test_guest_bookings_reach_the_pms_modified_and_cancelled(
         await beds24_sandbox.modify_guest_booking(booking_id, numAdult=3)
         await wait_for(lambda: _adults(db, booking_id, 3), what="modification")
         await beds24_sandbox.cancel_guest_booking(booking_id)
-        cancelled = await wait_for(lambda: _status(db, booking_id, "cancelled"),
-                                   what="cancellation")
+        cancelled = await wait_for(
+            lambda: _status(db, booking_id, "cancelled"), what="cancellation"
+        )
         await wait_for(lambda: _all_done(db, booking_id, 3), what="every event done")
 
     deliveries = await beds24_sandbox.webhooks(booking_id)
     assert len(deliveries) == 5 and {d["status_code"] for d in deliveries} == {200}
     events = await inbound_events(db, booking_id)
     assert [e["event_type"] for e in events] == [
-        "beds24.booking.created", "beds24.booking.modified", "beds24.booking.cancelled"]
+        "beds24.booking.created",
+        "beds24.booking.modified",
+        "beds24.booking.cancelled",
+    ]
     assert all(e["entity_internal_id"] == cancelled["id"] for e in events[1:])
     assert await outbound_count(db) == outbound_before  # no echo back to Beds24
 
 
 async def test_an_older_webhook_arriving_after_a_newer_one_keeps_the_newer(
-    database_url: str, amqp_url: str, db: asyncpg.Pool, gateway: Gateway,
+    database_url: str,
+    amqp_url: str,
+    db: asyncpg.Pool,
+    gateway: Gateway,
     beds24_sandbox: SandboxHandle,
 ) -> None:
     site = await connect_hotel(db, beds24_sandbox, gateway.url)
     async with worker(database_url, amqp_url, beds24_sandbox.url):
         # The first version's webhook is late; the modification's overtakes it.
         original = await beds24_sandbox.guest_booking(
-            site.room_id, ARRIVAL, DEPARTURE, numAdult=1, delivery={"delay_s": 1.5})
+            site.room_id, ARRIVAL, DEPARTURE, numAdult=1, delivery={"delay_s": 1.5}
+        )
         booking_id = original["id"]
         await beds24_sandbox.modify_guest_booking(booking_id, numAdult=4)
         await wait_for(lambda: _adults(db, booking_id, 4), what="the modification")
@@ -224,20 +259,27 @@ async def _delivered(sandbox: SandboxHandle, booking_id: int, count: int) -> boo
 
 
 async def test_an_array_wrapped_webhook_is_applied(
-    database_url: str, amqp_url: str, db: asyncpg.Pool, gateway: Gateway,
+    database_url: str,
+    amqp_url: str,
+    db: asyncpg.Pool,
+    gateway: Gateway,
     beds24_sandbox: SandboxHandle,
 ) -> None:
     site = await connect_hotel(db, beds24_sandbox, gateway.url)
     async with worker(database_url, amqp_url, beds24_sandbox.url):
-        made = await beds24_sandbox.guest_booking(site.room_id, ARRIVAL, DEPARTURE,
-                                                  delivery={"array_wrapped": True})
+        made = await beds24_sandbox.guest_booking(
+            site.room_id, ARRIVAL, DEPARTURE, delivery={"array_wrapped": True}
+        )
         await wait_for(lambda: reservation_of(db, made["id"]), what="reservation")
     [delivery] = await beds24_sandbox.webhooks(made["id"])
     assert isinstance(delivery["body"], list)
 
 
 async def test_broker_unreachable_for_the_gateway_then_the_relay_delivers(
-    database_url: str, amqp_url: str, db: asyncpg.Pool, beds24_sandbox: SandboxHandle,
+    database_url: str,
+    amqp_url: str,
+    db: asyncpg.Pool,
+    beds24_sandbox: SandboxHandle,
     tmp_path: Path,
 ) -> None:
     dead_broker = f"amqp://guest:guest@127.0.0.1:{_free_port()}/"
@@ -257,16 +299,26 @@ async def test_broker_unreachable_for_the_gateway_then_the_relay_delivers(
 
 
 async def test_a_lost_webhook_is_brought_in_by_the_poll(
-    database_url: str, amqp_url: str, db: asyncpg.Pool, gateway: Gateway,
+    database_url: str,
+    amqp_url: str,
+    db: asyncpg.Pool,
+    gateway: Gateway,
     beds24_sandbox: SandboxHandle,
 ) -> None:
     site = await connect_hotel(db, beds24_sandbox, gateway.url)
-    async with worker(database_url, amqp_url, beds24_sandbox.url, poll_enabled=True,
-                      poll_interval_s=0.5, poll_margin_s=120):
+    async with worker(
+        database_url,
+        amqp_url,
+        beds24_sandbox.url,
+        poll_enabled=True,
+        poll_interval_s=0.5,
+        poll_margin_s=120,
+    ):
         delivered = await beds24_sandbox.guest_booking(site.room_id, ARRIVAL, DEPARTURE)
         await wait_for(lambda: reservation_of(db, delivered["id"]), what="delivered booking")
-        lost = await beds24_sandbox.guest_booking(site.room_id, "2031-08-01", "2031-08-02",
-                                                  delivery={"drop": True})
+        lost = await beds24_sandbox.guest_booking(
+            site.room_id, "2031-08-01", "2031-08-02", delivery={"drop": True}
+        )
         found = await wait_for(lambda: reservation_of(db, lost["id"]), what="polled booking")
 
     [dropped] = await beds24_sandbox.webhooks(lost["id"])
@@ -281,13 +333,17 @@ async def test_a_lost_webhook_is_brought_in_by_the_poll(
 
 
 async def test_v1_pings_are_fetched_from_beds24_and_applied(
-    database_url: str, amqp_url: str, db: asyncpg.Pool, gateway: Gateway,
+    database_url: str,
+    amqp_url: str,
+    db: asyncpg.Pool,
+    gateway: Gateway,
     beds24_sandbox: SandboxHandle,
 ) -> None:
     site = await connect_hotel(db, beds24_sandbox, gateway.url, version="one")
     async with worker(database_url, amqp_url, beds24_sandbox.url):
-        made = await beds24_sandbox.guest_booking(site.room_id, ARRIVAL, DEPARTURE,
-                                                  lastName="Babbage")
+        made = await beds24_sandbox.guest_booking(
+            site.room_id, ARRIVAL, DEPARTURE, lastName="Babbage"
+        )
         created = await wait_for(lambda: reservation_of(db, made["id"]), what="reservation")
         await beds24_sandbox.cancel_guest_booking(made["id"])
         await wait_for(lambda: _status(db, made["id"], "cancelled"), what="cancellation")
@@ -295,11 +351,16 @@ async def test_v1_pings_are_fetched_from_beds24_and_applied(
     assert created["guest_last_name"] == "Babbage"
     assert [d["version"] for d in await beds24_sandbox.webhooks(made["id"])] == ["v1", "v1"]
     assert [e["payload"]["v1"]["status"] for e in await inbound_events(db, made["id"])] == [
-        "new", "cancel"]
+        "new",
+        "cancel",
+    ]
 
 
 async def test_beds24_failing_a_v1_fetch_is_retried_with_delays(
-    database_url: str, amqp_url: str, db: asyncpg.Pool, gateway: Gateway,
+    database_url: str,
+    amqp_url: str,
+    db: asyncpg.Pool,
+    gateway: Gateway,
     beds24_sandbox: SandboxHandle,
 ) -> None:
     site = await connect_hotel(db, beds24_sandbox, gateway.url, version="one")
@@ -322,4 +383,3 @@ async def _adults(db: asyncpg.Pool, booking_id: int, adults: int) -> bool:
 async def _status(db: asyncpg.Pool, booking_id: int, status: str) -> asyncpg.Record | None:
     row = await reservation_of(db, booking_id)
     return row if row is not None and row["status"] == status else None
-

@@ -48,13 +48,15 @@ def create_app(settings: GatewaySettings) -> Starlette:
         try:
             await broker.start()
             readiness.pool = pool
-            yield {"gateway": Gateway(
-                pool=pool,
-                broker=broker,
-                policy=Policy(settings.event_max_attempts, settings.publish_hold_s),
-                max_body_bytes=settings.max_body_bytes,
-                db_timeout_s=settings.db_timeout_s,
-            )}
+            yield {
+                "gateway": Gateway(
+                    pool=pool,
+                    broker=broker,
+                    policy=Policy(settings.event_max_attempts, settings.publish_hold_s),
+                    max_body_bytes=settings.max_body_bytes,
+                    db_timeout_s=settings.db_timeout_s,
+                )
+            }
         finally:
             readiness.pool = None
             await broker.close()

@@ -61,8 +61,9 @@ class Broker:
             async with asyncio.timeout(self._timeout_s):
                 await self._publisher.publish_event(EventMessage.for_event(event), event.event_type)
         except (PublishFailed, TimeoutError) as exc:
-            logger.warning("publish failed, left to the relay: %s", exc,
-                           extra={"event_id": str(event.id)})
+            logger.warning(
+                "publish failed, left to the relay: %s", exc, extra={"event_id": str(event.id)}
+            )
             return False
         return True
 
@@ -90,8 +91,10 @@ class Broker:
                 await channel.close()
                 self._publisher = await Publisher.open(connection, timeout_s=self._timeout_s)
         except (OSError, AMQPError, TimeoutError) as exc:
-            logger.warning("RabbitMQ unreachable (%s); webhooks are stored for the relay",
-                           exc.__class__.__name__)
+            logger.warning(
+                "RabbitMQ unreachable (%s); webhooks are stored for the relay",
+                exc.__class__.__name__,
+            )
             if connection is not None:
                 with contextlib.suppress(Exception):
                     await connection.close()

@@ -1,8 +1,8 @@
 """Refusals and failures as short JSON answers, in one place; never a stack trace.
 
-    Refused(status, reason)   a request we turn down on purpose (400, 401, 404, 413, 503)
-    DATABASE_DOWN             exceptions meaning Postgres is out of reach → 503, Beds24 retries
-    anything else             500 "internal error" (logged here with its traceback)
+Refused(status, reason)   a request we turn down on purpose (400, 401, 404, 413, 503)
+DATABASE_DOWN             exceptions meaning Postgres is out of reach → 503, Beds24 retries
+anything else             500 "internal error" (logged here with its traceback)
 """
 
 from __future__ import annotations

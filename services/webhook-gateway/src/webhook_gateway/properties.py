@@ -33,9 +33,7 @@ async def load_target(conn: Connection, property_id: UUID) -> WebhookTarget | No
     return WebhookTarget(property_id, record["beds24_property_id"], list(record["digests"]))
 
 
-async def reservations_by_booking(
-    conn: Connection, booking_ids: list[int]
-) -> dict[int, UUID]:
+async def reservations_by_booking(conn: Connection, booking_ids: list[int]) -> dict[int, UUID]:
     """PMS reservation id per Beds24 booking id, for the bookings the PMS already holds."""
     records = await conn.fetch(
         """SELECT beds24_booking_id, id FROM reservations

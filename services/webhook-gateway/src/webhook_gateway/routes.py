@@ -31,11 +31,13 @@ from webhook_gateway.schemas import Malformed, parse_v1, parse_v2
 logger = logging.getLogger(__name__)
 
 REQUESTS = Counter(
-    "webhook_gateway_requests_total", "Webhook requests by version and HTTP status",
+    "webhook_gateway_requests_total",
+    "Webhook requests by version and HTTP status",
     ["version", "status"],
 )
 EVENTS = Counter(
-    "webhook_gateway_events_total", "Booking notices by outcome (stored, duplicate)",
+    "webhook_gateway_events_total",
+    "Booking notices by outcome (stored, duplicate)",
     ["outcome"],
 )
 
@@ -72,16 +74,22 @@ async def receive_v2(request: Request, gw: Gateway) -> Response:
     for raw, hook in webhooks:
         booking = hook.booking
         if target.beds24_property_id is not None and booking.propertyId not in (
-            None, target.beds24_property_id,
+            None,
+            target.beds24_property_id,
         ):
-            raise Refused(400, f"booking {booking.id} belongs to Beds24 property "
-                               f"{booking.propertyId}, not to this property's "
-                               f"{target.beds24_property_id}")
+            raise Refused(
+                400,
+                f"booking {booking.id} belongs to Beds24 property "
+                f"{booking.propertyId}, not to this property's "
+                f"{target.beds24_property_id}",
+            )
         intake_items.append(intake.v2_item(target.property_id, raw, booking.id, booking.status))
     return await _accept(request, gw, target, intake_items)
 
 
 async def receive_v1_ping(request: Request, gw: Gateway) -> Response:
+    if request.method != "GET":  # starlette also routes HEAD here; a probe must store nothing
+        raise Refused(405, "method not allowed")
     target = await _authenticated_target(request, gw)
     try:
         ping = parse_v1(dict(request.query_params))
@@ -110,18 +118,25 @@ async def _accept(
     EVENTS.labels("duplicate").inc(duplicates)
     published = await intake.publish(gw.pool, gw.broker, stored)
     logger.info(
-        "webhook accepted: %d stored, %d duplicate, %d published", len(stored), duplicates,
+        "webhook accepted: %d stored, %d duplicate, %d published",
+        len(stored),
+        duplicates,
         published,
-        extra={"property_id": str(target.property_id), "correlation_id": correlation_id,
-               "event_ids": [str(e.id) for e in stored],
-               "booking_ids": [i.booking_id for i in items]},
+        extra={
+            "property_id": str(target.property_id),
+            "correlation_id": correlation_id,
+            "event_ids": [str(e.id) for e in stored],
+            "booking_ids": [i.booking_id for i in items],
+        },
     )
-    return JSONResponse({
-        "status": "stored" if stored else "duplicate",
-        "stored": len(stored),
-        "duplicates": duplicates,
-        "event_ids": [str(e.id) for e in stored],
-    })
+    return JSONResponse(
+        {
+            "status": "stored" if stored else "duplicate",
+            "stored": len(stored),
+            "duplicates": duplicates,
+            "event_ids": [str(e.id) for e in stored],
+        }
+    )
 
 
 async def _authenticated_target(request: Request, gw: Gateway) -> WebhookTarget:
@@ -179,8 +194,9 @@ def _counted(
             return response
         except Refused as exc:
             status = str(exc.status)
-            logger.info("webhook refused (%d): %s", exc.status, exc.reason,
-                        extra={"path": request.url.path})
+            logger.info(
+                "webhook refused (%d): %s", exc.status, exc.reason, extra={"path": request.url.path}
+            )
             raise
         except DATABASE_DOWN:
             status = "503"

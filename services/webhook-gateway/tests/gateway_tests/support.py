@@ -75,9 +75,7 @@ async def serving(settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = EmbeddedServer(
-        uvicorn.Config(create_app(settings), log_config=None, access_log=False)
-    )
+    server = EmbeddedServer(uvicorn.Config(create_app(settings), log_config=None, access_log=False))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         await wait_for(lambda: _started(server, task), timeout=15, what="gateway start")
@@ -131,12 +129,20 @@ def webhook(booking_id: int = 70001, **booking: Any) -> dict[str, Any]:
         "customFieldWeDoNotModel": "kept",
         **booking,
     }
-    return {"timeStamp": "2031-04-01T10:00:05Z", "booking": fields, "infoItems": [],
-            "invoiceItems": [], "messages": [], "retries": 0}
+    return {
+        "timeStamp": "2031-04-01T10:00:05Z",
+        "booking": fields,
+        "infoItems": [],
+        "invoiceItems": [],
+        "messages": [],
+        "retries": 0,
+    }
 
 
 async def inbound_events(db: asyncpg.Pool) -> list[asyncpg.Record]:
     async with db.acquire() as conn:
-        return list(await conn.fetch(
-            "SELECT * FROM channel_events WHERE direction = 'inbound' ORDER BY received_at"
-        ))
+        return list(
+            await conn.fetch(
+                "SELECT * FROM channel_events WHERE direction = 'inbound' ORDER BY received_at"
+            )
+        )

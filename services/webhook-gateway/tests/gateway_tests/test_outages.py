@@ -18,7 +18,10 @@ from .support import Hotel, Tap, closed_port, gateway_settings, inbound_events, 
 
 
 async def test_broker_down_webhook_still_accepted_then_relay_publishes_it(
-    database_url: str, hotel: Hotel, db: asyncpg.Pool, tap: Tap,
+    database_url: str,
+    hotel: Hotel,
+    db: asyncpg.Pool,
+    tap: Tap,
     amqp_connection: AbstractRobustConnection,
 ) -> None:
     dead_broker = f"amqp://guest:guest@127.0.0.1:{closed_port()}/"
@@ -63,7 +66,8 @@ async def test_broker_coming_back_is_used_without_restart(
     port = closed_port()
     real = urlsplit(amqp_url)
     settings = gateway_settings(
-        database_url, urlunsplit(real._replace(netloc=f"guest:guest@127.0.0.1:{port}")),
+        database_url,
+        urlunsplit(real._replace(netloc=f"guest:guest@127.0.0.1:{port}")),
         amqp_reconnect_interval_s=0.2,
     )
     async with serving(settings) as gateway:

@@ -48,13 +48,13 @@ async def test_same_webhook_twice_is_one_event_and_one_publish(
     second = await gateway.post(hotel.path, json=resend, headers=hotel.auth)
 
     assert first.status_code == second.status_code == 200
-    assert second.json() == {"status": "duplicate", "stored": 0, "duplicates": 1,
-                             "event_ids": []}
+    assert second.json() == {"status": "duplicate", "stored": 0, "duplicates": 1, "event_ids": []}
     assert len(await inbound_events(db)) == 1
     await wait_for(tap.drain, what="the first publish")
     # A third, newer version proves the tap is live; only it may arrive after the first.
-    await gateway.post(hotel.path, json=webhook(70002, modifiedTime="2031-04-01T11:00:00"),
-                       headers=hotel.auth)
+    await gateway.post(
+        hotel.path, json=webhook(70002, modifiedTime="2031-04-01T11:00:00"), headers=hotel.auth
+    )
     later = await wait_for(tap.drain, what="the newer version's publish")
     assert len(later) == 1
     assert len(await inbound_events(db)) == 2
@@ -63,8 +63,9 @@ async def test_same_webhook_twice_is_one_event_and_one_publish(
 async def test_same_time_with_and_without_z_is_one_version(
     gateway: httpx.AsyncClient, hotel: Hotel, db: asyncpg.Pool
 ) -> None:
-    await gateway.post(hotel.path, json=webhook(70003, modifiedTime="2031-04-01T10:00:00"),
-                       headers=hotel.auth)
+    await gateway.post(
+        hotel.path, json=webhook(70003, modifiedTime="2031-04-01T10:00:00"), headers=hotel.auth
+    )
     again = await gateway.post(
         hotel.path, json=webhook(70003, modifiedTime="2031-04-01T10:00:00Z"), headers=hotel.auth
     )
@@ -130,8 +131,9 @@ async def test_missing_modified_time_keys_on_a_hash_of_the_booking(
 async def test_v1_ping_is_stored_as_its_own_event(
     gateway: httpx.AsyncClient, hotel: Hotel, db: asyncpg.Pool, tap: Tap
 ) -> None:
-    response = await gateway.get(hotel.path, params={"bookid": "70041", "status": "cancel"},
-                                 headers=hotel.auth)
+    response = await gateway.get(
+        hotel.path, params={"bookid": "70041", "status": "cancel"}, headers=hotel.auth
+    )
 
     assert response.status_code == 200, response.text
     [event] = await inbound_events(db)
@@ -172,10 +174,12 @@ async def test_two_active_secrets_during_rotation_and_revoked_one_refused(
         await conn.execute("UPDATE webhook_secrets SET revoked_at = now() WHERE id = $1", revoked)
 
     old = await gateway.post(hotel.path, json=webhook(70051), headers=hotel.auth)
-    new = await gateway.post(hotel.path, json=webhook(70052),
-                             headers={"Authorization": "Bearer the-new-secret"})
-    gone = await gateway.post(hotel.path, json=webhook(70053),
-                              headers={"Authorization": "Bearer a-revoked-secret"})
+    new = await gateway.post(
+        hotel.path, json=webhook(70052), headers={"Authorization": "Bearer the-new-secret"}
+    )
+    gone = await gateway.post(
+        hotel.path, json=webhook(70053), headers={"Authorization": "Bearer a-revoked-secret"}
+    )
 
     assert (old.status_code, new.status_code, gone.status_code) == (200, 200, 401)
     assert {e["entity_external_id"] for e in await inbound_events(db)} == {"70051", "70052"}
@@ -189,8 +193,9 @@ async def test_a_secret_of_another_property_is_refused(
             "INSERT INTO hotel_settings (name) VALUES ('Other') RETURNING id"
         )
         await add_secret(conn, other, "other-secret")
-    response = await gateway.post(hotel.path, json=webhook(),
-                                  headers={"Authorization": "Bearer other-secret"})
+    response = await gateway.post(
+        hotel.path, json=webhook(), headers={"Authorization": "Bearer other-secret"}
+    )
     assert response.status_code == 401
     assert await inbound_events(db) == []
 
@@ -212,8 +217,21 @@ async def test_a_secret_of_another_property_is_refused(
         (b'{"booking": {"id": 1, "comments": "a\\u0000b"}}', "body contains a NUL character"),
         (b"[" * 50_000 + b"]" * 50_000, "body is not valid JSON"),
     ],
-    ids=["broken", "empty", "not-utf8", "nan", "empty-array", "string", "no-id", "negative-id",
-         "bad-date", "bad-status", "bad-modified-time", "nul", "deep"],
+    ids=[
+        "broken",
+        "empty",
+        "not-utf8",
+        "nan",
+        "empty-array",
+        "string",
+        "no-id",
+        "negative-id",
+        "bad-date",
+        "bad-status",
+        "bad-modified-time",
+        "nul",
+        "deep",
+    ],
 )
 async def test_malformed_body_is_400_and_stores_nothing(
     gateway: httpx.AsyncClient, hotel: Hotel, db: asyncpg.Pool, body: bytes, reason: str | None
@@ -244,6 +262,14 @@ async def test_one_bad_item_in_an_array_refuses_the_whole_body(
     response = await gateway.post(hotel.path, json=body, headers=hotel.auth)
     assert response.status_code == 400
     assert response.json()["error"].startswith("1.booking.id")
+    assert await inbound_events(db) == []
+
+
+async def test_a_head_request_stores_nothing(
+    gateway: httpx.AsyncClient, hotel: Hotel, db: asyncpg.Pool
+) -> None:
+    response = await gateway.head(hotel.path, params={"bookid": "5"}, headers=hotel.auth)
+    assert response.status_code == 405
     assert await inbound_events(db) == []
 
 
@@ -284,8 +310,9 @@ async def test_oversized_body_without_secret_is_401(
 async def test_unknown_property_is_404(
     gateway: httpx.AsyncClient, hotel: Hotel, db: asyncpg.Pool, property_id: str
 ) -> None:
-    response = await gateway.post(f"/webhooks/beds24/{property_id}", json=webhook(),
-                                  headers=hotel.auth)
+    response = await gateway.post(
+        f"/webhooks/beds24/{property_id}", json=webhook(), headers=hotel.auth
+    )
     assert response.status_code == 404
     assert response.json() == {"error": "unknown property"}
     assert await inbound_events(db) == []
@@ -308,4 +335,3 @@ async def test_health_readiness_and_metrics(gateway: httpx.AsyncClient, hotel: H
     metrics = (await gateway.get("/metrics")).text
     assert 'webhook_gateway_requests_total{status="200",version="v2"}' in metrics
     assert "webhook_gateway_broker_connected 1.0" in metrics
-
