@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import httpx
+from beds24_sandbox.handle import ApiSession as Api
 from beds24_sandbox.handle import SandboxHandle
-
-from .conftest import Api
 
 
 async def test_setup_token_and_details_shapes(beds24_sandbox: SandboxHandle) -> None:

@@ -7,9 +7,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+from beds24_sandbox.handle import ApiSession as Api
 from beds24_sandbox.handle import SandboxHandle
-
-from .conftest import Api
 
 SOON = date.today() + timedelta(days=20)
 

@@ -3,9 +3,8 @@ is capped by it, include flags decide what comes back."""
 
 from __future__ import annotations
 
+from beds24_sandbox.handle import ApiSession as Api
 from beds24_sandbox.handle import SandboxHandle
-
-from .conftest import Api
 
 
 def rng(start: str, end: str, **values: object) -> dict[str, object]:

@@ -6,9 +6,8 @@ import asyncio
 from datetime import date, timedelta
 
 import httpx
+from beds24_sandbox.handle import ApiSession as Api
 from beds24_sandbox.handle import SandboxHandle
-
-from .conftest import Api
 
 ARRIVAL = date.today() + timedelta(days=12)
 

@@ -7,10 +7,9 @@ import asyncio
 from datetime import date, timedelta
 
 import httpx
+from beds24_sandbox.handle import ApiSession as Api
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.testing.waiting import wait_for
-
-from .conftest import Api, token_for
 
 SOON = date.today() + timedelta(days=10)
 
@@ -45,7 +44,7 @@ async def test_refusal_past_the_limit_is_free_and_shared_by_tokens(
     beds24_sandbox: SandboxHandle,
 ) -> None:
     prop = await beds24_sandbox.seed(credit_limit=4.5)
-    tokens = [await token_for(beds24_sandbox, prop.account.refresh_token) for _ in range(2)]
+    tokens = [await beds24_sandbox.token(prop.account.refresh_token) for _ in range(2)]
     other = await beds24_sandbox.seed(credit_limit=4.5)
     async with httpx.AsyncClient(base_url=beds24_sandbox.url) as http:
         first = await http.get("/properties", headers={"token": tokens[0]})
@@ -57,7 +56,7 @@ async def test_refusal_past_the_limit_is_free_and_shared_by_tokens(
                                   "error": "Credit limit exceeded (five minute limit)"}
         assert refused.headers["x-request-cost"] == "0"
         assert refused.headers["x-five-min-limit-remaining"] == "0.48"
-        other_token = await token_for(beds24_sandbox, other.account.refresh_token)
+        other_token = await beds24_sandbox.token(other.account.refresh_token)
         fine = await http.get("/properties", headers={"token": other_token})
         assert fine.status_code == 200, "each account has its own pool"
     view = await beds24_sandbox.credits(prop.account.account_id)
@@ -66,7 +65,7 @@ async def test_refusal_past_the_limit_is_free_and_shared_by_tokens(
 
 async def test_window_resets(beds24_sandbox: SandboxHandle) -> None:
     prop = await beds24_sandbox.seed(credit_limit=1.5, window_s=1)
-    token = await token_for(beds24_sandbox, prop.account.refresh_token)
+    token = await beds24_sandbox.token(prop.account.refresh_token)
     async with httpx.AsyncClient(base_url=beds24_sandbox.url, headers={"token": token}) as http:
         assert (await http.get("/properties")).status_code == 429
 
@@ -78,7 +77,7 @@ async def test_window_resets(beds24_sandbox: SandboxHandle) -> None:
 
 async def test_concurrent_calls_never_overspend(beds24_sandbox: SandboxHandle) -> None:
     prop = await beds24_sandbox.seed(credit_limit=11)
-    token = await token_for(beds24_sandbox, prop.account.refresh_token)
+    token = await beds24_sandbox.token(prop.account.refresh_token)
     async with httpx.AsyncClient(base_url=beds24_sandbox.url, headers={"token": token}) as http:
         answers = await asyncio.gather(*(http.get("/properties") for _ in range(30)))
     codes = [a.status_code for a in answers]

@@ -12,8 +12,6 @@ from beds24_sandbox.handle import SandboxHandle, SandboxProperty
 from beds24_sandbox.receiver import Received, WebhookReceiver
 from channel_sync.testing.waiting import wait_for
 
-from .conftest import token_for
-
 ARRIVAL = date.today() + timedelta(days=15)
 DEPARTURE = ARRIVAL + timedelta(days=3)
 HEADER = "Authorization: Bearer s3cret\nX-Extra: yes"
@@ -172,7 +170,7 @@ async def test_api_writes_fire_webhooks_only_when_allowed(
 ) -> None:
     hook = beds24_webhook_receiver
     prop = await _seed(beds24_sandbox, hook)
-    token = await token_for(beds24_sandbox, prop.account.refresh_token)
+    token = await beds24_sandbox.token(prop.account.refresh_token)
     item = {"roomId": prop.room_ids[0], "arrival": ARRIVAL.isoformat(),
             "departure": DEPARTURE.isoformat(), "actions": {"allowWebhooks": allow}}
     marker = {**item, "actions": {"allowWebhooks": True}}

@@ -41,6 +41,12 @@ class WebhookReceiver:
     def url(self) -> str:
         return f"{self._server.base}/hook"
 
+    def clear(self) -> None:
+        """Forget what was received and any statuses still queued."""
+        with self._lock:
+            self.received = []
+            self._answers.clear()
+
     def answer_next(self, *statuses: int) -> None:
         """The next requests get these statuses, in order; then 200 again."""
         with self._lock:
