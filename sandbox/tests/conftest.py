@@ -14,7 +14,8 @@ from beds24_sandbox.handle import ApiSession, SandboxHandle
 
 @pytest.fixture
 async def api(beds24_sandbox: SandboxHandle) -> AsyncIterator[ApiSession]:
-    prop = await beds24_sandbox.seed(rooms=[{"name": "Double", "qty": 2},
-                                            {"name": "Single", "qty": 1}])
+    prop = await beds24_sandbox.seed(
+        rooms=[{"name": "Double", "qty": 2}, {"name": "Single", "qty": 1}]
+    )
     async with beds24_sandbox.api_session(prop) as session:
         yield session

@@ -15,8 +15,12 @@ SOON = date.today() + timedelta(days=20)
 
 def stay(room_id: int, offset: int = 0, nights: int = 2, **fields: Any) -> dict[str, Any]:
     arrival = SOON + timedelta(days=offset)
-    return {"roomId": room_id, "arrival": arrival.isoformat(),
-            "departure": (arrival + timedelta(days=nights)).isoformat(), **fields}
+    return {
+        "roomId": room_id,
+        "arrival": arrival.isoformat(),
+        "departure": (arrival + timedelta(days=nights)).isoformat(),
+        **fields,
+    }
 
 
 async def post(api: Api, items: Any) -> httpx.Response:
@@ -30,10 +34,31 @@ async def test_list_envelope_and_booking_fields(api: Api) -> None:
     assert (body["success"], body["type"], body["count"]) == (True, "booking", 1)
     assert body["pages"] == {"nextPageExists": False, "nextPageLink": None}
     booking = body["data"][0]
-    for name in ("id", "propertyId", "roomId", "unitId", "roomQty", "status", "subStatus",
-                 "arrival", "departure", "numAdult", "numChild", "firstName", "lastName",
-                 "email", "comments", "notes", "price", "channel", "apiReference", "masterId",
-                 "bookingTime", "modifiedTime", "cancelTime"):
+    for name in (
+        "id",
+        "propertyId",
+        "roomId",
+        "unitId",
+        "roomQty",
+        "status",
+        "subStatus",
+        "arrival",
+        "departure",
+        "numAdult",
+        "numChild",
+        "firstName",
+        "lastName",
+        "email",
+        "comments",
+        "notes",
+        "price",
+        "channel",
+        "apiReference",
+        "masterId",
+        "bookingTime",
+        "modifiedTime",
+        "cancelTime",
+    ):
         assert name in booking, name
     assert "infoItems" not in booking, "only with includeInfoItems=true"
     with_info = (await api.http.get("/bookings", params={"includeInfoItems": "true"})).json()
@@ -41,7 +66,7 @@ async def test_list_envelope_and_booking_fields(api: Api) -> None:
 
 
 async def test_cancelled_hidden_unless_status_listed(api: Api) -> None:
-    results = (await post(api, [stay(api.prop.room_ids[0]), stay(api.prop.room_ids[0], 4)]))
+    results = await post(api, [stay(api.prop.room_ids[0]), stay(api.prop.room_ids[0], 4)])
     gone = results.json()[1]["new"]["id"]
     await post(api, [{"id": gone, "status": "cancelled"}])
     assert gone not in [b["id"] for b in (await api.http.get("/bookings")).json()["data"]]
@@ -60,8 +85,14 @@ async def test_past_stays_hidden_without_a_date_filter(api: Api) -> None:
 
 
 async def test_comma_lists_and_bad_values_get_400(api: Api) -> None:
-    for query in ("status=new,cancelled", "id=1,2", "roomId=x", "arrivalFrom=tomorrow",
-                  "status=sideways", "page=0"):
+    for query in (
+        "status=new,cancelled",
+        "id=1,2",
+        "roomId=x",
+        "arrivalFrom=tomorrow",
+        "status=sideways",
+        "page=0",
+    ):
         answer = await api.http.get(f"/bookings?{query}")
         assert answer.status_code == 400, query
         body = answer.json()
@@ -73,14 +104,17 @@ async def test_comma_lists_and_bad_values_get_400(api: Api) -> None:
 
 async def test_post_answers_201_with_a_result_per_item(api: Api) -> None:
     room = api.prop.room_ids[0]
-    answer = await post(api, [
-        stay(room, apiReference="OK-1"),
-        stay(424242),
-        {**stay(room), "departure": SOON.isoformat()},
-        {"roomId": room, "arrival": SOON.isoformat()},
-        stay(room, comments="x" * 1001),
-        "not an object",
-    ])
+    answer = await post(
+        api,
+        [
+            stay(room, apiReference="OK-1"),
+            stay(424242),
+            {**stay(room), "departure": SOON.isoformat()},
+            {"roomId": room, "arrival": SOON.isoformat()},
+            stay(room, comments="x" * 1001),
+            "not an object",
+        ],
+    )
     assert answer.status_code == 201
     results = answer.json()
     assert [r["success"] for r in results] == [True, False, False, False, False, False]
@@ -114,8 +148,9 @@ async def test_modify_applies_good_fields_even_when_one_fails(api: Api) -> None:
 async def test_check_availability_refuses_a_full_room(api: Api) -> None:
     single = api.prop.room_ids[1]
     check = {"actions": {"checkAvailability": True}}
-    results = (await post(api, [stay(single, **check), stay(single, 1, **check),
-                                stay(single, 2, **check)])).json()
+    results = (
+        await post(api, [stay(single, **check), stay(single, 1, **check), stay(single, 2, **check)])
+    ).json()
     assert [r["success"] for r in results] == [True, False, True]
     assert "availability" in results[1]["errors"][0]["message"]
     unchecked = (await post(api, [stay(single)])).json()[0]

@@ -25,9 +25,11 @@ async def test_without_include_flags_calendar_is_empty(api: Api) -> None:
 async def test_num_avail_is_capped_by_quantity_minus_bookings(
     api: Api, beds24_sandbox: SandboxHandle
 ) -> None:
-    double = api.prop.room_ids[0]              # qty 2
-    pushed = await api.http.post("/inventory/rooms/calendar", json=[
-        {"roomId": double, "calendar": [rng("2031-01-01", "2031-01-04", numAvail=5)]}])
+    double = api.prop.room_ids[0]  # qty 2
+    pushed = await api.http.post(
+        "/inventory/rooms/calendar",
+        json=[{"roomId": double, "calendar": [rng("2031-01-01", "2031-01-04", numAvail=5)]}],
+    )
     assert pushed.status_code == 201 and pushed.json()[0]["success"] is True
     guest = await beds24_sandbox.guest_booking(double, "2031-01-02", "2031-01-04")
     flags = {"includeNumAvail": "true"}
@@ -36,8 +38,10 @@ async def test_num_avail_is_capped_by_quantity_minus_bookings(
         rng("2031-01-02", "2031-01-03", numAvail=1),
         rng("2031-01-04", "2031-01-05", numAvail=2),
     ]
-    await api.http.post("/inventory/rooms/calendar", json=[
-        {"roomId": double, "calendar": [rng("2031-01-02", "2031-01-02", numAvail=0)]}])
+    await api.http.post(
+        "/inventory/rooms/calendar",
+        json=[{"roomId": double, "calendar": [rng("2031-01-02", "2031-01-02", numAvail=0)]}],
+    )
     await beds24_sandbox.cancel_guest_booking(guest["id"])
     assert await calendar(api, double, "2031-01-01", "2031-01-03", **flags) == [
         rng("2031-01-01", "2031-01-01", numAvail=2),
@@ -48,35 +52,50 @@ async def test_num_avail_is_capped_by_quantity_minus_bookings(
 
 async def test_null_removes_a_setting_and_prices_need_their_flag(api: Api) -> None:
     room = api.prop.room_ids[1]
-    await api.http.post("/inventory/rooms/calendar", json=[{"roomId": room, "calendar": [
-        rng("2031-02-01", "2031-02-03", minStay=2, price1=80)]}])
-    await api.http.post("/inventory/rooms/calendar", json=[{"roomId": room, "calendar": [
-        rng("2031-02-03", "2031-02-03", minStay=None)]}])
-    got = await calendar(api, room, "2031-02-01", "2031-02-03", includeMinStay="true",
-                         includePrices="true")
-    assert got == [rng("2031-02-01", "2031-02-02", minStay=2, price1=80),
-                   rng("2031-02-03", "2031-02-03", minStay=None, price1=80)]
+    await api.http.post(
+        "/inventory/rooms/calendar",
+        json=[
+            {"roomId": room, "calendar": [rng("2031-02-01", "2031-02-03", minStay=2, price1=80)]}
+        ],
+    )
+    await api.http.post(
+        "/inventory/rooms/calendar",
+        json=[{"roomId": room, "calendar": [rng("2031-02-03", "2031-02-03", minStay=None)]}],
+    )
+    got = await calendar(
+        api, room, "2031-02-01", "2031-02-03", includeMinStay="true", includePrices="true"
+    )
+    assert got == [
+        rng("2031-02-01", "2031-02-02", minStay=2, price1=80),
+        rng("2031-02-03", "2031-02-03", minStay=None, price1=80),
+    ]
 
 
-async def test_no_price_shows_zero_when_configured(api: Api,
-                                                   beds24_sandbox: SandboxHandle) -> None:
+async def test_no_price_shows_zero_when_configured(api: Api, beds24_sandbox: SandboxHandle) -> None:
     await beds24_sandbox.configure(zero_without_price=True)
     room = api.prop.room_ids[0]
-    await api.http.post("/inventory/rooms/calendar", json=[{"roomId": room, "calendar": [
-        rng("2031-03-01", "2031-03-01", price1=99)]}])
+    await api.http.post(
+        "/inventory/rooms/calendar",
+        json=[{"roomId": room, "calendar": [rng("2031-03-01", "2031-03-01", price1=99)]}],
+    )
     assert await calendar(api, room, "2031-03-01", "2031-03-02", includeNumAvail="true") == [
-        rng("2031-03-01", "2031-03-01", numAvail=2), rng("2031-03-02", "2031-03-02", numAvail=0)]
+        rng("2031-03-01", "2031-03-01", numAvail=2),
+        rng("2031-03-02", "2031-03-02", numAvail=0),
+    ]
 
 
 async def test_bad_calendar_items_fail_per_item(api: Api) -> None:
     room = api.prop.room_ids[0]
-    answer = await api.http.post("/inventory/rooms/calendar", json=[
-        {"roomId": 1, "calendar": [rng("2031-01-01", "2031-01-01", numAvail=1)]},
-        {"roomId": room, "calendar": [rng("2031-01-05", "2031-01-01", numAvail=1)]},
-        {"roomId": room, "calendar": [rng("2031-01-01", "2031-01-01", numAvail=-1)]},
-        {"roomId": room, "calendar": [rng("2031-01-01", "2031-01-01", colour="red")]},
-        {"roomId": room, "calendar": [rng("2031-01-01", "2031-01-01", numAvail=1)]},
-    ])
+    answer = await api.http.post(
+        "/inventory/rooms/calendar",
+        json=[
+            {"roomId": 1, "calendar": [rng("2031-01-01", "2031-01-01", numAvail=1)]},
+            {"roomId": room, "calendar": [rng("2031-01-05", "2031-01-01", numAvail=1)]},
+            {"roomId": room, "calendar": [rng("2031-01-01", "2031-01-01", numAvail=-1)]},
+            {"roomId": room, "calendar": [rng("2031-01-01", "2031-01-01", colour="red")]},
+            {"roomId": room, "calendar": [rng("2031-01-01", "2031-01-01", numAvail=1)]},
+        ],
+    )
     assert answer.status_code == 201
     assert [r["success"] for r in answer.json()] == [False, False, False, False, True]
     assert (await api.http.get("/inventory/rooms/calendar?roomId=1,2")).status_code == 400
@@ -87,7 +106,9 @@ async def test_properties_with_and_without_rooms(api: Api) -> None:
     assert (body["success"], body["type"], body["count"]) == (True, "property", 1)
     rooms = body["data"][0]["roomTypes"]
     assert [(r["name"], r["qty"], [u["id"] for u in r["units"]]) for r in rooms] == [
-        ("Double", 2, [1, 2]), ("Single", 1, [1])]
+        ("Double", 2, [1, 2]),
+        ("Single", 1, [1]),
+    ]
     plain = (await api.http.get("/properties")).json()["data"][0]
     assert "roomTypes" not in plain
     bare = await api.http.get("/properties/rooms")
@@ -95,7 +116,8 @@ async def test_properties_with_and_without_rooms(api: Api) -> None:
 
 
 async def test_availability_is_read_only(api: Api) -> None:
-    got = await api.http.get("/inventory/rooms/availability",
-                             params={"startDate": "2031-01-01", "endDate": "2031-01-02"})
+    got = await api.http.get(
+        "/inventory/rooms/availability", params={"startDate": "2031-01-01", "endDate": "2031-01-02"}
+    )
     assert got.json()["data"][0]["availability"] == {"2031-01-01": True, "2031-01-02": True}
     assert (await api.http.post("/inventory/rooms/availability", json=[])).status_code == 405

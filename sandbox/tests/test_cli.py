@@ -20,10 +20,12 @@ async def test_module_runs_as_a_program() -> None:
     port = _free_port()
     process = subprocess.Popen(  # noqa: ASYNC220 - started once, stopped below
         [sys.executable, "-m", "beds24_sandbox", "--port", str(port), "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         async with httpx.AsyncClient() as http:
+
             async def healthy() -> bool:
                 try:
                     answer = await http.get(f"http://127.0.0.1:{port}/_sandbox/health")

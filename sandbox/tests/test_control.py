@@ -36,8 +36,9 @@ async def test_raw_state_includes_cancelled_and_reset_clears(
     beds24_sandbox: SandboxHandle,
 ) -> None:
     prop = await beds24_sandbox.seed()
-    booking = await beds24_sandbox.guest_booking(prop.room_ids[0], ARRIVAL,
-                                                 ARRIVAL + timedelta(days=1))
+    booking = await beds24_sandbox.guest_booking(
+        prop.room_ids[0], ARRIVAL, ARRIVAL + timedelta(days=1)
+    )
     assert booking["apiReference"].startswith("BDC-") and booking["channel"] == "booking"
     await beds24_sandbox.cancel_guest_booking(booking["id"])
     stored = await beds24_sandbox.bookings(prop.id)
@@ -51,20 +52,26 @@ async def test_raw_state_includes_cancelled_and_reset_clears(
 async def test_property_webhook_settings_can_change(beds24_sandbox: SandboxHandle) -> None:
     prop = await beds24_sandbox.seed()
     changed = await beds24_sandbox.update_property(
-        prop.id, webhook={"urls": ["http://x.invalid/hook"], "version": "one"})
-    assert changed["webhook"] == {"urls": ["http://x.invalid/hook"], "custom_header": "",
-                                  "version": "one"}
+        prop.id, webhook={"urls": ["http://x.invalid/hook"], "version": "one"}
+    )
+    assert changed["webhook"] == {
+        "urls": ["http://x.invalid/hook"],
+        "custom_header": "",
+        "version": "one",
+    }
 
 
 async def test_concurrent_checked_creates_never_overbook(
     api: Api, beds24_sandbox: SandboxHandle
 ) -> None:
-    double = api.prop.room_ids[0]        # qty 2
-    item = {"roomId": double, "arrival": ARRIVAL.isoformat(),
-            "departure": (ARRIVAL + timedelta(days=2)).isoformat(),
-            "actions": {"checkAvailability": True}}
-    answers = await asyncio.gather(*(api.http.post("/bookings", json=[item])
-                                     for _ in range(20)))
+    double = api.prop.room_ids[0]  # qty 2
+    item = {
+        "roomId": double,
+        "arrival": ARRIVAL.isoformat(),
+        "departure": (ARRIVAL + timedelta(days=2)).isoformat(),
+        "actions": {"checkAvailability": True},
+    }
+    answers = await asyncio.gather(*(api.http.post("/bookings", json=[item]) for _ in range(20)))
     outcomes = [a.json()[0]["success"] for a in answers]
     assert outcomes.count(True) == 2
     assert len(await beds24_sandbox.bookings()) == 2
@@ -75,11 +82,16 @@ async def test_concurrent_checked_creates_never_overbook(
 async def test_calls_are_logged_with_cost_and_items(
     api: Api, beds24_sandbox: SandboxHandle
 ) -> None:
-    await api.http.post("/bookings", json=[{"id": 1}, {"id": 2}],
-                        headers={"X-Idempotency-Key": "k1"})
+    await api.http.post(
+        "/bookings", json=[{"id": 1}, {"id": 2}], headers={"X-Idempotency-Key": "k1"}
+    )
     call = (await beds24_sandbox.calls(method="POST"))[0]
     assert (call["path"], call["status"], call["items"], call["cost"]) == (
-        "/bookings", 201, 2, 1.02)
+        "/bookings",
+        201,
+        2,
+        1.02,
+    )
     assert call["idempotency_key"] == "k1"
     await beds24_sandbox.clear_calls()
     assert await beds24_sandbox.calls() == []

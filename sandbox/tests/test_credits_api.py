@@ -17,13 +17,19 @@ SOON = date.today() + timedelta(days=10)
 async def test_headers_and_cost_model(api: Api, beds24_sandbox: SandboxHandle) -> None:
     await beds24_sandbox.configure(page_size=100)
     room = api.prop.room_ids[0]
-    items = [{"roomId": room, "arrival": (SOON + timedelta(days=i)).isoformat(),
-              "departure": (SOON + timedelta(days=i + 1)).isoformat()} for i in range(100)]
+    items = [
+        {
+            "roomId": room,
+            "arrival": (SOON + timedelta(days=i)).isoformat(),
+            "departure": (SOON + timedelta(days=i + 1)).isoformat(),
+        }
+        for i in range(100)
+    ]
     write = await api.http.post("/bookings", json=items)
-    assert write.headers["x-request-cost"] == "2"                   # 1 + 0.01 per item
+    assert write.headers["x-request-cost"] == "2"  # 1 + 0.01 per item
     read = await api.http.get("/bookings")
     assert read.json()["count"] == 100
-    assert read.headers["x-request-cost"] == "1.5"                  # 1 + 0.005 per record
+    assert read.headers["x-request-cost"] == "1.5"  # 1 + 0.005 per record
     # token 1 + write 2 + read 1.5
     assert read.headers["x-five-min-limit-remaining"] == "95.5"
     assert 299 <= int(read.headers["x-five-min-limit-resets-in"]) <= 300
@@ -52,8 +58,12 @@ async def test_refusal_past_the_limit_is_free_and_shared_by_tokens(
         assert (first.status_code, second.status_code) == (200, 200)
         refused = await http.get("/properties", headers={"token": tokens[0]})
         assert refused.status_code == 429
-        assert refused.json() == {"success": False, "type": "error", "code": 429,
-                                  "error": "Credit limit exceeded (five minute limit)"}
+        assert refused.json() == {
+            "success": False,
+            "type": "error",
+            "code": 429,
+            "error": "Credit limit exceeded (five minute limit)",
+        }
         assert refused.headers["x-request-cost"] == "0"
         assert refused.headers["x-five-min-limit-remaining"] == "0.48"
         other_token = await beds24_sandbox.token(other.account.refresh_token)
@@ -81,6 +91,6 @@ async def test_concurrent_calls_never_overspend(beds24_sandbox: SandboxHandle) -
     async with httpx.AsyncClient(base_url=beds24_sandbox.url, headers={"token": token}) as http:
         answers = await asyncio.gather(*(http.get("/properties") for _ in range(30)))
     codes = [a.status_code for a in answers]
-    assert codes.count(200) == 9 and codes.count(429) == 21   # 10 left after the token, 1.01 each
+    assert codes.count(200) == 9 and codes.count(429) == 21  # 10 left after the token, 1.01 each
     view = await beds24_sandbox.credits(prop.account.account_id)
     assert view["used"] <= 11

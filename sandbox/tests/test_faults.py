@@ -22,8 +22,12 @@ async def test_http_500_for_the_next_n_matching_calls(
     assert (await api.http.post("/bookings", json=[])).status_code == 201, "other methods too"
     first = await api.http.get("/bookings")
     assert first.status_code == 500
-    assert first.json() == {"success": False, "type": "error", "code": 500,
-                            "error": "Internal Server Error"}
+    assert first.json() == {
+        "success": False,
+        "type": "error",
+        "code": 500,
+        "error": "Internal Server Error",
+    }
     assert (await api.http.get("/bookings")).status_code == 500
     assert (await api.http.get("/bookings")).status_code == 200
     faulted = [c["fault"] for c in await beds24_sandbox.calls(path="/bookings", method="GET")]
@@ -49,11 +53,15 @@ async def test_timeout_holds_the_call_then_504(api: Api, beds24_sandbox: Sandbox
 async def test_lost_answers_still_apply_the_write(
     api: Api, beds24_sandbox: SandboxHandle, kind: str
 ) -> None:
-    await beds24_sandbox.inject_fault(kind, method="POST", path="/api/v2/bookings", apply=True,
-                                      delay_s=5)
+    await beds24_sandbox.inject_fault(
+        kind, method="POST", path="/api/v2/bookings", apply=True, delay_s=5
+    )
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadTimeout)):
-        await api.http.post("/bookings", json=[{**ITEM, "roomId": api.prop.room_ids[0]}],
-                            timeout=0.3 if kind == "timeout" else 10)
+        await api.http.post(
+            "/bookings",
+            json=[{**ITEM, "roomId": api.prop.room_ids[0]}],
+            timeout=0.3 if kind == "timeout" else 10,
+        )
     assert len(await beds24_sandbox.bookings()) == 1
 
 
@@ -70,14 +78,17 @@ async def test_clear_faults_and_control_calls_never_match(
     api: Api, beds24_sandbox: SandboxHandle
 ) -> None:
     await beds24_sandbox.inject_fault("http_500", count=5)
-    await beds24_sandbox.bookings()            # control API: no fault consumed
+    await beds24_sandbox.bookings()  # control API: no fault consumed
     await beds24_sandbox.clear_faults()
     assert (await api.http.get("/bookings")).status_code == 200
 
 
 async def test_bad_fault_specs_are_refused(beds24_sandbox: SandboxHandle) -> None:
     async with httpx.AsyncClient() as http:
-        for spec in ({"kind": "meteor"}, {"kind": "http_500", "count": 0},
-                     {"kind": "http_500", "colour": "red"}):
+        for spec in (
+            {"kind": "meteor"},
+            {"kind": "http_500", "count": 0},
+            {"kind": "http_500", "colour": "red"},
+        ):
             answer = await http.post(f"{beds24_sandbox.control_url}/faults", json=spec)
             assert answer.status_code == 400 and "error" in answer.json()

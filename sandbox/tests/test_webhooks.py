@@ -17,10 +17,12 @@ DEPARTURE = ARRIVAL + timedelta(days=3)
 HEADER = "Authorization: Bearer s3cret\nX-Extra: yes"
 
 
-async def _seed(sandbox: SandboxHandle, hook: WebhookReceiver,
-                version: str = "twoWithPersonalData") -> SandboxProperty:
-    return await sandbox.seed(webhook={"urls": [hook.url], "custom_header": HEADER,
-                                       "version": version})
+async def _seed(
+    sandbox: SandboxHandle, hook: WebhookReceiver, version: str = "twoWithPersonalData"
+) -> SandboxProperty:
+    return await sandbox.seed(
+        webhook={"urls": [hook.url], "custom_header": HEADER, "version": version}
+    )
 
 
 async def _received(hook: WebhookReceiver, count: int, timeout: float = 5) -> list[Received]:
@@ -36,14 +38,21 @@ async def test_v2_webhook_for_new_modified_and_cancelled(
 ) -> None:
     hook = beds24_webhook_receiver
     prop = await _seed(beds24_sandbox, hook)
-    booking = await beds24_sandbox.guest_booking(prop.room_ids[0], ARRIVAL, DEPARTURE,
-                                                 firstName="Ana")
+    booking = await beds24_sandbox.guest_booking(
+        prop.room_ids[0], ARRIVAL, DEPARTURE, firstName="Ana"
+    )
     first = (await _received(hook, 1))[0]
     assert first.method == "POST"
     assert first.headers["authorization"] == "Bearer s3cret"
     assert first.headers["x-extra"] == "yes"
-    assert set(first.body) == {"timeStamp", "booking", "infoItems", "invoiceItems", "messages",
-                               "retries"}
+    assert set(first.body) == {
+        "timeStamp",
+        "booking",
+        "infoItems",
+        "invoiceItems",
+        "messages",
+        "retries",
+    }
     assert first.body["booking"]["id"] == booking["id"]
     assert first.body["booking"]["firstName"] == "Ana"
     assert first.body["booking"]["status"] == "new"
@@ -63,8 +72,9 @@ async def test_no_personal_data_version(
     beds24_sandbox: SandboxHandle, beds24_webhook_receiver: WebhookReceiver
 ) -> None:
     prop = await _seed(beds24_sandbox, beds24_webhook_receiver, "twoNoPersonalData")
-    await beds24_sandbox.guest_booking(prop.room_ids[0], ARRIVAL, DEPARTURE, firstName="Ana",
-                                       email="ana@example.invalid")
+    await beds24_sandbox.guest_booking(
+        prop.room_ids[0], ARRIVAL, DEPARTURE, firstName="Ana", email="ana@example.invalid"
+    )
     body = (await _received(beds24_webhook_receiver, 1))[0].body
     assert "firstName" not in body["booking"] and "email" not in body["booking"]
     assert body["booking"]["arrival"] == ARRIVAL.isoformat()
@@ -80,8 +90,10 @@ async def test_v1_pings(
     await beds24_sandbox.cancel_guest_booking(booking["id"])
     pings = await _received(hook, 2)
     assert [(r.method, r.body) for r in pings] == [("GET", None), ("GET", None)]
-    assert [r.query for r in pings] == [{"bookid": str(booking["id"]), "status": "new"},
-                                        {"bookid": str(booking["id"]), "status": "cancel"}]
+    assert [r.query for r in pings] == [
+        {"bookid": str(booking["id"]), "status": "new"},
+        {"bookid": str(booking["id"]), "status": "cancel"},
+    ]
     assert pings[0].headers["authorization"] == "Bearer s3cret"
     scheduled = await beds24_sandbox.replay_webhook(booking["id"], version="v1", status="modify")
     assert scheduled == 1
@@ -92,8 +104,9 @@ async def test_duplicated_and_array_wrapped(
     beds24_sandbox: SandboxHandle, beds24_webhook_receiver: WebhookReceiver
 ) -> None:
     prop = await _seed(beds24_sandbox, beds24_webhook_receiver)
-    await beds24_sandbox.guest_booking(prop.room_ids[0], ARRIVAL, DEPARTURE,
-                                       delivery={"duplicates": 2, "array_wrapped": True})
+    await beds24_sandbox.guest_booking(
+        prop.room_ids[0], ARRIVAL, DEPARTURE, delivery={"duplicates": 2, "array_wrapped": True}
+    )
     got = await _received(beds24_webhook_receiver, 3)
     assert all(isinstance(r.body, list) and len(r.body) == 1 for r in got)
     assert len({r.body[0]["booking"]["modifiedTime"] for r in got}) == 1
@@ -104,8 +117,9 @@ async def test_late_delivery(
 ) -> None:
     prop = await _seed(beds24_sandbox, beds24_webhook_receiver)
     started = time.monotonic()
-    await beds24_sandbox.guest_booking(prop.room_ids[0], ARRIVAL, DEPARTURE,
-                                       delivery={"delay_s": 0.4})
+    await beds24_sandbox.guest_booking(
+        prop.room_ids[0], ARRIVAL, DEPARTURE, delivery={"delay_s": 0.4}
+    )
     await _received(beds24_webhook_receiver, 1)
     assert time.monotonic() - started >= 0.4
 
@@ -114,8 +128,9 @@ async def test_dropped_delivery_is_logged_not_sent(
     beds24_sandbox: SandboxHandle, beds24_webhook_receiver: WebhookReceiver
 ) -> None:
     prop = await _seed(beds24_sandbox, beds24_webhook_receiver)
-    dropped = await beds24_sandbox.guest_booking(prop.room_ids[0], ARRIVAL, DEPARTURE,
-                                                 delivery={"drop": True})
+    dropped = await beds24_sandbox.guest_booking(
+        prop.room_ids[0], ARRIVAL, DEPARTURE, delivery={"drop": True}
+    )
     kept = await beds24_sandbox.guest_booking(prop.room_ids[0], ARRIVAL, DEPARTURE)
     got = await _received(beds24_webhook_receiver, 1)
     assert got[0].body["booking"]["id"] == kept["id"]
@@ -153,14 +168,17 @@ async def test_replay_an_older_snapshot_out_of_order(
     beds24_sandbox: SandboxHandle, beds24_webhook_receiver: WebhookReceiver
 ) -> None:
     prop = await _seed(beds24_sandbox, beds24_webhook_receiver)
-    old = await beds24_sandbox.guest_booking(prop.room_ids[0], ARRIVAL, DEPARTURE,
-                                             delivery={"drop": True})
+    old = await beds24_sandbox.guest_booking(
+        prop.room_ids[0], ARRIVAL, DEPARTURE, delivery={"drop": True}
+    )
     new = await beds24_sandbox.modify_guest_booking(old["id"], numAdult=4)
     await _received(beds24_webhook_receiver, 1)
     await beds24_sandbox.replay_webhook(old["id"], snapshot=old)
     got = await _received(beds24_webhook_receiver, 2)
-    assert [r.body["booking"]["modifiedTime"] for r in got] == [new["modifiedTime"],
-                                                                 old["modifiedTime"]]
+    assert [r.body["booking"]["modifiedTime"] for r in got] == [
+        new["modifiedTime"],
+        old["modifiedTime"],
+    ]
     assert got[1].body["booking"]["numAdult"] == old["numAdult"]
 
 
@@ -171,8 +189,12 @@ async def test_api_writes_fire_webhooks_only_when_allowed(
     hook = beds24_webhook_receiver
     prop = await _seed(beds24_sandbox, hook)
     token = await beds24_sandbox.token(prop.account.refresh_token)
-    item = {"roomId": prop.room_ids[0], "arrival": ARRIVAL.isoformat(),
-            "departure": DEPARTURE.isoformat(), "actions": {"allowWebhooks": allow}}
+    item = {
+        "roomId": prop.room_ids[0],
+        "arrival": ARRIVAL.isoformat(),
+        "departure": DEPARTURE.isoformat(),
+        "actions": {"allowWebhooks": allow},
+    }
     marker = {**item, "actions": {"allowWebhooks": True}}
     async with httpx.AsyncClient(base_url=beds24_sandbox.url, headers={"token": token}) as http:
         first = (await http.post("/bookings", json=[item])).json()[0]["new"]["id"]

@@ -22,13 +22,18 @@ async def _token_calls(sandbox: SandboxHandle) -> int:
 async def test_setup_from_invite_gives_a_working_refresh_token(
     beds24_sandbox: SandboxHandle, prop: SandboxProperty
 ) -> None:
-    setup = await Beds24Client.setup_from_invite(beds24_sandbox.url, prop.account.invite_code,
-                                                 "tests")
+    setup = await Beds24Client.setup_from_invite(
+        beds24_sandbox.url, prop.account.invite_code, "tests"
+    )
     assert setup.refresh_token == prop.account.refresh_token
     assert setup.expires_in == 86_400 and setup.token
     assert setup.token not in repr(setup) and setup.refresh_token not in repr(setup)
-    async with Beds24Client(beds24_sandbox.url, setup.refresh_token, token=setup.token,
-                            token_expires_in=setup.expires_in) as client:
+    async with Beds24Client(
+        beds24_sandbox.url,
+        setup.refresh_token,
+        token=setup.token,
+        token_expires_in=setup.expires_in,
+    ) as client:
         assert [p["id"] for p in await client.get_properties()] == [prop.id]
     assert await _token_calls(beds24_sandbox) == 0, "the setup token was reused"
 

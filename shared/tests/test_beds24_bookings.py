@@ -16,21 +16,27 @@ SOON = date.today() + timedelta(days=30)
 
 @pytest.fixture
 async def prop(beds24_sandbox: SandboxHandle) -> SandboxProperty:
-    return await beds24_sandbox.seed(rooms=[{"name": "Double", "qty": 3},
-                                            {"name": "Single", "qty": 1}])
+    return await beds24_sandbox.seed(
+        rooms=[{"name": "Double", "qty": 3}, {"name": "Single", "qty": 1}]
+    )
 
 
 @pytest.fixture
-async def client(beds24_sandbox: SandboxHandle,
-                 prop: SandboxProperty) -> AsyncIterator[Beds24Client]:
+async def client(
+    beds24_sandbox: SandboxHandle, prop: SandboxProperty
+) -> AsyncIterator[Beds24Client]:
     async with Beds24Client(beds24_sandbox.url, prop.account.refresh_token) as client:
         yield client
 
 
 def _stay(room_id: int, offset: int = 0, nights: int = 2, **fields: object) -> dict[str, object]:
     arrival = SOON + timedelta(days=offset)
-    return {"roomId": room_id, "arrival": arrival.isoformat(),
-            "departure": (arrival + timedelta(days=nights)).isoformat(), **fields}
+    return {
+        "roomId": room_id,
+        "arrival": arrival.isoformat(),
+        "departure": (arrival + timedelta(days=nights)).isoformat(),
+        **fields,
+    }
 
 
 async def _last_query(sandbox: SandboxHandle, method: str, path: str) -> list[tuple[str, str]]:
@@ -41,8 +47,9 @@ async def test_create_modify_and_cancel_in_one_post_answer_in_order(
     beds24_sandbox: SandboxHandle, prop: SandboxProperty, client: Beds24Client
 ) -> None:
     room = prop.room_ids[0]
-    first, second = await client.write_bookings([_stay(room, apiReference="PMS-A"),
-                                                 _stay(room, 5, apiReference="PMS-B")])
+    first, second = await client.write_bookings(
+        [_stay(room, apiReference="PMS-A"), _stay(room, 5, apiReference="PMS-B")]
+    )
     assert first.success and first.action == "new" and first.id is not None
     results = await client.write_bookings(
         [
@@ -67,12 +74,14 @@ async def test_invalid_items_fail_alone_with_beds24_messages(
     beds24_sandbox: SandboxHandle, prop: SandboxProperty, client: Beds24Client
 ) -> None:
     room = prop.room_ids[0]
-    results = await client.write_bookings([
-        _stay(999_999),                                            # unknown room
-        _stay(room, apiReference="PMS-OK"),
-        {**_stay(room), "departure": SOON.isoformat()},            # departure not after arrival
-        {"roomId": room},                                          # dates missing
-    ])
+    results = await client.write_bookings(
+        [
+            _stay(999_999),  # unknown room
+            _stay(room, apiReference="PMS-OK"),
+            {**_stay(room), "departure": SOON.isoformat()},  # departure not after arrival
+            {"roomId": room},  # dates missing
+        ]
+    )
     assert [r.success for r in results] == [False, True, False, False]
     assert "roomId" in results[0].errors[0]
     assert "departure must be after arrival" in results[2].errors[0]
@@ -91,8 +100,9 @@ async def test_list_sends_arrays_as_repeated_keys_and_all_statuses(
     await client.write_bookings([{"id": gone.id, "status": "cancelled"}])
 
     assert [b["id"] for b in await client.get_bookings(property_ids=[prop.id])] == [kept.id]
-    everything = await client.get_bookings(property_ids=[prop.id], statuses="all",
-                                           room_ids=prop.room_ids)
+    everything = await client.get_bookings(
+        property_ids=[prop.id], statuses="all", room_ids=prop.room_ids
+    )
     assert [b["id"] for b in everything] == [kept.id, gone.id]
     query = await _last_query(beds24_sandbox, "GET", "/bookings")
     assert [v for k, v in query if k == "status"] == list(ALL_STATUSES)
@@ -109,8 +119,9 @@ async def test_paging_continues_until_no_next_page(
     await beds24_sandbox.clear_calls()
     found = await client.get_bookings(property_ids=[prop.id])
     assert [b["id"] for b in found] == [r.id for r in created]
-    pages = [dict(parse_qsl(c["query"]))["page"]
-             for c in await beds24_sandbox.calls(path="/bookings")]
+    pages = [
+        dict(parse_qsl(c["query"]))["page"] for c in await beds24_sandbox.calls(path="/bookings")
+    ]
     assert pages == ["1", "2", "3"]
 
 
@@ -118,14 +129,18 @@ async def test_find_by_reference_sees_cancelled_and_past_bookings(
     beds24_sandbox: SandboxHandle, prop: SandboxProperty, client: Beds24Client
 ) -> None:
     room = prop.room_ids[1]
-    past = {"roomId": room, "arrival": "2020-01-10", "departure": "2020-01-12",
-            "apiReference": "PMS-PAST"}
-    results = await client.write_bookings([past, _stay(room, apiReference="PMS-GONE"),
-                                           _stay(room, 5, apiReference="PMS-GONE-X")])
+    past = {
+        "roomId": room,
+        "arrival": "2020-01-10",
+        "departure": "2020-01-12",
+        "apiReference": "PMS-PAST",
+    }
+    results = await client.write_bookings(
+        [past, _stay(room, apiReference="PMS-GONE"), _stay(room, 5, apiReference="PMS-GONE-X")]
+    )
     await client.write_bookings([{"id": results[1].id, "status": "cancelled"}])
 
-    assert [b["id"] for b in await client.find_bookings_by_reference("PMS-PAST")] == \
-        [results[0].id]
+    assert [b["id"] for b in await client.find_bookings_by_reference("PMS-PAST")] == [results[0].id]
     gone = await client.find_bookings_by_reference("PMS-GONE", property_id=prop.id)
     assert [(b["id"], b["status"]) for b in gone] == [(results[1].id, "cancelled")]
     assert await client.find_bookings_by_reference("PMS-NONE") == []
@@ -140,8 +155,9 @@ async def test_lookup_by_id_and_modified_since(
     guest = await beds24_sandbox.guest_booking(prop.room_ids[0], SOON, SOON + timedelta(days=1))
     found = await client.get_bookings(ids=[guest["id"]], statuses="all")
     assert [b["apiReference"] for b in found] == [guest["apiReference"]]
-    assert [b["id"] for b in await client.get_bookings(modified_from=before,
-                                                       statuses="all")] == [guest["id"]]
+    assert [b["id"] for b in await client.get_bookings(modified_from=before, statuses="all")] == [
+        guest["id"]
+    ]
     later = datetime.now(UTC) + timedelta(hours=1)
     assert await client.get_bookings(modified_from=later, statuses="all") == []
     query = await _last_query(beds24_sandbox, "GET", "/bookings")
@@ -160,13 +176,15 @@ async def test_reference_in_an_info_item_when_api_reference_is_not_kept(
     beds24_sandbox: SandboxHandle, prop: SandboxProperty, client: Beds24Client
 ) -> None:
     await beds24_sandbox.configure(api_reference_writable=False)
-    item = _stay(prop.room_ids[0], apiReference="PMS-I",
-                 infoItems=[{"code": "PMSREF", "text": "PMS-I"}])
+    item = _stay(
+        prop.room_ids[0], apiReference="PMS-I", infoItems=[{"code": "PMSREF", "text": "PMS-I"}]
+    )
     result = (await client.write_bookings([item]))[0]
     assert result.success and result.warnings == ["apiReference: field ignored"]
     assert await client.find_bookings_by_reference("PMS-I") == []
-    found = await client.find_bookings_by_reference("PMS-I", property_id=prop.id,
-                                                    info_code="PMSREF")
+    found = await client.find_bookings_by_reference(
+        "PMS-I", property_id=prop.id, info_code="PMSREF"
+    )
     assert [b["id"] for b in found] == [result.id]
     assert await client.find_bookings_by_reference("PMS-J", info_code="PMSREF") == []
     query = await _last_query(beds24_sandbox, "GET", "/bookings")

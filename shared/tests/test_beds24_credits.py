@@ -22,14 +22,26 @@ from channel_sync.testing.waiting import wait_for
 
 def test_headers_parse_in_both_spellings() -> None:
     now = datetime(2031, 1, 1, tzinfo=UTC)
-    live = httpx.Headers({"x-five-min-limit-remaining": "97.6",
-                          "x-five-min-limit-resets-in": "120", "x-request-cost": "1.5"})
-    openapi = httpx.Headers({"X-FiveMinCreditLimit-Remaining": "12",
-                             "X-FiveMinCreditLimit-ResetsIn": "30", "X-RequestCost": "0.25"})
+    live = httpx.Headers(
+        {
+            "x-five-min-limit-remaining": "97.6",
+            "x-five-min-limit-resets-in": "120",
+            "x-request-cost": "1.5",
+        }
+    )
+    openapi = httpx.Headers(
+        {
+            "X-FiveMinCreditLimit-Remaining": "12",
+            "X-FiveMinCreditLimit-ResetsIn": "30",
+            "X-RequestCost": "0.25",
+        }
+    )
     assert parse_credit_headers(live, now=now) == CreditStatus(
-        Decimal("97.6"), now + timedelta(seconds=120), Decimal("1.5"))
+        Decimal("97.6"), now + timedelta(seconds=120), Decimal("1.5")
+    )
     assert parse_credit_headers(openapi, now=now) == CreditStatus(
-        Decimal("12"), now + timedelta(seconds=30), Decimal("0.25"))
+        Decimal("12"), now + timedelta(seconds=30), Decimal("0.25")
+    )
     assert parse_credit_headers(httpx.Headers({}), now=now) is None
     garbage = httpx.Headers({"x-five-min-limit-remaining": "lots"})
     assert parse_credit_headers(garbage, now=now) is None
@@ -46,16 +58,18 @@ async def test_client_exposes_credits_and_calls_back(
     async def record(status: CreditStatus) -> None:
         seen.append(status)
 
-    async with Beds24Client(beds24_sandbox.url, prop.account.refresh_token,
-                            on_credits=record) as client:
+    async with Beds24Client(
+        beds24_sandbox.url, prop.account.refresh_token, on_credits=record
+    ) as client:
         await client.get_bookings()
         await client.get_properties()
     sandbox_view = await beds24_sandbox.credits(prop.account.account_id)
     assert client.credits is not None
     assert client.credits.remaining == Decimal(str(sandbox_view["remaining"]))
     assert client.credits.request_cost == Decimal("1.01")
-    assert datetime.now(UTC) < client.credits.resets_at <= datetime.now(UTC) + timedelta(
-        seconds=301)
+    assert (
+        datetime.now(UTC) < client.credits.resets_at <= datetime.now(UTC) + timedelta(seconds=301)
+    )
     assert len(seen) == 3, "token, bookings and properties were each charged"
     assert seen[-1] == client.credits
 
@@ -66,8 +80,9 @@ async def test_a_failing_callback_does_not_fail_the_call(beds24_sandbox: Sandbox
     async def broken(_: CreditStatus) -> None:
         raise RuntimeError("database down")
 
-    async with Beds24Client(beds24_sandbox.url, prop.account.refresh_token,
-                            on_credits=broken) as client:
+    async with Beds24Client(
+        beds24_sandbox.url, prop.account.refresh_token, on_credits=broken
+    ) as client:
         assert await client.get_properties()
 
 
@@ -76,7 +91,7 @@ async def test_spent_credits_raise_retry_after_with_reset_time(
 ) -> None:
     prop = await beds24_sandbox.seed(credit_limit=3, window_s=120)
     async with Beds24Client(beds24_sandbox.url, prop.account.refresh_token) as client:
-        await client.get_properties()        # token 1 + 1.01
+        await client.get_properties()  # token 1 + 1.01
         with pytest.raises(Beds24CreditsExhausted) as caught:
             await client.get_properties()
     assert isinstance(caught.value, RetryAfter)

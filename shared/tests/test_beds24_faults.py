@@ -15,8 +15,12 @@ ARRIVAL = date.today() + timedelta(days=40)
 
 
 def _create(room_id: int, reference: str) -> dict[str, object]:
-    return {"roomId": room_id, "arrival": ARRIVAL.isoformat(),
-            "departure": (ARRIVAL + timedelta(days=2)).isoformat(), "apiReference": reference}
+    return {
+        "roomId": room_id,
+        "arrival": ARRIVAL.isoformat(),
+        "departure": (ARRIVAL + timedelta(days=2)).isoformat(),
+        "apiReference": reference,
+    }
 
 
 @pytest.fixture
@@ -25,11 +29,13 @@ async def prop(beds24_sandbox: SandboxHandle) -> SandboxProperty:
 
 
 @pytest.fixture
-async def client(beds24_sandbox: SandboxHandle,
-                 prop: SandboxProperty) -> AsyncIterator[Beds24Client]:
-    async with Beds24Client(beds24_sandbox.url, prop.account.refresh_token,
-                            timeout_s=0.5) as client:
-        await client.get_properties()   # token in hand: faults hit the calls under test
+async def client(
+    beds24_sandbox: SandboxHandle, prop: SandboxProperty
+) -> AsyncIterator[Beds24Client]:
+    async with Beds24Client(
+        beds24_sandbox.url, prop.account.refresh_token, timeout_s=0.5
+    ) as client:
+        await client.get_properties()  # token in hand: faults hit the calls under test
         yield client
 
 
@@ -58,9 +64,7 @@ async def test_5xx_is_transient_and_the_client_carries_on(
     assert await client.get_bookings() == []
 
 
-async def test_timeout_is_transient(
-    beds24_sandbox: SandboxHandle, client: Beds24Client
-) -> None:
+async def test_timeout_is_transient(beds24_sandbox: SandboxHandle, client: Beds24Client) -> None:
     await beds24_sandbox.inject_fault("timeout", path="/properties", delay_s=2)
     with pytest.raises(Beds24Unavailable, match="in time"):
         await client.get_properties()
@@ -77,10 +81,13 @@ async def test_token_endpoint_failure_is_transient(
     assert len(await client.get_properties()) == 1
 
 
-@pytest.mark.parametrize("fault", [{"kind": "lost_response"},
-                                   {"kind": "timeout", "apply": True, "delay_s": 2}])
+@pytest.mark.parametrize(
+    "fault", [{"kind": "lost_response"}, {"kind": "timeout", "apply": True, "delay_s": 2}]
+)
 async def test_create_with_lost_answer_is_found_not_repeated(
-    beds24_sandbox: SandboxHandle, prop: SandboxProperty, client: Beds24Client,
+    beds24_sandbox: SandboxHandle,
+    prop: SandboxProperty,
+    client: Beds24Client,
     fault: dict[str, object],
 ) -> None:
     await beds24_sandbox.inject_fault(method="POST", path="/bookings", **fault)  # type: ignore[arg-type]

@@ -83,8 +83,9 @@ async def test_paging_stops_on_an_empty_page_even_if_told_more() -> None:
         page = request.url.params["page"]
         seen.append(page)
         data = [{"id": int(page)}] if page == "1" else []
-        return httpx.Response(200, json={"success": True, "data": data,
-                                         "pages": {"nextPageExists": True}})
+        return httpx.Response(
+            200, json={"success": True, "data": data, "pages": {"nextPageExists": True}}
+        )
 
     assert await _client(pages).get_bookings() == [{"id": 1}]
     assert seen == ["1", "2"]
@@ -96,20 +97,25 @@ async def test_idempotency_key_and_token_headers_sent() -> None:
     def capture(request: httpx.Request) -> httpx.Response:
         sent.append(request)
         items = json.loads(request.content)
-        return httpx.Response(201, json=[{"success": True, "modified": {"id": i["id"]}}
-                                         for i in items])
+        return httpx.Response(
+            201, json=[{"success": True, "modified": {"id": i["id"]}} for i in items]
+        )
 
-    results = await _client(capture).write_bookings([{"id": 7, "status": "cancelled"}],
-                                                    idempotency_key="evt-1")
+    results = await _client(capture).write_bookings(
+        [{"id": 7, "status": "cancelled"}], idempotency_key="evt-1"
+    )
     assert results[0].action == "modified" and results[0].id == 7
     assert sent[0].headers["X-Idempotency-Key"] == "evt-1"
     assert sent[0].headers["token"] == "tok"
 
 
 def test_item_result_keeps_id_and_messages_of_a_partial_failure() -> None:
-    raw = {"success": False, "modified": {"id": 42},
-           "errors": [{"action": "modify", "field": "status", "message": "bad status"}, "x"],
-           "warnings": [{"message": "field ignored", "field": "foo"}]}
+    raw = {
+        "success": False,
+        "modified": {"id": 42},
+        "errors": [{"action": "modify", "field": "status", "message": "bad status"}, "x"],
+        "warnings": [{"message": "field ignored", "field": "foo"}],
+    }
     result = ItemResult.from_raw(raw)
     assert (result.success, result.id, result.action) == (False, 42, "modified")
     assert result.errors == ["status: bad status", "x"]
@@ -119,11 +125,17 @@ def test_item_result_keeps_id_and_messages_of_a_partial_failure() -> None:
 
 def test_booking_params_repeat_keys_and_widen_identity_lookups() -> None:
     params = booking_params(ids=[1, 2], statuses=["new", "cancelled"])
-    assert params == [("id", "1"), ("id", "2"), ("status", "new"), ("status", "cancelled"),
-                      ("arrivalFrom", "2000-01-01")]
+    assert params == [
+        ("id", "1"),
+        ("id", "2"),
+        ("status", "new"),
+        ("status", "cancelled"),
+        ("arrivalFrom", "2000-01-01"),
+    ]
     plus_two = timezone(timedelta(hours=2))
-    params = booking_params(modified_from=datetime(2031, 1, 1, 12, 0, tzinfo=plus_two),
-                            arrival_to=date(2031, 2, 1))
+    params = booking_params(
+        modified_from=datetime(2031, 1, 1, 12, 0, tzinfo=plus_two), arrival_to=date(2031, 2, 1)
+    )
     assert params == [("modifiedFrom", "2031-01-01T10:00:00"), ("arrivalTo", "2031-02-01")]
 
 
@@ -142,7 +154,7 @@ async def test_token_cache_refreshes_shortly_before_expiry_and_shares_refreshes(
     assert await cache.get() == "t1"
     now[0] = 899.0
     assert await cache.get() == "t1"
-    now[0] = 901.0                      # within the margin (a tenth of 1000 s)
+    now[0] = 901.0  # within the margin (a tenth of 1000 s)
     gate.clear()
     waiting = [asyncio.create_task(cache.get()) for _ in range(5)]
     await asyncio.sleep(0)  # sleep-ok: let every task reach the lock

@@ -17,8 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper())
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level,
-                ws="none")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level, ws="none")
 
 
 if __name__ == "__main__":

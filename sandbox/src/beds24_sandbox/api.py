@@ -58,26 +58,37 @@ class Refused(Exception):
 Handler = Callable[[Call], Answer]
 
 
-def route(path: str, method: str, handler: Handler, *, auth: bool = True,
-          write: bool = False, prefix: str) -> Route:
+def route(
+    path: str, method: str, handler: Handler, *, auth: bool = True, write: bool = False, prefix: str
+) -> Route:
     async def endpoint(request: Request) -> Response:
         sandbox: Sandbox = request.app.state.sandbox
         started = time.monotonic()
         fault = sandbox.faults.take(method, path)
         # Logged on arrival (status None until answered) so a held call is visible at once.
         entry: dict[str, Any] = {
-            "method": method, "path": path, "status": None, "cost": 0.0, "items": None,
-            "account_id": None, "fault": fault.kind if fault else None,
+            "method": method,
+            "path": path,
+            "status": None,
+            "cost": 0.0,
+            "items": None,
+            "account_id": None,
+            "fault": fault.kind if fault else None,
             "query": request.url.query,
-            "idempotency_key": request.headers.get("x-idempotency-key"), "ms": None,
+            "idempotency_key": request.headers.get("x-idempotency-key"),
+            "ms": None,
         }
         sandbox.state.log_call(entry)
-        response, cost, items, account_id = await _serve(sandbox, request, path, handler,
-                                                        auth=auth, write=write, fault=fault)
+        response, cost, items, account_id = await _serve(
+            sandbox, request, path, handler, auth=auth, write=write, fault=fault
+        )
         dropped = isinstance(response, DroppedResponse)
         entry.update(
-            status=None if dropped else response.status_code, cost=float(cost), items=items,
-            account_id=account_id, ms=round((time.monotonic() - started) * 1000, 1),
+            status=None if dropped else response.status_code,
+            cost=float(cost),
+            items=items,
+            account_id=account_id,
+            ms=round((time.monotonic() - started) * 1000, 1),
         )
         return response
 
@@ -85,8 +96,14 @@ def route(path: str, method: str, handler: Handler, *, auth: bool = True,
 
 
 async def _serve(
-    sandbox: Sandbox, request: Request, path: str, handler: Handler, *, auth: bool,
-    write: bool, fault: Fault | None,
+    sandbox: Sandbox,
+    request: Request,
+    path: str,
+    handler: Handler,
+    *,
+    auth: bool,
+    write: bool,
+    fault: Fault | None,
 ) -> tuple[Response, Decimal, int | None, int | None]:
     state = sandbox.state
     account = state.account_for_token(request.headers.get("token")) if auth else None
@@ -95,8 +112,12 @@ async def _serve(
         return error(fault.status or 500, "Internal Server Error"), Decimal(0), None, account_id
     if fault is not None and fault.kind == "credits":
         headers = _credit_headers(sandbox, account, Decimal(0))
-        return (error(fault.status or 429, "Credit limit exceeded (five minute limit)",
-                      headers), Decimal(0), None, account_id)
+        return (
+            error(fault.status or 429, "Credit limit exceeded (five minute limit)", headers),
+            Decimal(0),
+            None,
+            account_id,
+        )
     if fault is not None and fault.kind == "timeout" and not fault.apply:
         await asyncio.sleep(fault.delay_s)
         return error(504, "Gateway Timeout"), Decimal(0), None, account_id
@@ -107,8 +128,15 @@ async def _serve(
             items = _parse_items(body)
         except Refused as exc:
             return error(exc.status, exc.message), Decimal(0), None, account_id
-    call = Call(sandbox, request, path, account, list(request.query_params.multi_items()),
-                items, str(request.base_url).rstrip("/") + request.url.path)
+    call = Call(
+        sandbox,
+        request,
+        path,
+        account,
+        list(request.query_params.multi_items()),
+        items,
+        str(request.base_url).rstrip("/") + request.url.path,
+    )
     with state.lock:
         answer = _run(call, handler, auth=auth)
     account_id = call.account.id if call.account else None
@@ -117,8 +145,7 @@ async def _serve(
         await asyncio.sleep(fault.delay_s)
         response = error(504, "Gateway Timeout")
     if fault is not None and fault.kind == "lost_response":
-        return DroppedResponse(), answer.cost, len(items) if items is not None else None, \
-            account_id
+        return DroppedResponse(), answer.cost, len(items) if items is not None else None, account_id
     return response, answer.cost, len(items) if items is not None else None, account_id
 
 
@@ -139,18 +166,18 @@ def _parse_items(body: bytes) -> list[Any]:
 def _run(call: Call, handler: Handler, *, auth: bool) -> Answer:
     if auth and call.account is None:
         return Answer(401, _error_body(401, "Token is missing, invalid or expired"))
-    estimate = (credits.write_cost(len(call.items)) if call.items is not None
-                else credits.READ_BASE)
+    estimate = credits.write_cost(len(call.items)) if call.items is not None else credits.READ_BASE
     if call.account is not None and not call.account.pool.can_afford(estimate):
         call.account.pool.refuse()
         headers = _credit_headers(call.sandbox, call.account, Decimal(0))
-        return Answer(429, _error_body(429, "Credit limit exceeded (five minute limit)"),
-                      headers=headers)
+        return Answer(
+            429, _error_body(429, "Credit limit exceeded (five minute limit)"), headers=headers
+        )
     try:
         answer = handler(call)
     except (Refused, bookings.BadRequest) as exc:
         status = exc.status if isinstance(exc, Refused) else 400
-        cost = Decimal(0) if status == 429 else credits.READ_BASE   # refusals are free
+        cost = Decimal(0) if status == 429 else credits.READ_BASE  # refusals are free
         answer = Answer(status, _error_body(status, str(exc)), cost=cost)
     if call.account is not None:
         call.account.pool.charge(answer.cost)
@@ -171,7 +198,7 @@ def _error_body(status: int, message: str) -> dict[str, Any]:
 def _paged(call: Call, kind: str, records: list[Any]) -> Answer:
     page = _page_number(call.query)
     size = call.sandbox.state.config.page_size
-    chunk = records[(page - 1) * size: page * size]
+    chunk = records[(page - 1) * size : page * size]
     more = len(records) > page * size
     link = None
     if more:
@@ -238,12 +265,20 @@ def auth_details(call: Call) -> Answer:
     state = call.sandbox.state
     token = call.request.headers.get("token", "")
     account = state.account_for_token(token)
-    if account is None:   # Beds24 answers 200 even for a bad token
+    if account is None:  # Beds24 answers 200 even for a bad token
         return Answer(200, {"validToken": False})
     expires = state.tokens[token].expires_at - time.monotonic()
-    return Answer(200, {"validToken": True, "token": {"expiresIn": int(expires),
-                        "ownerId": account.id, "scopes": ["all:bookings", "all:inventory",
-                                                          "all:properties", "bookings-personal"]}})
+    return Answer(
+        200,
+        {
+            "validToken": True,
+            "token": {
+                "expiresIn": int(expires),
+                "ownerId": account.id,
+                "scopes": ["all:bookings", "all:inventory", "all:properties", "bookings-personal"],
+            },
+        },
+    )
 
 
 # -- bookings -------------------------------------------------------------------------------
@@ -261,8 +296,14 @@ def post_bookings(call: Call) -> Answer:
     results = []
     for item in call.items:
         if not isinstance(item, dict):
-            results.append({"success": False, "errors": [
-                {"action": "create", "field": "item", "message": "item must be an object"}]})
+            results.append(
+                {
+                    "success": False,
+                    "errors": [
+                        {"action": "create", "field": "item", "message": "item must be an object"}
+                    ],
+                }
+            )
             continue
         if "id" in item:
             result, booking, change = bookings.modify(state, item, account_id=call.account.id)
@@ -294,8 +335,14 @@ def delete_bookings(call: Call) -> Answer:
     for raw in raw_ids:
         booking = state.bookings.get(int(raw)) if raw.isdigit() else None
         if booking is None or booking["propertyId"] not in own:
-            results.append({"success": False, "errors": [
-                {"action": "delete", "field": "id", "message": f"booking {raw} not found"}]})
+            results.append(
+                {
+                    "success": False,
+                    "errors": [
+                        {"action": "delete", "field": "id", "message": f"booking {raw} not found"}
+                    ],
+                }
+            )
             continue
         del state.bookings[booking["id"]]
         results.append({"success": True, "deleted": {"id": booking["id"]}})
@@ -313,23 +360,40 @@ def get_calendar(call: Call) -> Answer:
     if end < start or (end - start).days > 3 * 366:
         raise Refused(400, "endDate must be on or after startDate, within three years")
     flags = {k for k, v in call.query if k.startswith("include") and v.lower() in ("true", "1")}
-    rooms = [r for p in state.properties_of(call.account.id) for r in p.rooms.values()
-             if (not room_ids or r.id in room_ids) and (not property_ids
-                                                         or r.property_id in property_ids)]
+    rooms = [
+        r
+        for p in state.properties_of(call.account.id)
+        for r in p.rooms.values()
+        if (not room_ids or r.id in room_ids)
+        and (not property_ids or r.property_id in property_ids)
+    ]
     data = []
     for room in rooms:
-        days = [(start + timedelta(days=i), inventory.day_values(state, room,
-                 start + timedelta(days=i), flags)) for i in range((end - start).days + 1)]
+        days = [
+            (
+                start + timedelta(days=i),
+                inventory.day_values(state, room, start + timedelta(days=i), flags),
+            )
+            for i in range((end - start).days + 1)
+        ]
         calendar = inventory.compress(days) if flags else []
-        data.append({"roomId": room.id, "propertyId": room.property_id, "name": room.name,
-                     "calendar": calendar})
+        data.append(
+            {
+                "roomId": room.id,
+                "propertyId": room.property_id,
+                "name": room.name,
+                "calendar": calendar,
+            }
+        )
     return _paged(call, "calendar", data)
 
 
 def post_calendar(call: Call) -> Answer:
     assert call.account is not None and call.items is not None
-    results = [inventory.apply_calendar_item(call.sandbox.state, item, call.account.id)
-               for item in call.items]
+    results = [
+        inventory.apply_calendar_item(call.sandbox.state, item, call.account.id)
+        for item in call.items
+    ]
     return Answer(201, results, cost=credits.write_cost(len(call.items)))
 
 
@@ -347,9 +411,16 @@ def get_availability(call: Call) -> Answer:
             if room_ids and room.id not in room_ids:
                 continue
             days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-            data.append({"roomId": room.id, "propertyId": prop.id, "name": room.name,
-                         "availability": {d.isoformat(): inventory.num_avail(state, room, d) > 0
-                                          for d in days}})
+            data.append(
+                {
+                    "roomId": room.id,
+                    "propertyId": prop.id,
+                    "name": room.name,
+                    "availability": {
+                        d.isoformat(): inventory.num_avail(state, room, d) > 0 for d in days
+                    },
+                }
+            )
     return _paged(call, "availability", data)
 
 
@@ -362,11 +433,17 @@ def get_properties(call: Call) -> Answer:
     for prop in call.sandbox.state.properties_of(call.account.id):
         if ids and prop.id not in ids:
             continue
-        shown: dict[str, Any] = {"id": prop.id, "name": prop.name, "propertyType": "hotel",
-                                 "currency": prop.currency}
+        shown: dict[str, Any] = {
+            "id": prop.id,
+            "name": prop.name,
+            "propertyType": "hotel",
+            "currency": prop.currency,
+        }
         if with_rooms:
-            shown["roomTypes"] = [{"id": r.id, "name": r.name, "qty": r.qty,
-                                   "units": list(r.units)} for r in prop.rooms.values()]
+            shown["roomTypes"] = [
+                {"id": r.id, "name": r.name, "qty": r.qty, "units": list(r.units)}
+                for r in prop.rooms.values()
+            ]
         data.append(shown)
     return _paged(call, "property", data)
 

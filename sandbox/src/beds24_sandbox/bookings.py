@@ -13,21 +13,63 @@ from beds24_sandbox.state import SandboxState
 
 STATUSES = ("confirmed", "request", "new", "cancelled", "black", "inquiry")
 MAX_LENGTH = {"comments": 1000, "notes": 2000, "apiReference": 100, "message": 1000}
-STR_FIELDS = frozenset({
-    "title", "firstName", "lastName", "email", "phone", "mobile", "fax", "company", "address",
-    "city", "state", "postcode", "country", "country2", "comments", "notes", "message",
-    "referer", "channel", "apiSource", "apiReference", "subStatus", "arrivalTime", "lang",
-    *(f"custom{i}" for i in range(1, 11)),
-})
-INT_FIELDS = frozenset({"numAdult", "numChild", "roomQty", "unitId", "masterId",
-                        "bookingGroup", "apiSourceId"})
+STR_FIELDS = frozenset(
+    {
+        "title",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "mobile",
+        "fax",
+        "company",
+        "address",
+        "city",
+        "state",
+        "postcode",
+        "country",
+        "country2",
+        "comments",
+        "notes",
+        "message",
+        "referer",
+        "channel",
+        "apiSource",
+        "apiReference",
+        "subStatus",
+        "arrivalTime",
+        "lang",
+        *(f"custom{i}" for i in range(1, 11)),
+    }
+)
+INT_FIELDS = frozenset(
+    {"numAdult", "numChild", "roomQty", "unitId", "masterId", "bookingGroup", "apiSourceId"}
+)
 NUM_FIELDS = frozenset({"price", "deposit", "tax", "commission"})
 LIST_FIELDS = frozenset({"infoItems", "invoiceItems"})
 READ_ONLY = frozenset({"bookingTime", "modifiedTime", "cancelTime"})
 # What a `twoNoPersonalData` webhook leaves out.
-PERSONAL_FIELDS = frozenset({"title", "firstName", "lastName", "email", "phone", "mobile",
-                             "fax", "company", "address", "city", "state", "postcode",
-                             "country", "country2", "comments", "notes", "message"})
+PERSONAL_FIELDS = frozenset(
+    {
+        "title",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "mobile",
+        "fax",
+        "company",
+        "address",
+        "city",
+        "state",
+        "postcode",
+        "country",
+        "country2",
+        "comments",
+        "notes",
+        "message",
+    }
+)
 ARRAY_PARAMS = ("id", "propertyId", "roomId", "masterId", "status")
 DATE_PARAMS = ("arrivalFrom", "arrivalTo", "departureFrom", "departureTo")
 TIME_PARAMS = ("modifiedFrom", "modifiedTo", "bookingTimeFrom", "bookingTimeTo")
@@ -61,11 +103,28 @@ def stamp(booking: dict[str, Any]) -> None:
 
 def blank_booking() -> dict[str, Any]:
     booking: dict[str, Any] = {
-        "id": None, "propertyId": None, "roomId": None, "unitId": None, "roomQty": 1,
-        "status": "confirmed", "arrival": None, "departure": None, "numAdult": 1,
-        "numChild": 0, "price": 0, "deposit": 0, "tax": 0, "commission": 0,
-        "masterId": None, "bookingGroup": None, "apiSourceId": 0, "bookingTime": None,
-        "modifiedTime": None, "cancelTime": None, "infoItems": [], "invoiceItems": [],
+        "id": None,
+        "propertyId": None,
+        "roomId": None,
+        "unitId": None,
+        "roomQty": 1,
+        "status": "confirmed",
+        "arrival": None,
+        "departure": None,
+        "numAdult": 1,
+        "numChild": 0,
+        "price": 0,
+        "deposit": 0,
+        "tax": 0,
+        "commission": 0,
+        "masterId": None,
+        "bookingGroup": None,
+        "apiSourceId": 0,
+        "bookingTime": None,
+        "modifiedTime": None,
+        "cancelTime": None,
+        "infoItems": [],
+        "invoiceItems": [],
     }
     booking.update({name: "" for name in sorted(STR_FIELDS)})
     return booking
@@ -104,7 +163,10 @@ def check_field(key: str, value: Any) -> tuple[Any, str | None]:
 
 
 def create(
-    state: SandboxState, item: dict[str, Any], *, account_id: int | None,
+    state: SandboxState,
+    item: dict[str, Any],
+    *,
+    account_id: int | None,
     defaults: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """(result object, created booking or None). Nothing is stored when any check fails."""
@@ -125,17 +187,24 @@ def create(
     room_id = item.get("roomId")
     room = state.room_of_account(room_id, account_id) if isinstance(room_id, int) else None
     if room is None:
-        errors.append({"action": "create", "field": "roomId",
-                       "message": f"roomId {room_id!r} not found or not yours"})
+        errors.append(
+            {
+                "action": "create",
+                "field": "roomId",
+                "message": f"roomId {room_id!r} not found or not yours",
+            }
+        )
     elif item.get("propertyId") not in (None, room.property_id):
-        errors.append({"action": "create", "field": "propertyId",
-                       "message": "propertyId does not own roomId"})
+        errors.append(
+            {"action": "create", "field": "propertyId", "message": "propertyId does not own roomId"}
+        )
     for key in ("arrival", "departure"):
         if key not in item:
             errors.append({"action": "create", "field": key, "message": f"{key} is required"})
     if not errors and booking["departure"] <= booking["arrival"]:
-        errors.append({"action": "create", "field": "departure",
-                       "message": "departure must be after arrival"})
+        errors.append(
+            {"action": "create", "field": "departure", "message": "departure must be after arrival"}
+        )
     if not errors and room is not None:
         booking.update(propertyId=room.property_id, roomId=room.id)
         _check_units(state, booking, item, "create", errors)
@@ -174,8 +243,13 @@ def modify(
         if key == "roomId":
             room = state.room_of_account(value, account_id) if isinstance(value, int) else None
             if room is None:
-                errors.append({"action": "modify", "field": "roomId",
-                               "message": f"roomId {value!r} not found or not yours"})
+                errors.append(
+                    {
+                        "action": "modify",
+                        "field": "roomId",
+                        "message": f"roomId {value!r} not found or not yours",
+                    }
+                )
             else:
                 changes.update(roomId=room.id, propertyId=room.property_id)
             continue
@@ -189,8 +263,9 @@ def modify(
     arrival = changes.get("arrival", booking["arrival"])
     departure = changes.get("departure", booking["departure"])
     if departure <= arrival:
-        errors.append({"action": "modify", "field": "departure",
-                       "message": "departure must be after arrival"})
+        errors.append(
+            {"action": "modify", "field": "departure", "message": "departure must be after arrival"}
+        )
         changes.pop("arrival", None)
         changes.pop("departure", None)
     changed = {k: v for k, v in changes.items() if booking.get(k) != v}
@@ -217,8 +292,11 @@ def modify(
 
 def _reference_ignored(state: SandboxState, key: str, account_id: int | None) -> bool:
     """Whether Beds24 takes apiReference on API writes is unconfirmed: both can be played."""
-    return key == "apiReference" and account_id is not None and (
-        not state.config.api_reference_writable)
+    return (
+        key == "apiReference"
+        and account_id is not None
+        and (not state.config.api_reference_writable)
+    )
 
 
 def _occupancy_key(key: str) -> bool:
@@ -230,20 +308,25 @@ def _occupancy_changes(booking: dict[str, Any], changed: dict[str, Any]) -> bool
 
 
 def _check_units(
-    state: SandboxState, booking: dict[str, Any], item: dict[str, Any], action: str,
+    state: SandboxState,
+    booking: dict[str, Any],
+    item: dict[str, Any],
+    action: str,
     errors: list[dict[str, Any]],
 ) -> bool:
     """With `checkAvailability`, refuse when any night is full; pick a free unit if none given."""
     room = state.rooms[booking["roomId"]]
-    stay = inventory.nights(date.fromisoformat(booking["arrival"]),
-                            date.fromisoformat(booking["departure"]))
+    stay = inventory.nights(
+        date.fromisoformat(booking["arrival"]), date.fromisoformat(booking["departure"])
+    )
     raw_actions = item.get("actions")
     actions: dict[str, Any] = raw_actions if isinstance(raw_actions, dict) else {}
     if actions.get("checkAvailability") and booking["status"] in inventory.OCCUPYING:
         need = int(booking.get("roomQty") or 1)
         if any(inventory.num_avail(state, room, d, ignore=booking["id"]) < need for d in stay):
-            errors.append({"action": action, "field": "arrival",
-                           "message": "no availability for these dates"})
+            errors.append(
+                {"action": action, "field": "arrival", "message": "no availability for these dates"}
+            )
             return False
     unit = booking.get("unitId")
     if unit is not None and not 1 <= unit <= room.qty:
@@ -254,8 +337,9 @@ def _check_units(
     return True
 
 
-def _free_unit(state: SandboxState, room_id: int, qty: int, stay: Sequence[date],
-               ignore: int | None) -> int:
+def _free_unit(
+    state: SandboxState, room_id: int, qty: int, stay: Sequence[date], ignore: int | None
+) -> int:
     taken: set[int] = set()
     for other in state.bookings.values():
         if other["id"] == ignore or other["roomId"] != room_id:
@@ -304,8 +388,13 @@ def search(
 
 
 def _matches(
-    booking: dict[str, Any], ints: dict[str, set[int]], statuses: list[str],
-    references: set[str], dates: dict[str, date], times: dict[str, datetime], today: date,
+    booking: dict[str, Any],
+    ints: dict[str, set[int]],
+    statuses: list[str],
+    references: set[str],
+    dates: dict[str, date],
+    times: dict[str, datetime],
+    today: date,
 ) -> bool:
     for key, wanted in ints.items():
         if wanted and booking.get(key) not in wanted:
@@ -313,15 +402,17 @@ def _matches(
     if statuses and booking["status"] not in statuses:
         return False
     if not statuses and booking["status"] == "cancelled":
-        return False   # pitfall: cancelled bookings only when asked for by status
+        return False  # pitfall: cancelled bookings only when asked for by status
     if references and booking.get("apiReference") not in references:
         return False
     arrival = date.fromisoformat(booking["arrival"])
     departure = date.fromisoformat(booking["departure"])
-    bounds = {"arrivalFrom": arrival >= dates.get("arrivalFrom", date.min),
-              "arrivalTo": arrival <= dates.get("arrivalTo", date.max),
-              "departureFrom": departure >= dates.get("departureFrom", date.min),
-              "departureTo": departure <= dates.get("departureTo", date.max)}
+    bounds = {
+        "arrivalFrom": arrival >= dates.get("arrivalFrom", date.min),
+        "arrivalTo": arrival <= dates.get("arrivalTo", date.max),
+        "departureFrom": departure >= dates.get("departureFrom", date.min),
+        "departureTo": departure <= dates.get("departureTo", date.max),
+    }
     if not all(bounds.values()):
         return False
     for prefix, field_name in (("modified", "modifiedTime"), ("bookingTime", "bookingTime")):

@@ -109,8 +109,11 @@ async def create_account(request: Request, sandbox: Sandbox) -> Any:
     if limit < 0 or window <= 0 or ttl <= 0:
         raise Invalid("credit_limit >= 0, window_s > 0 and token_ttl_s > 0")
     account = sandbox.state.create_account(limit, window, ttl)
-    return {"account_id": account.id, "refresh_token": account.refresh_token,
-            "invite_code": sandbox.state.new_invite_code(account.id)}
+    return {
+        "account_id": account.id,
+        "refresh_token": account.refresh_token,
+        "invite_code": sandbox.state.new_invite_code(account.id),
+    }
 
 
 def _account(request: Request, sandbox: Sandbox) -> int:
@@ -127,9 +130,14 @@ async def invite_code(request: Request, sandbox: Sandbox) -> Any:
 async def account_credits(request: Request, sandbox: Sandbox) -> Any:
     pool = sandbox.state.accounts[_account(request, sandbox)].pool
     with sandbox.state.lock:
-        return {"limit": float(pool.limit), "remaining": float(pool.remaining),
-                "used": float(pool.used), "resets_in": pool.resets_in,
-                "window_s": pool.window_s, "refused": pool.refused}
+        return {
+            "limit": float(pool.limit),
+            "remaining": float(pool.remaining),
+            "used": float(pool.used),
+            "resets_in": pool.resets_in,
+            "window_s": pool.window_s,
+            "refused": pool.refused,
+        }
 
 
 async def expire_tokens(request: Request, sandbox: Sandbox) -> Any:
@@ -148,8 +156,11 @@ async def create_property(request: Request, sandbox: Sandbox) -> Any:
     ):
         raise Invalid("rooms must be a list of {name, qty (1..500)}")
     prop = sandbox.state.create_property(
-        account_id, str(body.get("name", "Sandbox Hotel")), str(body.get("currency", "EUR")),
-        rooms, _webhook(body.get("webhook")),
+        account_id,
+        str(body.get("name", "Sandbox Hotel")),
+        str(body.get("currency", "EUR")),
+        rooms,
+        _webhook(body.get("webhook")),
     )
     return prop.public()
 
@@ -181,8 +192,11 @@ async def list_bookings(request: Request, sandbox: Sandbox) -> Any:
     raw = request.query_params.get("propertyId")
     property_id = int(raw) if raw else None
     with sandbox.state.lock:
-        return [dict(b) for b in sorted(sandbox.state.bookings.values(), key=lambda b: b["id"])
-                if property_id is None or b["propertyId"] == property_id]
+        return [
+            dict(b)
+            for b in sorted(sandbox.state.bookings.values(), key=lambda b: b["id"])
+            if property_id is None or b["propertyId"] == property_id
+        ]
 
 
 async def get_booking(request: Request, sandbox: Sandbox) -> Any:
@@ -194,10 +208,17 @@ async def get_booking(request: Request, sandbox: Sandbox) -> Any:
 
 def _guest_defaults() -> dict[str, Any]:
     code = secrets.randbelow(10**10)
-    return {"status": "new", "channel": "booking", "referer": "Booking.com",
-            "apiSource": "Booking.com", "apiReference": f"BDC-{code:010d}",
-            "firstName": "Sandbox", "lastName": "Guest", "email": "guest@example.invalid",
-            "numAdult": 2}
+    return {
+        "status": "new",
+        "channel": "booking",
+        "referer": "Booking.com",
+        "apiSource": "Booking.com",
+        "apiReference": f"BDC-{code:010d}",
+        "firstName": "Sandbox",
+        "lastName": "Guest",
+        "email": "guest@example.invalid",
+        "numAdult": 2,
+    }
 
 
 async def guest_booking(request: Request, sandbox: Sandbox) -> Any:
@@ -209,8 +230,9 @@ async def guest_booking(request: Request, sandbox: Sandbox) -> Any:
         result, booking = bookings.create(state, body, account_id=None, defaults=defaults)
         if booking is None:
             raise Invalid("; ".join(e["message"] for e in result["errors"]))
-        sandbox.sender.booking_changed(state.properties[booking["propertyId"]], booking, "new",
-                                       delivery)
+        sandbox.sender.booking_changed(
+            state.properties[booking["propertyId"]], booking, "new", delivery
+        )
         return dict(booking)
 
 
@@ -226,14 +248,16 @@ async def cancel_guest_booking(request: Request, sandbox: Sandbox) -> Any:
     return _change(sandbox, _int(request, "booking_id"), {"status": "cancelled"}, delivery)
 
 
-def _change(sandbox: Sandbox, booking_id: int, fields: dict[str, Any],
-            delivery: Delivery) -> dict[str, Any]:
+def _change(
+    sandbox: Sandbox, booking_id: int, fields: dict[str, Any], delivery: Delivery
+) -> dict[str, Any]:
     state = sandbox.state
     with state.lock:
         if booking_id not in state.bookings:
             raise NotFound("booking not found")
-        result, booking, change = bookings.modify(state, {**fields, "id": booking_id},
-                                                  account_id=None)
+        result, booking, change = bookings.modify(
+            state, {**fields, "id": booking_id}, account_id=None
+        )
         if result.get("errors"):
             raise Invalid("; ".join(e["message"] for e in result["errors"]))
         assert booking is not None
@@ -241,8 +265,9 @@ def _change(sandbox: Sandbox, booking_id: int, fields: dict[str, Any],
             # Guest cancellations carry cancelTime (API cancels leave it null, as often live).
             booking["cancelTime"] = booking["modifiedTime"]
         if change is not None:
-            sandbox.sender.booking_changed(state.properties[booking["propertyId"]], booking,
-                                           change, delivery)
+            sandbox.sender.booking_changed(
+                state.properties[booking["propertyId"]], booking, change, delivery
+            )
         return dict(booking)
 
 
@@ -265,12 +290,15 @@ async def replay_webhook(request: Request, sandbox: Sandbox) -> Any:
         status = body.get("status", default_status)
         if status not in ("new", "modify", "cancel"):
             raise Invalid("status must be new, modify or cancel")
-        delivery = Delivery(delay_s=float(body.get("delay_s", 0)),
-                            duplicates=int(body.get("duplicates", 0)),
-                            array_wrapped=bool(body.get("array_wrapped", False)))
+        delivery = Delivery(
+            delay_s=float(body.get("delay_s", 0)),
+            duplicates=int(body.get("duplicates", 0)),
+            array_wrapped=bool(body.get("array_wrapped", False)),
+        )
         prop = state.properties[booking["propertyId"]]
-        count = sandbox.sender.send(prop, shown, version=version, v1_status=status,
-                                    delivery=delivery)
+        count = sandbox.sender.send(
+            prop, shown, version=version, v1_status=status, delivery=delivery
+        )
     return {"scheduled": count}
 
 
@@ -297,9 +325,12 @@ async def calls(request: Request, sandbox: Sandbox) -> Any:
     method = request.query_params.get("method")
     path = request.query_params.get("path")
     with sandbox.state.lock:
-        return [c for c in sandbox.state.calls
-                if (method is None or c["method"] == method.upper())
-                and (path is None or c["path"] == path)]
+        return [
+            c
+            for c in sandbox.state.calls
+            if (method is None or c["method"] == method.upper())
+            and (path is None or c["path"] == path)
+        ]
 
 
 def control_routes() -> list[Route]:
@@ -308,22 +339,27 @@ def control_routes() -> list[Route]:
         Route(f"{p}/reset", control(reset), methods=["POST"]),
         Route(f"{p}/config", control(config), methods=["GET", "POST"]),
         Route(f"{p}/accounts", control(create_account, 201), methods=["POST"]),
-        Route(f"{p}/accounts/{{account_id}}/invite-codes", control(invite_code, 201),
-              methods=["POST"]),
-        Route(f"{p}/accounts/{{account_id}}/credits", control(account_credits),
-              methods=["GET"]),
-        Route(f"{p}/accounts/{{account_id}}/expire-tokens", control(expire_tokens),
-              methods=["POST"]),
+        Route(
+            f"{p}/accounts/{{account_id}}/invite-codes", control(invite_code, 201), methods=["POST"]
+        ),
+        Route(f"{p}/accounts/{{account_id}}/credits", control(account_credits), methods=["GET"]),
+        Route(
+            f"{p}/accounts/{{account_id}}/expire-tokens", control(expire_tokens), methods=["POST"]
+        ),
         Route(f"{p}/properties", control(create_property, 201), methods=["POST"]),
         Route(f"{p}/properties/{{property_id}}", control(get_property), methods=["GET"]),
         Route(f"{p}/properties/{{property_id}}", control(patch_property), methods=["PATCH"]),
         Route(f"{p}/bookings", control(list_bookings), methods=["GET"]),
         Route(f"{p}/bookings/{{booking_id}}", control(get_booking), methods=["GET"]),
         Route(f"{p}/guest-bookings", control(guest_booking, 201), methods=["POST"]),
-        Route(f"{p}/guest-bookings/{{booking_id}}", control(modify_guest_booking),
-              methods=["PATCH"]),
-        Route(f"{p}/guest-bookings/{{booking_id}}/cancel", control(cancel_guest_booking),
-              methods=["POST"]),
+        Route(
+            f"{p}/guest-bookings/{{booking_id}}", control(modify_guest_booking), methods=["PATCH"]
+        ),
+        Route(
+            f"{p}/guest-bookings/{{booking_id}}/cancel",
+            control(cancel_guest_booking),
+            methods=["POST"],
+        ),
         Route(f"{p}/webhooks/replay", control(replay_webhook), methods=["POST"]),
         Route(f"{p}/webhooks", control(webhook_log), methods=["GET"]),
         Route(f"{p}/faults", control(faults), methods=["GET", "POST", "DELETE"]),

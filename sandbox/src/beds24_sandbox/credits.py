@@ -10,9 +10,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 AUTH_COST = Decimal("1")
 READ_BASE = Decimal("1")
-READ_PER_RECORD = Decimal("0.005")   # a page of 100 bookings costs 1.5
+READ_PER_RECORD = Decimal("0.005")  # a page of 100 bookings costs 1.5
 WRITE_BASE = Decimal("1")
-WRITE_PER_ITEM = Decimal("0.01")     # a batch of 100 items costs 2
+WRITE_PER_ITEM = Decimal("0.01")  # a batch of 100 items costs 2
 
 
 def read_cost(records: int) -> Decimal:
@@ -76,13 +76,14 @@ class CreditPool:
         )
         names: list[tuple[str, str, str]] = []
         if style in ("live", "both"):
-            names.append(("x-five-min-limit-remaining", "x-five-min-limit-resets-in",
-                          "x-request-cost"))
+            names.append(
+                ("x-five-min-limit-remaining", "x-five-min-limit-resets-in", "x-request-cost")
+            )
         if style in ("openapi", "both"):
-            names.append(("X-FiveMinCreditLimit-Remaining", "X-FiveMinCreditLimit-ResetsIn",
-                          "X-RequestCost"))
+            names.append(
+                ("X-FiveMinCreditLimit-Remaining", "X-FiveMinCreditLimit-ResetsIn", "X-RequestCost")
+            )
         out: dict[str, str] = {}
         for triple in names:
             out.update(zip(triple, values, strict=True))
         return out
-

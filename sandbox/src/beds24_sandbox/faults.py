@@ -54,10 +54,14 @@ class FaultBook:
         if path is not None:
             path = "/" + str(path).removeprefix("/api/v2").removeprefix("/v2").lstrip("/")
         fault = Fault(
-            id=next(self._ids), kind=kind, count=count,
-            method=str(spec["method"]).upper() if spec.get("method") else None, path=path,
+            id=next(self._ids),
+            kind=kind,
+            count=count,
+            method=str(spec["method"]).upper() if spec.get("method") else None,
+            path=path,
             status=int(spec["status"]) if spec.get("status") is not None else None,
-            delay_s=float(spec.get("delay_s", 30.0)), apply=bool(spec.get("apply", False)),
+            delay_s=float(spec.get("delay_s", 30.0)),
+            apply=bool(spec.get("apply", False)),
         )
         with self._lock:
             self._faults.append(fault)

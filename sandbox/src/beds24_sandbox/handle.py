@@ -76,10 +76,14 @@ class SandboxHandle:
         result: dict[str, Any] = await self._request("POST", "/config", json=values)
         return result
 
-    async def create_account(self, *, credit_limit: float = 100, window_s: float = 300,
-                             token_ttl_s: float = 86_400) -> SandboxAccount:
-        body = await self._request("POST", "/accounts", json={
-            "credit_limit": credit_limit, "window_s": window_s, "token_ttl_s": token_ttl_s})
+    async def create_account(
+        self, *, credit_limit: float = 100, window_s: float = 300, token_ttl_s: float = 86_400
+    ) -> SandboxAccount:
+        body = await self._request(
+            "POST",
+            "/accounts",
+            json={"credit_limit": credit_limit, "window_s": window_s, "token_ttl_s": token_ttl_s},
+        )
         return SandboxAccount(body["account_id"], body["refresh_token"], body["invite_code"])
 
     async def new_invite_code(self, account_id: int) -> str:
@@ -95,11 +99,18 @@ class SandboxHandle:
         return int(body["expired"])
 
     async def create_property(
-        self, account_id: int, *, name: str = "Sandbox Hotel",
-        rooms: list[dict[str, Any]] | None = None, webhook: dict[str, Any] | None = None,
+        self,
+        account_id: int,
+        *,
+        name: str = "Sandbox Hotel",
+        rooms: list[dict[str, Any]] | None = None,
+        webhook: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = {"account_id": account_id, "name": name,
-                                   "rooms": rooms or [{"name": "Double", "qty": 2}]}
+        payload: dict[str, Any] = {
+            "account_id": account_id,
+            "name": name,
+            "rooms": rooms or [{"name": "Double", "qty": 2}],
+        }
         if webhook is not None:
             payload["webhook"] = webhook
         result: dict[str, Any] = await self._request("POST", "/properties", json=payload)
@@ -107,25 +118,32 @@ class SandboxHandle:
 
     async def update_property(self, property_id: int, **changes: Any) -> dict[str, Any]:
         """e.g. `update_property(pid, webhook={"urls": [...], "custom_header": "..."})`."""
-        result: dict[str, Any] = await self._request("PATCH", f"/properties/{property_id}",
-                                                     json=changes)
+        result: dict[str, Any] = await self._request(
+            "PATCH", f"/properties/{property_id}", json=changes
+        )
         return result
 
     async def seed(
-        self, *, rooms: list[dict[str, Any]] | None = None,
-        webhook: dict[str, Any] | None = None, credit_limit: float = 100,
-        window_s: float = 300, token_ttl_s: float = 86_400,
+        self,
+        *,
+        rooms: list[dict[str, Any]] | None = None,
+        webhook: dict[str, Any] | None = None,
+        credit_limit: float = 100,
+        window_s: float = 300,
+        token_ttl_s: float = 86_400,
     ) -> SandboxProperty:
         """An account with one property: the usual start of a test."""
-        account = await self.create_account(credit_limit=credit_limit, window_s=window_s,
-                                            token_ttl_s=token_ttl_s)
+        account = await self.create_account(
+            credit_limit=credit_limit, window_s=window_s, token_ttl_s=token_ttl_s
+        )
         prop = await self.create_property(account.account_id, rooms=rooms, webhook=webhook)
         return SandboxProperty(prop["id"], account, prop["rooms"])
 
     async def token(self, refresh_token: str) -> str:
         """A fresh API token for the account owning `refresh_token` (costs it 1 credit)."""
-        response = await self._http.get(f"{self.url}/authentication/token",
-                                        headers={"refreshToken": refresh_token})
+        response = await self._http.get(
+            f"{self.url}/authentication/token", headers={"refreshToken": refresh_token}
+        )
         if response.status_code != 200:
             raise AssertionError(f"sandbox token answered {response.status_code}: {response.text}")
         return str(response.json()["token"])
@@ -134,8 +152,9 @@ class SandboxHandle:
     async def api_session(self, prop: SandboxProperty) -> AsyncIterator[ApiSession]:
         """An httpx client on the API base, sending a token of `prop`'s account."""
         token = await self.token(prop.account.refresh_token)
-        async with httpx.AsyncClient(base_url=self.url, headers={"token": token}, timeout=10,
-                                     verify=shared_ssl_context()) as http:
+        async with httpx.AsyncClient(
+            base_url=self.url, headers={"token": token}, timeout=10, verify=shared_ssl_context()
+        ) as http:
             yield ApiSession(http, prop, token)
 
     # -- bookings -----------------------------------------------------------------------------
@@ -150,12 +169,21 @@ class SandboxHandle:
         return result
 
     async def guest_booking(
-        self, room_id: int, arrival: date | str, departure: date | str, *,
-        delivery: dict[str, Any] | None = None, **fields: Any,
+        self,
+        room_id: int,
+        arrival: date | str,
+        departure: date | str,
+        *,
+        delivery: dict[str, Any] | None = None,
+        **fields: Any,
     ) -> dict[str, Any]:
         """A booking made by a guest on an OTA; fires the property's webhooks."""
-        payload = {"roomId": room_id, "arrival": _day(arrival), "departure": _day(departure),
-                   **fields}
+        payload = {
+            "roomId": room_id,
+            "arrival": _day(arrival),
+            "departure": _day(departure),
+            **fields,
+        }
         if delivery is not None:
             payload["delivery"] = delivery
         result: dict[str, Any] = await self._request("POST", "/guest-bookings", json=payload)
@@ -167,8 +195,9 @@ class SandboxHandle:
         payload = {k: _day(v) if isinstance(v, date) else v for k, v in fields.items()}
         if delivery is not None:
             payload["delivery"] = delivery
-        result: dict[str, Any] = await self._request("PATCH", f"/guest-bookings/{booking_id}",
-                                                     json=payload)
+        result: dict[str, Any] = await self._request(
+            "PATCH", f"/guest-bookings/{booking_id}", json=payload
+        )
         return result
 
     async def cancel_guest_booking(
@@ -176,18 +205,29 @@ class SandboxHandle:
     ) -> dict[str, Any]:
         payload = {"delivery": delivery} if delivery is not None else {}
         result: dict[str, Any] = await self._request(
-            "POST", f"/guest-bookings/{booking_id}/cancel", json=payload)
+            "POST", f"/guest-bookings/{booking_id}/cancel", json=payload
+        )
         return result
 
     # -- webhooks -----------------------------------------------------------------------------
     async def replay_webhook(
-        self, booking_id: int, *, version: str = "v2", status: str | None = None,
-        delay_s: float = 0, snapshot: dict[str, Any] | None = None, duplicates: int = 0,
+        self,
+        booking_id: int,
+        *,
+        version: str = "v2",
+        status: str | None = None,
+        delay_s: float = 0,
+        snapshot: dict[str, Any] | None = None,
+        duplicates: int = 0,
         array_wrapped: bool = False,
     ) -> int:
-        payload: dict[str, Any] = {"booking_id": booking_id, "version": version,
-                                   "delay_s": delay_s, "duplicates": duplicates,
-                                   "array_wrapped": array_wrapped}
+        payload: dict[str, Any] = {
+            "booking_id": booking_id,
+            "version": version,
+            "delay_s": delay_s,
+            "duplicates": duplicates,
+            "array_wrapped": array_wrapped,
+        }
         if status is not None:
             payload["status"] = status
         if snapshot is not None:
@@ -203,8 +243,13 @@ class SandboxHandle:
 
     # -- faults and calls ----------------------------------------------------------------------
     async def inject_fault(
-        self, kind: str, *, count: int = 1, method: str | None = None,
-        path: str | None = None, **extra: Any,
+        self,
+        kind: str,
+        *,
+        count: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         """kind: http_500 | timeout | credits | lost_response; extra: status, delay_s, apply."""
         payload = {"kind": kind, "count": count, **extra}
@@ -218,8 +263,9 @@ class SandboxHandle:
     async def clear_faults(self) -> None:
         await self._request("DELETE", "/faults")
 
-    async def calls(self, *, method: str | None = None,
-                    path: str | None = None) -> list[dict[str, Any]]:
+    async def calls(
+        self, *, method: str | None = None, path: str | None = None
+    ) -> list[dict[str, Any]]:
         """Beds24 API calls received: [{method, path, status, cost, items, fault, ...}]."""
         params = {k: v for k, v in (("method", method), ("path", path)) if v is not None}
         result: list[dict[str, Any]] = await self._request("GET", "/calls", params=params)

@@ -11,10 +11,8 @@ from beds24_sandbox.state import Room, SandboxState
 # Statuses that hold a unit (a cancelled booking or an inquiry does not).
 OCCUPYING = frozenset({"confirmed", "new", "request", "black"})
 PRICE_KEYS = tuple(f"price{i}" for i in range(1, 17))
-SETTING_KEYS = frozenset({"numAvail", "minStay", "maxStay", "multiplier", "override",
-                          *PRICE_KEYS})
-OVERRIDES = frozenset({"none", "blackout", "exception", "noCheckIn", "noCheckOut",
-                       "noCheckInOut"})
+SETTING_KEYS = frozenset({"numAvail", "minStay", "maxStay", "multiplier", "override", *PRICE_KEYS})
+OVERRIDES = frozenset({"none", "blackout", "exception", "noCheckIn", "noCheckOut", "noCheckInOut"})
 
 
 def nights(arrival: date, departure: date) -> list[date]:
@@ -81,9 +79,7 @@ def compress(days: list[tuple[date, dict[str, Any]]]) -> list[dict[str, Any]]:
     return out
 
 
-def apply_calendar_item(
-    state: SandboxState, item: Any, account_id: int
-) -> dict[str, Any]:
+def apply_calendar_item(state: SandboxState, item: Any, account_id: int) -> dict[str, Any]:
     """Validate and apply one item of `POST /inventory/rooms/calendar`; its result object."""
     errors: list[dict[str, Any]] = []
 
@@ -125,7 +121,7 @@ def apply_calendar_item(
         current = state.calendar.setdefault((room.id, day), {})
         for key, value in values.items():
             if value is None:
-                current.pop(key, None)   # null removes a setting
+                current.pop(key, None)  # null removes a setting
             else:
                 current[key] = value
     return {"success": True, "modified": {"roomId": room.id, "calendar": ranges}}

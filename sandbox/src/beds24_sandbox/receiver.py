@@ -60,9 +60,16 @@ class WebhookReceiver:
             body = raw.decode(errors="replace")
         with self._lock:
             status = self._answers.popleft() if self._answers else 200
-            self.received.append(Received(
-                request.method, request.url.path, dict(request.query_params),
-                {k.lower(): v for k, v in request.headers.items()}, body, status))
+            self.received.append(
+                Received(
+                    request.method,
+                    request.url.path,
+                    dict(request.query_params),
+                    {k.lower(): v for k, v in request.headers.items()},
+                    body,
+                    status,
+                )
+            )
         return JSONResponse({"ok": status < 400}, status_code=status)
 
     def __enter__(self) -> WebhookReceiver:

@@ -25,7 +25,11 @@ class DroppedResponse(Response):
         super().__init__(status_code=201)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 201,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", b"4096")]})
-        await send({"type": "http.response.body", "body": b"[{\"success\"", "more_body": True})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 201,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'[{"success"', "more_body": True})

@@ -28,11 +28,21 @@ class ThreadServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.host, self.port = self._sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, ws="none",
-                                lifespan="on", timeout_graceful_shutdown=0.5)
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            ws="none",
+            lifespan="on",
+            timeout_graceful_shutdown=0.5,
+        )
         self._server = _NoSignals(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
-                                        name="sandbox-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._sock]},
+            name="sandbox-http",
+            daemon=True,
+        )
 
     @property
     def base(self) -> str:

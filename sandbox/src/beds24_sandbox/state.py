@@ -23,10 +23,10 @@ class Config:
     """Knobs a test may turn with `POST /_sandbox/config`."""
 
     page_size: int = 100
-    credit_headers: str = "live"          # live | openapi | both | none
-    api_webhooks: str = "allowWebhooks"   # allowWebhooks | always | never
-    zero_without_price: bool = False      # Beds24 shows 0 inventory on days without a price
-    api_reference_writable: bool = True   # False: API writes ignore apiReference (unconfirmed)
+    credit_headers: str = "live"  # live | openapi | both | none
+    api_webhooks: str = "allowWebhooks"  # allowWebhooks | always | never
+    zero_without_price: bool = False  # Beds24 shows 0 inventory on days without a price
+    api_reference_writable: bool = True  # False: API writes ignore apiReference (unconfirmed)
     webhook_retry_delays_s: list[float] = field(default_factory=lambda: [1.0, 2.0, 4.0])
     webhook_timeout_s: float = 5.0
 
@@ -60,19 +60,27 @@ class Room:
     units: list[dict[str, Any]]
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "propertyId": self.property_id, "name": self.name,
-                "qty": self.qty, "units": list(self.units)}
+        return {
+            "id": self.id,
+            "propertyId": self.property_id,
+            "name": self.name,
+            "qty": self.qty,
+            "units": list(self.units),
+        }
 
 
 @dataclass
 class WebhookConfig:
     urls: list[str] = field(default_factory=list)
     custom_header: str = ""
-    version: str = "twoWithPersonalData"   # twoWithPersonalData | twoNoPersonalData | one
+    version: str = "twoWithPersonalData"  # twoWithPersonalData | twoNoPersonalData | one
 
     def public(self) -> dict[str, Any]:
-        return {"urls": list(self.urls), "custom_header": self.custom_header,
-                "version": self.version}
+        return {
+            "urls": list(self.urls),
+            "custom_header": self.custom_header,
+            "version": self.version,
+        }
 
 
 @dataclass
@@ -85,9 +93,14 @@ class Property:
     webhook: WebhookConfig
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "account_id": self.account_id, "name": self.name,
-                "currency": self.currency, "rooms": [r.public() for r in self.rooms.values()],
-                "webhook": self.webhook.public()}
+        return {
+            "id": self.id,
+            "account_id": self.account_id,
+            "name": self.name,
+            "currency": self.currency,
+            "rooms": [r.public() for r in self.rooms.values()],
+            "webhook": self.webhook.public(),
+        }
 
 
 class SandboxState:
@@ -166,7 +179,11 @@ class SandboxState:
 
     # -- properties -------------------------------------------------------------------------
     def create_property(
-        self, account_id: int, name: str, currency: str, rooms: list[dict[str, Any]],
+        self,
+        account_id: int,
+        name: str,
+        currency: str,
+        rooms: list[dict[str, Any]],
         webhook: WebhookConfig,
     ) -> Property:
         with self.lock:
@@ -174,10 +191,10 @@ class SandboxState:
             for spec in rooms:
                 room_id = next(self._room_ids)
                 qty = int(spec.get("qty", 1))
-                units = [{"id": i, "name": f"{spec.get('name', 'Room')} {i}"}
-                         for i in range(1, qty + 1)]
-                room = Room(room_id, prop.id, str(spec.get("name", f"Room {room_id}")), qty,
-                            units)
+                units = [
+                    {"id": i, "name": f"{spec.get('name', 'Room')} {i}"} for i in range(1, qty + 1)
+                ]
+                room = Room(room_id, prop.id, str(spec.get("name", f"Room {room_id}")), qty, units)
                 prop.rooms[room_id] = room
                 self.rooms[room_id] = room
             self.properties[prop.id] = prop

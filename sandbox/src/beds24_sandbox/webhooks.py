@@ -33,11 +33,19 @@ class Delivery:
     def parse(cls, raw: Any) -> Delivery:
         if raw is None:
             return cls()
-        if not isinstance(raw, dict) or set(raw) - {"delay_s", "duplicates", "array_wrapped",
-                                                    "drop"}:
+        if not isinstance(raw, dict) or set(raw) - {
+            "delay_s",
+            "duplicates",
+            "array_wrapped",
+            "drop",
+        }:
             raise ValueError("delivery takes delay_s, duplicates, array_wrapped, drop")
-        delivery = cls(float(raw.get("delay_s", 0)), int(raw.get("duplicates", 0)),
-                       bool(raw.get("array_wrapped", False)), bool(raw.get("drop", False)))
+        delivery = cls(
+            float(raw.get("delay_s", 0)),
+            int(raw.get("duplicates", 0)),
+            bool(raw.get("array_wrapped", False)),
+            bool(raw.get("drop", False)),
+        )
         if delivery.delay_s < 0 or not 0 <= delivery.duplicates <= 20:
             raise ValueError("delay_s >= 0 and 0 <= duplicates <= 20")
         return delivery
@@ -57,10 +65,14 @@ def v2_body(booking: dict[str, Any], *, personal: bool, retries: int = 0) -> dic
     shown = {k: v for k, v in booking.items() if k not in ("infoItems", "invoiceItems")}
     if not personal:
         shown = {k: v for k, v in shown.items() if k not in PERSONAL_FIELDS}
-    return {"timeStamp": fmt_time(utc_now()), "booking": shown,
-            "infoItems": list(booking.get("infoItems") or []),
-            "invoiceItems": list(booking.get("invoiceItems") or []) if personal else [],
-            "messages": [], "retries": retries}
+    return {
+        "timeStamp": fmt_time(utc_now()),
+        "booking": shown,
+        "infoItems": list(booking.get("infoItems") or []),
+        "invoiceItems": list(booking.get("invoiceItems") or []) if personal else [],
+        "messages": [],
+        "retries": retries,
+    }
 
 
 class WebhookSender:
@@ -98,7 +110,12 @@ class WebhookSender:
         return self.send(prop, booking, version=version, v1_status=change, delivery=delivery)
 
     def send(
-        self, prop: Property, booking: dict[str, Any], *, version: str, v1_status: str,
+        self,
+        prop: Property,
+        booking: dict[str, Any],
+        *,
+        version: str,
+        v1_status: str,
         delivery: Delivery,
     ) -> int:
         """Schedule deliveries of `booking` (a snapshot) to every URL; returns how many."""
@@ -108,11 +125,20 @@ class WebhookSender:
         for url in prop.webhook.urls:
             for copy in range(1 + delivery.duplicates):
                 if delivery.drop:
-                    self._record(url, version, snapshot["id"], None, None, "dropped on request",
-                                 copy, 0)
+                    self._record(
+                        url, version, snapshot["id"], None, None, "dropped on request", copy, 0
+                    )
                     continue
-                job = self._deliver(url, custom_headers(prop.webhook.custom_header), version,
-                                    snapshot, v1_status, personal, delivery, copy)
+                job = self._deliver(
+                    url,
+                    custom_headers(prop.webhook.custom_header),
+                    version,
+                    snapshot,
+                    v1_status,
+                    personal,
+                    delivery,
+                    copy,
+                )
                 task = asyncio.get_running_loop().create_task(job)
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -120,8 +146,15 @@ class WebhookSender:
         return count
 
     async def _deliver(
-        self, url: str, headers: dict[str, str], version: str, booking: dict[str, Any],
-        v1_status: str, personal: bool, delivery: Delivery, copy: int,
+        self,
+        url: str,
+        headers: dict[str, str],
+        version: str,
+        booking: dict[str, Any],
+        v1_status: str,
+        personal: bool,
+        delivery: Delivery,
+        copy: int,
     ) -> None:
         if delivery.delay_s:
             await asyncio.sleep(delivery.delay_s)
@@ -132,8 +165,9 @@ class WebhookSender:
                 body = v2_body(booking, personal=personal, retries=attempt)
                 if delivery.array_wrapped:
                     body = [body]
-            status, error = await self._attempt(url, headers, version, booking["id"],
-                                                v1_status, body)
+            status, error = await self._attempt(
+                url, headers, version, booking["id"], v1_status, body
+            )
             self._record(url, version, booking["id"], body, status, error, copy, attempt)
             if status is not None and status < 400:
                 return
@@ -141,7 +175,12 @@ class WebhookSender:
                 await asyncio.sleep(delays[attempt])
 
     async def _attempt(
-        self, url: str, headers: dict[str, str], version: str, booking_id: int, v1_status: str,
+        self,
+        url: str,
+        headers: dict[str, str],
+        version: str,
+        booking_id: int,
+        v1_status: str,
         body: Any,
     ) -> tuple[int | None, str | None]:
         if self._http is None:
@@ -149,11 +188,12 @@ class WebhookSender:
         timeout = self._state.config.webhook_timeout_s
         try:
             if version == "v2":
-                response = await self._http.post(url, json=body, headers=headers,
-                                                 timeout=timeout)
+                response = await self._http.post(url, json=body, headers=headers, timeout=timeout)
             else:
                 response = await self._http.get(
-                    url, params={"bookid": booking_id, "status": v1_status}, headers=headers,
+                    url,
+                    params={"bookid": booking_id, "status": v1_status},
+                    headers=headers,
                     timeout=timeout,
                 )
         except httpx.HTTPError as exc:
@@ -161,11 +201,27 @@ class WebhookSender:
         return response.status_code, None
 
     def _record(
-        self, url: str, version: str, booking_id: int, body: Any, status: int | None,
-        error: str | None, copy: int, attempt: int,
+        self,
+        url: str,
+        version: str,
+        booking_id: int,
+        body: Any,
+        status: int | None,
+        error: str | None,
+        copy: int,
+        attempt: int,
     ) -> None:
-        self.log.append({
-            "id": next(self._ids), "booking_id": booking_id, "url": url, "version": version,
-            "copy": copy, "attempt": attempt, "status_code": status, "error": error,
-            "sent_at": fmt_time(utc_now()), "body": body,
-        })
+        self.log.append(
+            {
+                "id": next(self._ids),
+                "booking_id": booking_id,
+                "url": url,
+                "version": version,
+                "copy": copy,
+                "attempt": attempt,
+                "status_code": status,
+                "error": error,
+                "sent_at": fmt_time(utc_now()),
+                "body": body,
+            }
+        )

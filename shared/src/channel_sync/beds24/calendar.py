@@ -18,8 +18,10 @@ def compress_calendar(days: dict[date, dict[str, Any]]) -> list[dict[str, Any]]:
     values: dict[str, Any] = {}
     for day in sorted(days):
         current = days[day]
-        if start is not None and last is not None and (
-            day == last + timedelta(days=1) and current == values
+        if (
+            start is not None
+            and last is not None
+            and (day == last + timedelta(days=1) and current == values)
         ):
             last = day
             continue

@@ -56,7 +56,9 @@ class Beds24Client:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
@@ -81,8 +83,13 @@ class Beds24Client:
     # -- authentication ------------------------------------------------------------------
     @classmethod
     async def setup_from_invite(
-        cls, base_url: str, invite_code: str, device_name: str | None = None, *,
-        http: httpx.AsyncClient | None = None, timeout_s: float = 15.0,
+        cls,
+        base_url: str,
+        invite_code: str,
+        device_name: str | None = None,
+        *,
+        http: httpx.AsyncClient | None = None,
+        timeout_s: float = 15.0,
     ) -> SetupResult:
         """Exchange a one-time invite code for a refresh token (store it) and a token."""
         headers = {"code": invite_code}
@@ -93,8 +100,9 @@ class Beds24Client:
             response = await transport.send("GET", "/authentication/setup", headers=headers)
             body = _auth_body(transport, response, "the invite code")
         try:
-            return SetupResult(str(body["refreshToken"]), str(body["token"]),
-                               int(body["expiresIn"]))
+            return SetupResult(
+                str(body["refreshToken"]), str(body["token"]), int(body["expiresIn"])
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise Beds24Unavailable("Beds24 setup answer lacked token fields") from exc
 
@@ -115,7 +123,12 @@ class Beds24Client:
 
     # -- plumbing ------------------------------------------------------------------------
     async def _call(
-        self, method: str, path: str, *, params: Params | None = None, json: Any = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
         idempotency_key: str | None = None,
     ) -> Any:
         """One authenticated call; a 401 refreshes the token once and retries once."""
@@ -130,8 +143,9 @@ class Beds24Client:
                 method, path, headers={"token": token, **extra}, params=params, json=json
             )
             if response.status_code == 401:
-                raise Beds24AuthError(f"Beds24 refused a freshly issued token on {path}",
-                                      status_code=401)
+                raise Beds24AuthError(
+                    f"Beds24 refused a freshly issued token on {path}", status_code=401
+                )
         return self._transport.decode(response, f"{method} {path}")
 
     async def _pages(self, path: str, params: Params) -> list[dict[str, Any]]:
@@ -185,16 +199,27 @@ class Beds24Client:
         a lookup by `ids` or `api_reference` adds a date filter that matches every booking.
         """
         params = booking_params(
-            property_ids=property_ids, ids=ids, room_ids=room_ids, api_reference=api_reference,
-            statuses=statuses, modified_from=modified_from, arrival_from=arrival_from,
-            arrival_to=arrival_to, departure_from=departure_from, departure_to=departure_to,
+            property_ids=property_ids,
+            ids=ids,
+            room_ids=room_ids,
+            api_reference=api_reference,
+            statuses=statuses,
+            modified_from=modified_from,
+            arrival_from=arrival_from,
+            arrival_to=arrival_to,
+            departure_from=departure_from,
+            departure_to=departure_to,
         )
         if include_info_items:
             params.append(("includeInfoItems", "true"))
         return await self._pages("/bookings", params)
 
     async def find_bookings_by_reference(
-        self, reference: str, *, property_id: int | None = None, info_code: str | None = None,
+        self,
+        reference: str,
+        *,
+        property_id: int | None = None,
+        info_code: str | None = None,
         info_since: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Bookings of any status whose `apiReference` is exactly `reference`.
@@ -205,14 +230,14 @@ class Beds24Client:
         ago), all pages, so it is meant for the rare create whose outcome is unknown.
         """
         props = [property_id] if property_id is not None else None
-        found = await self.get_bookings(api_reference=reference, statuses="all",
-                                        property_ids=props)
+        found = await self.get_bookings(api_reference=reference, statuses="all", property_ids=props)
         exact = [b for b in found if b.get("apiReference") == reference]
         if exact or info_code is None:
             return exact
         since = info_since or datetime.now(UTC) - INFO_LOOKBACK
-        recent = await self.get_bookings(property_ids=props, statuses="all",
-                                         modified_from=since, include_info_items=True)
+        recent = await self.get_bookings(
+            property_ids=props, statuses="all", modified_from=since, include_info_items=True
+        )
         return [b for b in recent if _carries(b, info_code, reference)]
 
     async def write_bookings(
@@ -248,8 +273,11 @@ class Beds24Client:
         flag Beds24 answers empty calendars."""
         params: Params = [("roomId", str(r)) for r in room_ids]
         params += [("startDate", start.isoformat()), ("endDate", end.isoformat())]
-        flags = {"includeNumAvail": include_num_avail, "includePrices": include_prices,
-                 "includeMinStay": include_min_stay}
+        flags = {
+            "includeNumAvail": include_num_avail,
+            "includePrices": include_prices,
+            "includeMinStay": include_min_stay,
+        }
         params += [(k, "true") for k, on in flags.items() if on]
         return await self._pages("/inventory/rooms/calendar", params)
 
@@ -265,8 +293,9 @@ class Beds24Client:
 
 def _carries(booking: dict[str, Any], code: str, reference: str) -> bool:
     items = booking.get("infoItems") or []
-    return any(isinstance(i, dict) and i.get("code") == code and i.get("text") == reference
-               for i in items)
+    return any(
+        isinstance(i, dict) and i.get("code") == code and i.get("text") == reference for i in items
+    )
 
 
 def _auth_body(transport: Transport, response: httpx.Response, what: str) -> dict[str, Any]:

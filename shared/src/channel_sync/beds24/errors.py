@@ -1,14 +1,14 @@
 """What the Beds24 client raises; each class also tells the consumer what to do next.
 
-    Beds24Error
-    ├── Beds24Unavailable       5xx, timeout, dropped connection: retry later (TransientError).
-    │                           For a write the outcome is UNKNOWN: resolve it before repeating.
-    ├── Beds24CreditsExhausted  the account's credit window is spent: retry at `not_before`
-    │                           (RetryAfter); nothing was done.
-    ├── Beds24Rejected          400, or an item answered `success: false`: Beds24's own words in
-    │                           the message (PermanentError).
-    └── Beds24AuthError         invite code or refresh token refused, or a fresh token still
-                                refused: an operator must fix the credentials (PermanentError).
+Beds24Error
+├── Beds24Unavailable       5xx, timeout, dropped connection: retry later (TransientError).
+│                           For a write the outcome is UNKNOWN: resolve it before repeating.
+├── Beds24CreditsExhausted  the account's credit window is spent: retry at `not_before`
+│                           (RetryAfter); nothing was done.
+├── Beds24Rejected          400, or an item answered `success: false`: Beds24's own words in
+│                           the message (PermanentError).
+└── Beds24AuthError         invite code or refresh token refused, or a fresh token still
+                            refused: an operator must fix the credentials (PermanentError).
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ class Beds24CreditsExhausted(Beds24Error, RetryAfter):
 class Beds24Rejected(Beds24Error, PermanentError):
     """Beds24 refused the request or an item; `str()` carries Beds24's message."""
 
-    def __init__(self, message: str, *, status_code: int | None = None,
-                 errors: list[str] | None = None):
+    def __init__(
+        self, message: str, *, status_code: int | None = None, errors: list[str] | None = None
+    ):
         super().__init__(message)
         self.status_code = status_code
         self.errors = errors or []

@@ -52,8 +52,12 @@ def booking_params(
     _repeat(params, "status", ALL_STATUSES if statuses == "all" else statuses)
     if modified_from is not None:
         params.append(("modifiedFrom", format_datetime(modified_from)))
-    dates = {"arrivalFrom": arrival_from, "arrivalTo": arrival_to,
-             "departureFrom": departure_from, "departureTo": departure_to}
+    dates = {
+        "arrivalFrom": arrival_from,
+        "arrivalTo": arrival_to,
+        "departureFrom": departure_from,
+        "departureTo": departure_to,
+    }
     for key, value in dates.items():
         if value is not None:
             params.append((key, value.isoformat()))

@@ -55,8 +55,11 @@ class Transport:
         started = time.monotonic()
         try:
             response = await self.http.request(
-                method, self.base_url + path, headers=headers,
-                params=httpx.QueryParams(list(params or ())), json=json,
+                method,
+                self.base_url + path,
+                headers=headers,
+                params=httpx.QueryParams(list(params or ())),
+                json=json,
                 timeout=self.timeout,
             )
         except httpx.TimeoutException as exc:
@@ -64,14 +67,16 @@ class Transport:
             raise Beds24Unavailable(f"Beds24 did not answer {method} {path} in time") from exc
         except httpx.HTTPError as exc:
             logger.warning("beds24 %s %s failed: %s", method, path, type(exc).__name__)
-            raise Beds24Unavailable(
-                f"Beds24 {method} {path} failed: {type(exc).__name__}"
-            ) from exc
+            raise Beds24Unavailable(f"Beds24 {method} {path} failed: {type(exc).__name__}") from exc
         credits = parse_credit_headers(response.headers)
         logger.info(
             "beds24 %s %s -> %s in %.0f ms (cost %s, remaining %s)",
-            method, path, response.status_code, (time.monotonic() - started) * 1000,
-            credits.request_cost if credits else None, credits.remaining if credits else None,
+            method,
+            path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+            credits.request_cost if credits else None,
+            credits.remaining if credits else None,
         )
         if credits is not None:
             await self._record(credits)
@@ -95,19 +100,23 @@ class Transport:
         if status == 429 or (refused and _CREDIT_WORDS.search(message)):
             raise Beds24CreditsExhausted(
                 f"Beds24 credits exhausted on {what}: {message}",
-                self._credit_wait(response), status_code=status,
+                self._credit_wait(response),
+                status_code=status,
             )
         if status >= 500 or status in (408, 425):
-            raise Beds24Unavailable(f"Beds24 failed on {what}: {status} {message}",
-                                    status_code=status)
+            raise Beds24Unavailable(
+                f"Beds24 failed on {what}: {status} {message}", status_code=status
+            )
         if status in (401, 403):
-            raise Beds24AuthError(f"Beds24 refused the credentials on {what}: {message}",
-                                  status_code=status)
+            raise Beds24AuthError(
+                f"Beds24 refused the credentials on {what}: {message}", status_code=status
+            )
         if status >= 400:
             raise Beds24Rejected(f"Beds24 rejected {what}: {message}", status_code=status)
         if body is None:
-            raise Beds24Unavailable(f"Beds24 answered {what} with an unreadable body",
-                                    status_code=status)
+            raise Beds24Unavailable(
+                f"Beds24 answered {what} with an unreadable body", status_code=status
+            )
         if refused:
             raise Beds24Rejected(f"Beds24 rejected {what}: {message}", status_code=status)
         return body
