@@ -3,11 +3,7 @@ answers resolved by our reference, even across a killed worker."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import socket
-import sys
 from datetime import date, timedelta
 from uuid import UUID
 
@@ -20,6 +16,7 @@ from channel_sync.testing.waiting import wait_for
 
 from .conftest import Connected, StartWorker
 from .factories import insert_reservation
+from .processes import start_process
 
 D = date.today() + timedelta(days=40)
 
@@ -106,12 +103,6 @@ async def test_lost_create_answer_is_adopted_not_repeated(
     assert len(searches) == 1  # looked up by reference once, then adopted
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_worker_killed_while_its_create_is_in_flight_leaves_one_booking(
     db: asyncpg.Pool,
     beds24_sandbox: SandboxHandle,
@@ -124,23 +115,7 @@ async def test_worker_killed_while_its_create_is_in_flight_leaves_one_booking(
     await beds24_sandbox.inject_fault(
         "timeout", method="POST", path="/bookings", apply=True, delay_s=20
     )
-    env = {
-        **os.environ,
-        **settings_env,
-        "BEDS24_API_URL": beds24_sandbox.url,
-        "HTTP_PORT": str(_free_port()),
-        "BEDS24_TIMEOUT_S": "15",
-        "BATCH_WINDOW_MS": "50",
-        "RELAY_POLL_INTERVAL_S": "0.5",
-    }
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "outbound_worker.main",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    worker, _ = await start_process(settings_env, beds24_sandbox, BEDS24_TIMEOUT_S="15")
     try:
         async with db.acquire() as conn:
             res = await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
