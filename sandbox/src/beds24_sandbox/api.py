@@ -4,7 +4,6 @@ check of credits, the work and the charge happen as one step."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -119,7 +118,7 @@ async def _serve(
             account_id,
         )
     if fault is not None and fault.kind == "timeout" and not fault.apply:
-        await asyncio.sleep(fault.delay_s)
+        await sandbox.hold(fault.delay_s)
         return error(504, "Gateway Timeout"), Decimal(0), None, account_id
     items: list[Any] | None = None
     if write:
@@ -142,7 +141,7 @@ async def _serve(
     account_id = call.account.id if call.account else None
     response = JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
     if fault is not None and fault.kind == "timeout":
-        await asyncio.sleep(fault.delay_s)
+        await sandbox.hold(fault.delay_s)
         response = error(504, "Gateway Timeout")
     if fault is not None and fault.kind == "lost_response":
         return DroppedResponse(), answer.cost, len(items) if items is not None else None, account_id

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -27,6 +28,7 @@ def create_app(sandbox: Sandbox | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        world.loop = asyncio.get_running_loop()
         yield
         await world.sender.aclose()
 

@@ -12,6 +12,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from beds24_sandbox.app import create_app
+from beds24_sandbox.world import Sandbox
 
 
 class _NoSignals(uvicorn.Server):
@@ -34,7 +35,7 @@ class ThreadServer:
             access_log=False,
             ws="none",
             lifespan="on",
-            timeout_graceful_shutdown=0.5,
+            timeout_graceful_shutdown=1,
         )
         self._server = _NoSignals(config)
         self._thread = threading.Thread(
@@ -56,7 +57,11 @@ class ThreadServer:
                 raise RuntimeError("the server thread did not start")
             time.sleep(0.01)  # sleep-ok: waiting for the server thread under a deadline
 
+    def before_stop(self) -> None:
+        """Hook: let the app finish what holds connections open."""
+
     def stop(self) -> None:
+        self.before_stop()
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
@@ -66,7 +71,13 @@ class SandboxServer(ThreadServer):
     """`with SandboxServer() as server:` serves the sandbox; API at `server.api_url`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
-        super().__init__(create_app(), host, port)
+        self.sandbox = Sandbox()
+        super().__init__(create_app(self.sandbox), host, port)
+
+    def before_stop(self) -> None:
+        loop = self.sandbox.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.sandbox.release_held)
 
     @property
     def api_url(self) -> str:
