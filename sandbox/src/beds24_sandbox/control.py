@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from beds24_sandbox import bookings
+from beds24_sandbox import booking_writes
 from beds24_sandbox.state import WebhookConfig
 from beds24_sandbox.webhooks import Delivery
 from beds24_sandbox.world import Sandbox
@@ -227,7 +227,7 @@ async def guest_booking(request: Request, sandbox: Sandbox) -> Any:
     state = sandbox.state
     with state.lock:
         defaults = _guest_defaults()
-        result, booking = bookings.create(state, body, account_id=None, defaults=defaults)
+        result, booking = booking_writes.create(state, body, account_id=None, defaults=defaults)
         if booking is None:
             raise Invalid("; ".join(e["message"] for e in result["errors"]))
         sandbox.sender.booking_changed(
@@ -255,7 +255,7 @@ def _change(
     with state.lock:
         if booking_id not in state.bookings:
             raise NotFound("booking not found")
-        result, booking, change = bookings.modify(
+        result, booking, change = booking_writes.modify(
             state, {**fields, "id": booking_id}, account_id=None
         )
         if result.get("errors"):

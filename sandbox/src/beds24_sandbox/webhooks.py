@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from beds24_sandbox.bookings import PERSONAL_FIELDS, fmt_time, utc_now
+from beds24_sandbox.booking_fields import PERSONAL_FIELDS, fmt_time, utc_now
 from beds24_sandbox.state import Property, SandboxState
 
 logger = logging.getLogger(__name__)

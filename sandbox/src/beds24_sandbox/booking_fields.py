@@ -1,0 +1,149 @@
+"""Booking fields: their defaults, checks and timestamps as Beds24 shows them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+STATUSES = ("confirmed", "request", "new", "cancelled", "black", "inquiry")
+MAX_LENGTH = {"comments": 1000, "notes": 2000, "apiReference": 100, "message": 1000}
+STR_FIELDS = frozenset(
+    {
+        "title",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "mobile",
+        "fax",
+        "company",
+        "address",
+        "city",
+        "state",
+        "postcode",
+        "country",
+        "country2",
+        "comments",
+        "notes",
+        "message",
+        "referer",
+        "channel",
+        "apiSource",
+        "apiReference",
+        "subStatus",
+        "arrivalTime",
+        "lang",
+        *(f"custom{i}" for i in range(1, 11)),
+    }
+)
+INT_FIELDS = frozenset(
+    {"numAdult", "numChild", "roomQty", "unitId", "masterId", "bookingGroup", "apiSourceId"}
+)
+NUM_FIELDS = frozenset({"price", "deposit", "tax", "commission"})
+LIST_FIELDS = frozenset({"infoItems", "invoiceItems"})
+READ_ONLY = frozenset({"bookingTime", "modifiedTime", "cancelTime"})
+# What a `twoNoPersonalData` webhook leaves out.
+PERSONAL_FIELDS = frozenset(
+    {
+        "title",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "mobile",
+        "fax",
+        "company",
+        "address",
+        "city",
+        "state",
+        "postcode",
+        "country",
+        "country2",
+        "comments",
+        "notes",
+        "message",
+    }
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def fmt_time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def stamp(booking: dict[str, Any]) -> None:
+    """Bump modifiedTime; strictly later than before, so every version has its own stamp."""
+    now = utc_now()
+    previous = booking.get("modifiedTime")
+    if previous and parse_time(previous) >= now:
+        now = parse_time(previous) + timedelta(seconds=1)
+    booking["modifiedTime"] = fmt_time(now)
+
+
+def blank_booking() -> dict[str, Any]:
+    booking: dict[str, Any] = {
+        "id": None,
+        "propertyId": None,
+        "roomId": None,
+        "unitId": None,
+        "roomQty": 1,
+        "status": "confirmed",
+        "arrival": None,
+        "departure": None,
+        "numAdult": 1,
+        "numChild": 0,
+        "price": 0,
+        "deposit": 0,
+        "tax": 0,
+        "commission": 0,
+        "masterId": None,
+        "bookingGroup": None,
+        "apiSourceId": 0,
+        "bookingTime": None,
+        "modifiedTime": None,
+        "cancelTime": None,
+        "infoItems": [],
+        "invoiceItems": [],
+    }
+    booking.update({name: "" for name in sorted(STR_FIELDS)})
+    return booking
+
+
+def check_field(key: str, value: Any) -> tuple[Any, str | None]:
+    """(normalised value, None) or (None, Beds24-style message)."""
+    if key in STR_FIELDS:
+        if not isinstance(value, str):
+            return None, "must be a string"
+        limit = MAX_LENGTH.get(key, 255)
+        return (value, None) if len(value) <= limit else (None, f"longer than {limit}")
+    if key in INT_FIELDS:
+        if value is None and key in ("masterId", "bookingGroup", "unitId"):
+            return None, None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return None, "must be a whole number >= 0"
+        if key == "roomQty" and value < 1:
+            return None, "must be at least 1"
+        return value, None
+    if key in NUM_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None, "must be a number"
+        return value, None
+    if key in ("arrival", "departure"):
+        try:
+            return date.fromisoformat(str(value)).isoformat(), None
+        except ValueError:
+            return None, "must be a date YYYY-MM-DD"
+    if key == "status":
+        return (value, None) if value in STATUSES else (None, f"must be one of {STATUSES}")
+    if key in LIST_FIELDS:
+        ok = isinstance(value, list) and all(isinstance(v, dict) for v in value)
+        return (value, None) if ok else (None, "must be an array of objects")
+    return None, "unknown field"
