@@ -22,6 +22,7 @@ from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.repository import ChannelEventRepository
 
 from outbound_worker.credits import CreditBudget
+from outbound_worker.metrics import record_write
 from outbound_worker.outcomes import Outcomes, batch_key, chunks, same_outcome
 from outbound_worker.pms_state import availability
 
@@ -102,7 +103,9 @@ class AvailabilitySync:
                 account_id, lambda: client.write_calendar(items, idempotency_key=key)
             )
         except (Beds24Error, RetryAfter) as exc:
+            record_write("calendar", None, exc)
             return same_outcome(event_ids, exc)
+        record_write("calendar", results, None)
         outcomes: Outcomes = {}
         for (work, _), result in zip(chunk, results, strict=True):
             outcome = _item_outcome(result)

@@ -19,17 +19,12 @@ from uuid import UUID
 from aio_pika.abc import AbstractIncomingMessage
 from channel_sync.amqp.consumer import EventConsumer
 from channel_sync.events import EventMessage
-from prometheus_client import Histogram
+
+from outbound_worker.metrics import BATCH_EVENTS
 
 logger = logging.getLogger(__name__)
 
 BatchHandler = Callable[[list[EventMessage]], Awaitable[Mapping[UUID, Exception | None]]]
-
-BATCH_SIZE = Histogram(
-    "channel_sync_outbound_batch_events",
-    "Event messages per outbound batch",
-    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
-)
 
 _Waiting = tuple[EventMessage, "asyncio.Future[Exception | None]"]
 
@@ -107,7 +102,7 @@ class BatchingConsumer(EventConsumer):
                 future.set_result(None)  # a duplicate delivery: its twin carries the outcome
             else:
                 first[envelope.event_id] = envelope
-        BATCH_SIZE.observe(len(first))
+        BATCH_EVENTS.observe(len(first))
         try:
             outcomes = await self._batch_handler(list(first.values()))
         except Exception as exc:  # the batch as a whole failed: each event retries, counted

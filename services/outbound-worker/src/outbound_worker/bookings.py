@@ -24,6 +24,7 @@ from channel_sync.repository import ChannelEventRepository
 from outbound_worker import pending_creates
 from outbound_worker.credits import CreditBudget
 from outbound_worker.items import Unmappable, booking_item, cancel_item
+from outbound_worker.metrics import record_write
 from outbound_worker.outcomes import Outcomes, batch_key, chunks, same_outcome
 from outbound_worker.pms_state import Reservation, load_reservations, store_booking_id
 
@@ -156,7 +157,9 @@ class BookingSync:
                 account_id, lambda: client.write_bookings(items, idempotency_key=key)
             )
         except (Beds24Error, RetryAfter) as exc:
+            record_write("bookings", None, exc)
             return same_outcome(event_ids, exc)
+        record_write("bookings", results, None)
         return await self._store(chunk, results)
 
     async def _store(self, chunk: Sequence[_Send], results: list[ItemResult]) -> Outcomes:

@@ -21,6 +21,8 @@ import asyncpg
 from channel_sync.beds24 import Beds24CreditsExhausted, CreditStatus
 from channel_sync.errors import RetryAfter
 
+from outbound_worker.metrics import CREDIT_WAITS
+
 logger = logging.getLogger(__name__)
 
 # A small margin past the announced reset, so the first call lands in the new window.
@@ -67,6 +69,7 @@ class CreditBudget:
             )
             if wait > self._max_wait or self._stopping.is_set():
                 raise low
+            CREDIT_WAITS.inc()
             logger.info(
                 "credits low for account %s: waiting %.1f s for the reset",
                 account_id,
