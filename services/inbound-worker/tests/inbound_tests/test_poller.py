@@ -1,0 +1,160 @@
+"""The missed-webhook poller against the Beds24 sandbox and real Postgres: what it records,
+one replica per property, and what it does when Beds24 fails or credits run low."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from beds24_sandbox.handle import SandboxHandle, SandboxProperty
+from channel_sync.inbound import booking_event_key
+from inbound_worker.clients import Beds24Clients
+from inbound_worker.credits import Credits
+from inbound_worker.poller import Poller
+
+from .support import Hotel, insert_hotel, store_event
+
+ARRIVAL, DEPARTURE = "2031-09-01", "2031-09-03"
+
+
+@pytest.fixture
+async def site(db: asyncpg.Pool, beds24_sandbox: SandboxHandle) -> tuple[Hotel, SandboxProperty]:
+    """A Beds24 property without webhooks (every change is "lost") and its PMS twin."""
+    beds24 = await beds24_sandbox.seed(rooms=[{"name": "Double", "qty": 2}])
+    async with db.acquire() as conn:
+        hotel = await insert_hotel(
+            conn,
+            beds24_property_id=beds24.id,
+            beds24_room_id=beds24.room_ids[0],
+            account_id=str(beds24.account.account_id),
+            refresh_token=beds24.account.refresh_token,
+        )
+    return hotel, beds24
+
+
+@pytest.fixture
+async def clients(db: asyncpg.Pool, beds24_sandbox: SandboxHandle) -> AsyncIterator[Beds24Clients]:
+    clients = Beds24Clients(beds24_sandbox.url, db, Credits(db, reserve=5), timeout_s=5)
+    yield clients
+    await clients.aclose()
+
+
+def poller(db: asyncpg.Pool, clients: Beds24Clients) -> Poller:
+    return Poller(db, clients, interval_s=300, margin_s=600, first_lookback_s=3600, max_attempts=3)
+
+
+async def inbound_keys(db: asyncpg.Pool) -> list[str]:
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT idempotency_key FROM channel_events WHERE direction = 'inbound' "
+            "ORDER BY idempotency_key"
+        )
+    return [r["idempotency_key"] for r in rows]
+
+
+async def last_polled(db: asyncpg.Pool, hotel: Hotel) -> object:
+    async with db.acquire() as conn:
+        return await conn.fetchval(
+            "SELECT last_polled_at FROM beds24_properties WHERE property_id = $1",
+            hotel.property_id,
+        )
+
+
+async def test_a_poll_records_every_booking_no_webhook_brought(
+    db: asyncpg.Pool,
+    clients: Beds24Clients,
+    beds24_sandbox: SandboxHandle,
+    site: tuple[Hotel, SandboxProperty],
+) -> None:
+    hotel, beds24 = site
+    received = await beds24_sandbox.guest_booking(beds24.room_ids[0], ARRIVAL, DEPARTURE)
+    missed = await beds24_sandbox.guest_booking(beds24.room_ids[0], ARRIVAL, DEPARTURE)
+    cancelled = await beds24_sandbox.guest_booking(beds24.room_ids[0], ARRIVAL, DEPARTURE)
+    cancelled = await beds24_sandbox.cancel_guest_booking(cancelled["id"])
+    # The first one's webhook did arrive: its version is stored already.
+    await store_event(db, hotel.property_id, received)
+
+    stored = await poller(db, clients).poll_property(hotel.property_id)
+
+    assert stored == 2  # the missed one, and the cancelled one (every status is asked for)
+    assert await inbound_keys(db) == sorted(
+        booking_event_key(hotel.property_id, b) for b in (received, missed, cancelled)
+    )
+    assert await last_polled(db, hotel) is not None
+
+
+async def test_two_replicas_poll_a_property_once(
+    db: asyncpg.Pool,
+    clients: Beds24Clients,
+    beds24_sandbox: SandboxHandle,
+    site: tuple[Hotel, SandboxProperty],
+) -> None:
+    hotel, beds24 = site
+    await beds24_sandbox.guest_booking(beds24.room_ids[0], ARRIVAL, DEPARTURE)
+    await beds24_sandbox.clear_calls()
+
+    results = await asyncio.gather(
+        poller(db, clients).poll_property(hotel.property_id),
+        poller(db, clients).poll_property(hotel.property_id),
+    )
+
+    assert sorted(results, key=str) == [1, None]
+    assert len(await beds24_sandbox.calls(method="GET", path="/bookings")) == 1
+    assert len(await inbound_keys(db)) == 1
+    # Not due again before the interval has passed.
+    assert await poller(db, clients).poll_due() == 0
+
+
+async def test_a_failed_poll_keeps_its_window_for_the_next_one(
+    db: asyncpg.Pool,
+    clients: Beds24Clients,
+    beds24_sandbox: SandboxHandle,
+    site: tuple[Hotel, SandboxProperty],
+) -> None:
+    hotel, beds24 = site
+    await beds24_sandbox.guest_booking(beds24.room_ids[0], ARRIVAL, DEPARTURE)
+    await beds24_sandbox.inject_fault("http_500", count=1, method="GET", path="/bookings")
+
+    assert await poller(db, clients).poll_due() == 0
+    assert await last_polled(db, hotel) is None and await inbound_keys(db) == []
+
+    assert await poller(db, clients).poll_due() == 1
+    assert len(await inbound_keys(db)) == 1
+
+
+async def test_a_poll_waits_while_the_account_is_low_on_credits(
+    db: asyncpg.Pool,
+    clients: Beds24Clients,
+    beds24_sandbox: SandboxHandle,
+    site: tuple[Hotel, SandboxProperty],
+) -> None:
+    hotel, beds24 = site
+    async with db.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO beds24_credit_budgets (account_id, remaining, resets_at)
+               VALUES ($1, 2, now() + interval '2 minutes')""",
+            str(beds24.account.account_id),
+        )
+    await beds24_sandbox.clear_calls()
+
+    assert await poller(db, clients).poll_due() == 0
+    assert await beds24_sandbox.calls() == []
+    assert await last_polled(db, hotel) is None
+
+
+async def test_a_poll_reports_credits_to_the_shared_budget(
+    db: asyncpg.Pool,
+    clients: Beds24Clients,
+    beds24_sandbox: SandboxHandle,
+    site: tuple[Hotel, SandboxProperty],
+) -> None:
+    hotel, beds24 = site
+    await poller(db, clients).poll_property(hotel.property_id)
+    async with db.acquire() as conn:
+        remaining = await conn.fetchval(
+            "SELECT remaining FROM beds24_credit_budgets WHERE account_id = $1",
+            str(beds24.account.account_id),
+        )
+    assert remaining is not None and remaining < 100
