@@ -2,16 +2,22 @@
 
 State wins over events: the booking is applied only if its `modifiedTime` is newer than the
 version the PMS holds; an older or equal one changes nothing and says so in the outcome.
+
+While a PMS change to the reservation is still on its way to Beds24 (an outbound booking
+event not yet done), a newer Beds24 version waits for it: applied first, it would overwrite
+the unsent change, and the outbound worker (which sends the CURRENT state) would then lose
+it for good. Applied after, the PMS's change is in Beds24 and a later version (webhook or
+poll) brings both sides together again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from channel_sync.db import Connection
-from channel_sync.errors import PermanentError
+from channel_sync.errors import PermanentError, RetryAfter
 
 from inbound_worker import reservations
 from inbound_worker.booking import Booking
@@ -38,6 +44,8 @@ async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -
     if stored is not None and not _newer(booking.modified_time, stored.modified_time):
         note = _unchanged_note(booking.modified_time, stored.modified_time)
         return Outcome(stored.id, note.split(":", 1)[0], note)
+    if stored is not None:
+        await _wait_for_unsent_pms_changes(conn, stored.id)
     placement = await place(
         conn,
         property_id,
@@ -67,6 +75,25 @@ async def _check_property(conn: Connection, property_id: UUID, booking: Booking)
         raise PermanentError(
             f"Beds24 booking {booking.booking_id} belongs to Beds24 property "
             f"{booking.beds24_property_id}, but this PMS property is linked to {linked}"
+        )
+
+
+# How long a booking waits before looking again for the PMS's unsent changes.
+UNSENT_CHANGES_WAIT = timedelta(seconds=5)
+
+
+async def _wait_for_unsent_pms_changes(conn: Connection, reservation_id: UUID) -> None:
+    pending = await conn.fetchval(
+        """SELECT count(*) FROM channel_events
+           WHERE direction = 'outbound' AND entity_type = 'booking'
+             AND entity_internal_id = $1 AND status IN ('received', 'processing')""",
+        reservation_id,
+    )
+    if pending:
+        raise RetryAfter(
+            f"reservation {reservation_id} has PMS changes not yet sent to Beds24; "
+            "applying the Beds24 version after them",
+            datetime.now(UTC) + UNSENT_CHANGES_WAIT,
         )
 
 

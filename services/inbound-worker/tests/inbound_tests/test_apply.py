@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import asyncpg
 import pytest
-from channel_sync.errors import PermanentError
+from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.events import EventMessage
 from inbound_worker.handler import InboundHandler
 from prometheus_client import REGISTRY
@@ -418,3 +418,32 @@ async def test_overlapping_bookings_placed_concurrently_never_share_a_room(
     placed = sorted(r["room_name"] for r in rows if r["room_id"] is not None)
     assert placed == ["601", "602"]
     assert sum(r["needs_attention"] for r in rows) == 1
+
+
+async def test_a_newer_beds24_version_waits_for_pms_changes_not_yet_sent(
+    handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
+) -> None:
+    await apply(handler, db, hotel, booking(80050))
+    async with db.acquire() as conn:  # the front desk edits; the outbound event is pending
+        await conn.execute(
+            "UPDATE reservations SET notes = 'front desk' WHERE beds24_booking_id = 80050"
+        )
+        pending = await conn.fetchval(
+            """SELECT id FROM channel_events WHERE direction = 'outbound'
+               AND entity_type = 'booking' AND status = 'received'"""
+        )
+    assert pending is not None
+    event = await store_event(
+        db, hotel.property_id, booking(80050, numAdult=5, modifiedTime="2031-05-11T00:00:00")
+    )
+
+    with pytest.raises(RetryAfter, match="PMS changes not yet sent to Beds24"):
+        await handler(EventMessage.for_event(event))
+    [waiting] = await reservations(db)
+    assert (waiting["notes"], waiting["adults"]) == ("front desk", 2)
+
+    async with db.acquire() as conn:  # the outbound worker has sent it
+        await repo.mark_done(conn, pending)
+    await handler(EventMessage.for_event(event))
+    [applied] = await reservations(db)
+    assert applied["adults"] == 5
