@@ -55,6 +55,8 @@ async def run(
             AvailabilitySync(pool, budget, max_items=max_items),
             horizon_days=settings.availability_horizon_days,
             busy_retry_s=settings.busy_retry_s,
+            # Two connections per account in flight; two left for the relay and settling.
+            parallel_accounts=max(1, (settings.db_pool_max_size - 2) // 2),
         )
         consumer = BatchingConsumer(
             batch_handler=handler,

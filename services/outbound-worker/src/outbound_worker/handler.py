@@ -50,6 +50,7 @@ class OutboundHandler:
         *,
         horizon_days: int,
         busy_retry_s: float,
+        parallel_accounts: int,
     ) -> None:
         self._pool = pool
         self._clients = clients
@@ -58,6 +59,9 @@ class OutboundHandler:
         self._horizon_days = horizon_days
         self._busy_retry = timedelta(seconds=busy_retry_s)
         self._events = ChannelEventRepository()
+        # Each account holds a lock connection plus one working connection at a time: bound
+        # the accounts in flight so they can never take the whole pool and wait on each other.
+        self._accounts_in_flight = asyncio.Semaphore(parallel_accounts)
 
     async def __call__(self, messages: list[EventMessage]) -> Outcomes:
         ids = [m.event_id for m in messages]
@@ -115,7 +119,8 @@ class OutboundHandler:
     async def _run_account(self, work: _AccountWork) -> Outcomes:
         every_event = [e for ids in work.lock_keys().values() for e in ids]
         try:
-            return await self._sync_account(work)
+            async with self._accounts_in_flight:
+                return await self._sync_account(work)
         except Exception as exc:  # e.g. the database went away: every event retries later
             logger.warning(
                 "batch for account %s failed: %s", work.account.account_id, exc.__class__.__name__

@@ -14,7 +14,7 @@ from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.testing.waiting import wait_for
 
 from .conftest import Connected, StartWorker
-from .factories import insert_reservation
+from .factories import insert_hotel, insert_reservation
 
 D = date.today() + timedelta(days=30)
 
@@ -194,3 +194,32 @@ async def test_unmapped_room_fails_with_a_clear_reason(
     assert row["status"] == "failed" and row["attempts"] == 0
     assert "not mapped to a Beds24 room" in row["last_error"]
     assert await beds24_sandbox.bookings() == []
+
+
+async def test_each_account_gets_its_own_calls_and_credentials(
+    db: asyncpg.Pool, beds24_sandbox: SandboxHandle, start_worker: StartWorker
+) -> None:
+    hotels = []
+    for _ in range(2):
+        prop = await beds24_sandbox.seed(rooms=[{"name": "Twin", "qty": 1}])
+        async with db.acquire() as conn:
+            hotel = await insert_hotel(
+                conn,
+                rooms=1,
+                beds24_property_id=prop.id,
+                beds24_room_id=str(prop.room_ids[0]),
+                account_id=str(prop.account.account_id),
+                refresh_token=prop.account.refresh_token,
+            )
+        hotels.append((hotel, prop))
+    async with db.acquire() as conn, conn.transaction():  # one batch for both accounts
+        reservations = [
+            await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
+            for hotel, _ in hotels
+        ]
+    await start_worker()
+    for res, (_, prop) in zip(reservations, hotels, strict=True):
+        booking = await _booking(beds24_sandbox, res)
+        assert booking["propertyId"] == prop.id
+    posts = await beds24_sandbox.calls(method="POST", path="/bookings")
+    assert sorted(c["account_id"] for c in posts) == sorted(p.account.account_id for _, p in hotels)
