@@ -30,8 +30,14 @@ async def run_group(path: str, args: list[str], gate: asyncio.Semaphore) -> tupl
     async with gate:
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "pytest", path, *args,
-            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "pytest",
+            path,
+            *args,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         output, _ = await proc.communicate()
         text = output.decode(errors="replace")
@@ -42,7 +48,9 @@ async def run_group(path: str, args: list[str], gate: asyncio.Semaphore) -> tupl
 
 async def main(args: list[str]) -> int:
     gate = asyncio.Semaphore(PARALLEL)
-    results = await asyncio.gather(*(run_group(g, args, gate) for g in GROUPS if (ROOT / g).is_dir()))
+    results = await asyncio.gather(
+        *(run_group(g, args, gate) for g in GROUPS if (ROOT / g).is_dir())
+    )
     totals: dict[str, int] = {}
     failed_groups = []
     for path, code, text in results:
