@@ -23,7 +23,7 @@ from channel_sync.repository import ChannelEventRepository
 
 from outbound_worker.credits import CreditBudget
 from outbound_worker.metrics import record_write
-from outbound_worker.outcomes import Outcomes, batch_key, chunks, same_outcome
+from outbound_worker.outcomes import Outcomes, batch_key, chunks, json_bytes, same_outcome
 from outbound_worker.pms_state import availability
 
 # Longest run of nights one event may ask for (a guard against a runaway range).
@@ -86,7 +86,7 @@ class AvailabilitySync:
                 )
             days = {night: {"numAvail": n} for night, n in free.items()}
             ready.append((work, calendar_item(room_id, days)))
-        for chunk in chunks(ready, self._max_items):
+        for chunk in chunks(ready, self._max_items, weight=lambda r: json_bytes(r[1])):
             outcomes |= await self._send(account_id, client, chunk)
         return outcomes
 

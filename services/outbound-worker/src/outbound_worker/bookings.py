@@ -25,7 +25,7 @@ from outbound_worker import pending_creates
 from outbound_worker.credits import CreditBudget
 from outbound_worker.items import Unmappable, booking_item, cancel_item
 from outbound_worker.metrics import record_write
-from outbound_worker.outcomes import Outcomes, batch_key, chunks, same_outcome
+from outbound_worker.outcomes import Outcomes, batch_key, chunks, json_bytes, same_outcome
 from outbound_worker.pms_state import Reservation, load_reservations, store_booking_id
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class BookingSync:
         if creates:  # committed before sending: a lost answer is then looked up, not repeated
             async with self._pool.acquire() as conn:
                 await pending_creates.note(conn, creates)
-        for chunk in chunks(sends, self._max_items):
+        for chunk in chunks(sends, self._max_items, weight=lambda s: json_bytes(s.item)):
             outcomes |= await self._send(account_id, client, chunk)
         return outcomes
 

@@ -5,8 +5,9 @@ counting, anything else → a counted attempt and a delayed retry)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from typing import TypeVar
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 from uuid import UUID
 
 Outcomes = dict[UUID, Exception | None]
@@ -18,8 +19,31 @@ def same_outcome(event_ids: Iterable[UUID], outcome: Exception | None) -> Outcom
     return dict.fromkeys(event_ids, outcome)
 
 
-def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+# Bytes of items per Beds24 POST: half of Beds24's ~1 MB body limit, for headroom.
+MAX_CALL_BYTES = 512 * 1024
+
+
+def chunks(
+    items: Sequence[T], size: int, *, weight: Callable[[T], int] = lambda _: 0
+) -> list[list[T]]:
+    """Consecutive runs of at most `size` items and MAX_CALL_BYTES of `weight`."""
+    runs: list[list[T]] = []
+    current: list[T] = []
+    used = 0
+    for item in items:
+        cost = weight(item)
+        if current and (len(current) >= size or used + cost > MAX_CALL_BYTES):
+            runs.append(current)
+            current, used = [], 0
+        current.append(item)
+        used += cost
+    if current:
+        runs.append(current)
+    return runs
+
+
+def json_bytes(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")))
 
 
 def batch_key(kind: str, event_ids: Iterable[UUID]) -> str:

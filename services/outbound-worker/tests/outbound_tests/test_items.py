@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from outbound_worker.availability import nights_of
 from outbound_worker.items import Unmappable, booking_item
+from outbound_worker.outcomes import MAX_CALL_BYTES, chunks
 from outbound_worker.pms_state import GUEST_COLUMNS, Reservation
 
 RES = Reservation(
@@ -92,3 +93,10 @@ def test_nights_are_clipped_to_yesterday_and_open_ranges_to_the_horizon() -> Non
     )
     with pytest.raises(ValueError):
         nights_of({"from": "soon"}, today=today, horizon_days=30)
+
+
+def test_chunks_respect_item_count_and_bytes() -> None:
+    assert chunks([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    big = MAX_CALL_BYTES // 2 + 1
+    assert chunks(["a", "b", "c"], 10, weight=lambda _: big) == [["a"], ["b"], ["c"]]
+    assert chunks([], 3) == []
