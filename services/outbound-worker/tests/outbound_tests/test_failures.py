@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 import asyncpg
+import pytest
 from aio_pika.abc import AbstractRobustConnection
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.amqp.topology import OUTBOUND
@@ -82,12 +83,24 @@ async def test_item_refused_by_beds24_fails_with_its_reason(
     await channel.close()
 
 
-async def test_lost_create_answer_is_adopted_not_repeated(
-    db: asyncpg.Pool, beds24_sandbox: SandboxHandle, connected: Connected, start_worker: StartWorker
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "lost_response"},  # created, then the connection drops mid-answer
+        {"kind": "timeout", "apply": True, "delay_s": 3},  # created, answer too late
+    ],
+    ids=["lost_response", "timeout"],
+)
+async def test_create_with_unknown_outcome_is_adopted_not_repeated(
+    db: asyncpg.Pool,
+    beds24_sandbox: SandboxHandle,
+    connected: Connected,
+    start_worker: StartWorker,
+    fault: dict[str, object],
 ) -> None:
     hotel, _ = connected
-    await beds24_sandbox.inject_fault("lost_response", method="POST", path="/bookings")
-    await start_worker()
+    await beds24_sandbox.inject_fault(method="POST", path="/bookings", **fault)  # type: ignore[arg-type]
+    await start_worker(beds24_timeout_s=1.0)
     async with db.acquire() as conn:
         res = await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
     row = await wait_for(lambda: _settled(db, res), timeout=15, what="event settled")
