@@ -21,7 +21,8 @@ from channel_sync.errors import PermanentError, RetryAfter
 
 from inbound_worker import reservations
 from inbound_worker.booking import Booking
-from inbound_worker.mapping import place
+from inbound_worker.mapping import Placement, place
+from inbound_worker.own_bookings import Recognised, recognise
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,11 @@ async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -
             f"Beds24 booking {booking.booking_id} is already a reservation of another PMS "
             f"property ({stored.property_id})"
         )
+    own = Recognised(stored) if stored else await recognise(conn, property_id, booking)
+    stored, prefix = own.stored, f"{own.note}; " if own.note else ""
     if stored is not None and not _newer(booking.modified_time, stored.modified_time):
         note = _unchanged_note(booking.modified_time, stored.modified_time)
-        return Outcome(stored.id, note.split(":", 1)[0], note)
+        return Outcome(stored.id, note.split(":", 1)[0], prefix + note)
     if stored is not None:
         await _wait_for_unsent_pms_changes(conn, stored.id)
     placement = await place(
@@ -53,6 +56,10 @@ async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -
         reservation_id=stored.id if stored else None,
         current_room=stored.room_id if stored else None,
     )
+    if own.doubt:
+        placement = Placement(
+            placement.room_id, "; ".join(filter(None, (own.doubt, placement.attention)))
+        )
     if stored is None:
         reservation_id = await reservations.insert(conn, property_id, booking.columns, placement)
         kind, note = (
@@ -62,6 +69,7 @@ async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -
         reservation_id = stored.id
         await reservations.update(conn, stored.id, booking.columns, placement)
         kind = note = "cancelled" if booking.cancelled else "updated"
+    note = prefix + note
     if placement.attention:
         note += f"; needs attention: {placement.attention}"
     return Outcome(reservation_id, kind, note, needs_attention=placement.attention is not None)

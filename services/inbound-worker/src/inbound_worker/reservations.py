@@ -1,4 +1,5 @@
-"""SQL on PMS reservations, by Beds24 booking id. Runs inside the caller's transaction."""
+"""SQL on PMS reservations, by Beds24 booking id (or, for bookings our outbound worker made,
+by reservation id). Runs inside the caller's transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from channel_sync.db import Connection
+from channel_sync.db import Connection, Record
 
 from inbound_worker.mapping import Placement
 
@@ -47,6 +48,7 @@ class Stored:
     property_id: UUID
     room_id: UUID | None
     modified_time: datetime | None
+    beds24_booking_id: int | None
 
 
 async def lock_booking(conn: Connection, booking_id: int) -> None:
@@ -59,15 +61,49 @@ async def lock_booking(conn: Connection, booking_id: int) -> None:
 
 
 async def find(conn: Connection, booking_id: int) -> Stored | None:
-    record = await conn.fetchrow(
-        """SELECT id, property_id, room_id, beds24_modified_time FROM reservations
-           WHERE beds24_booking_id = $1 FOR UPDATE""",
+    return _stored(
+        await conn.fetchrow(
+            """SELECT id, property_id, room_id, beds24_modified_time, beds24_booking_id
+               FROM reservations WHERE beds24_booking_id = $1 FOR UPDATE""",
+            booking_id,
+        )
+    )
+
+
+async def find_by_id(conn: Connection, reservation_id: UUID) -> Stored | None:
+    """The reservation, row-locked: a concurrent store of its Beds24 id waits, or is seen."""
+    return _stored(
+        await conn.fetchrow(
+            """SELECT id, property_id, room_id, beds24_modified_time, beds24_booking_id
+               FROM reservations WHERE id = $1 FOR UPDATE""",
+            reservation_id,
+        )
+    )
+
+
+async def link(conn: Connection, reservation_id: UUID, booking_id: int) -> None:
+    """Give a reservation without one its Beds24 id, and drop the outbound worker's note of a
+    create whose outcome was unknown: the booking that create made is now known."""
+    await conn.execute(
+        """UPDATE reservations SET beds24_booking_id = $2
+           WHERE id = $1 AND beds24_booking_id IS NULL""",
+        reservation_id,
         booking_id,
     )
+    await conn.execute(
+        "DELETE FROM beds24_pending_creates WHERE reservation_id = $1", reservation_id
+    )
+
+
+def _stored(record: Record | None) -> Stored | None:
     if record is None:
         return None
     return Stored(
-        record["id"], record["property_id"], record["room_id"], record["beds24_modified_time"]
+        record["id"],
+        record["property_id"],
+        record["room_id"],
+        record["beds24_modified_time"],
+        record["beds24_booking_id"],
     )
 
 
