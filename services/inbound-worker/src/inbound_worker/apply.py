@@ -44,11 +44,12 @@ async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -
         )
     own = Recognised(stored) if stored else await recognise(conn, property_id, booking)
     stored, prefix = own.stored, f"{own.note}; " if own.note else ""
-    if stored is not None and not _newer(booking.modified_time, stored.modified_time):
+    newer = stored is None or _newer(booking.modified_time, stored.modified_time)
+    if stored is not None and (newer or own.note):  # an adoption too waits for a pending create
+        await _wait_for_unsent_pms_changes(conn, stored.id)
+    if stored is not None and not newer:
         note = _unchanged_note(booking.modified_time, stored.modified_time)
         return Outcome(stored.id, note.split(":", 1)[0], prefix + note)
-    if stored is not None:
-        await _wait_for_unsent_pms_changes(conn, stored.id)
     placement = await place(
         conn,
         property_id,
