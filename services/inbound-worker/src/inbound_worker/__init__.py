@@ -3,5 +3,5 @@
 Flow, top to bottom: `main` (entry) → `app` (composition root: consumer, relay, poller,
 health) → `handler` (one event, one transaction) → `booking` (Beds24 booking → PMS columns)
 → `mapping` (which PMS room) → `reservations` (SQL). `poller` is the safety net for lost
-webhooks; `clients` reaches Beds24 (V1 pings, polling).
+webhooks; `beds24_bookings` reads bookings from Beds24 (V1 pings, polling).
 """

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import asyncpg
 from channel_sync.beds24 import Beds24Error
+from channel_sync.beds24.accounts import Account
 from channel_sync.db import Connection
 from channel_sync.errors import ChannelSyncError
 from channel_sync.events import Direction, NewChannelEvent
@@ -27,7 +28,7 @@ from channel_sync.inbound import ENTITY_TYPE, booking_event_key, booking_event_t
 from channel_sync.repository import ChannelEventRepository
 from prometheus_client import Counter
 
-from inbound_worker.clients import Beds24Clients, Link
+from inbound_worker.beds24_bookings import Beds24Bookings, Link
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
@@ -42,7 +43,7 @@ class Poller:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        clients: Beds24Clients,
+        beds24: Beds24Bookings,
         *,
         interval_s: float,
         margin_s: float,
@@ -50,7 +51,7 @@ class Poller:
         max_attempts: int,
     ) -> None:
         self._pool = pool
-        self._clients = clients
+        self._beds24 = beds24
         self._interval = timedelta(seconds=interval_s)
         self._margin = timedelta(seconds=margin_s)
         self._first_lookback = timedelta(seconds=first_lookback_s)
@@ -110,8 +111,9 @@ class Poller:
                 return None
             started: datetime = row["started"]
             since = (row["last_polled_at"] or started - self._first_lookback) - self._margin
-            link = Link(row["beds24_property_id"], row["account_id"], row["refresh_token"])
-            bookings = await self._clients.get_bookings(
+            account = Account(row["account_id"], row["refresh_token"])
+            link = Link(row["beds24_property_id"], account)
+            bookings = await self._beds24.get_bookings(
                 link,
                 property_ids=[link.beds24_property_id],
                 statuses="all",

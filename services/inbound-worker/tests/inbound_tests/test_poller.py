@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from beds24_sandbox.handle import SandboxHandle, SandboxProperty
+from channel_sync.beds24.accounts import Beds24Clients
+from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.inbound import booking_event_key
-from inbound_worker.clients import Beds24Clients
-from inbound_worker.credits import Credits
+from inbound_worker.beds24_bookings import Beds24Bookings
 from inbound_worker.poller import Poller
 
 from .support import Hotel, insert_hotel, store_event
@@ -35,13 +36,14 @@ async def site(db: asyncpg.Pool, beds24_sandbox: SandboxHandle) -> tuple[Hotel, 
 
 
 @pytest.fixture
-async def clients(db: asyncpg.Pool, beds24_sandbox: SandboxHandle) -> AsyncIterator[Beds24Clients]:
-    clients = Beds24Clients(beds24_sandbox.url, db, Credits(db, reserve=5), timeout_s=5)
-    yield clients
+async def clients(db: asyncpg.Pool, beds24_sandbox: SandboxHandle) -> AsyncIterator[Beds24Bookings]:
+    budget = CreditBudget(db, reserve=5, max_wait_s=0)
+    clients = Beds24Clients(beds24_sandbox.url, budget, timeout_s=5)
+    yield Beds24Bookings(db, clients, budget)
     await clients.aclose()
 
 
-def poller(db: asyncpg.Pool, clients: Beds24Clients) -> Poller:
+def poller(db: asyncpg.Pool, clients: Beds24Bookings) -> Poller:
     return Poller(db, clients, interval_s=300, margin_s=600, first_lookback_s=3600, max_attempts=3)
 
 
@@ -64,7 +66,7 @@ async def last_polled(db: asyncpg.Pool, hotel: Hotel) -> object:
 
 async def test_a_poll_records_every_booking_no_webhook_brought(
     db: asyncpg.Pool,
-    clients: Beds24Clients,
+    clients: Beds24Bookings,
     beds24_sandbox: SandboxHandle,
     site: tuple[Hotel, SandboxProperty],
 ) -> None:
@@ -87,7 +89,7 @@ async def test_a_poll_records_every_booking_no_webhook_brought(
 
 async def test_two_replicas_poll_a_property_once(
     db: asyncpg.Pool,
-    clients: Beds24Clients,
+    clients: Beds24Bookings,
     beds24_sandbox: SandboxHandle,
     site: tuple[Hotel, SandboxProperty],
 ) -> None:
@@ -109,7 +111,7 @@ async def test_two_replicas_poll_a_property_once(
 
 async def test_a_failed_poll_keeps_its_window_for_the_next_one(
     db: asyncpg.Pool,
-    clients: Beds24Clients,
+    clients: Beds24Bookings,
     beds24_sandbox: SandboxHandle,
     site: tuple[Hotel, SandboxProperty],
 ) -> None:
@@ -126,7 +128,7 @@ async def test_a_failed_poll_keeps_its_window_for_the_next_one(
 
 async def test_a_poll_waits_while_the_account_is_low_on_credits(
     db: asyncpg.Pool,
-    clients: Beds24Clients,
+    clients: Beds24Bookings,
     beds24_sandbox: SandboxHandle,
     site: tuple[Hotel, SandboxProperty],
 ) -> None:
@@ -146,7 +148,7 @@ async def test_a_poll_waits_while_the_account_is_low_on_credits(
 
 async def test_a_poll_reports_credits_to_the_shared_budget(
     db: asyncpg.Pool,
-    clients: Beds24Clients,
+    clients: Beds24Bookings,
     beds24_sandbox: SandboxHandle,
     site: tuple[Hotel, SandboxProperty],
 ) -> None:

@@ -18,10 +18,10 @@ from channel_sync.beds24 import (
     ItemResult,
     calendar_item,
 )
+from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.repository import ChannelEventRepository
 
-from outbound_worker.credits import CreditBudget
 from outbound_worker.metrics import record_write
 from outbound_worker.outcomes import Outcomes, batch_key, chunks, json_bytes, same_outcome
 from outbound_worker.pms_state import availability

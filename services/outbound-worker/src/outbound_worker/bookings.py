@@ -18,11 +18,11 @@ from channel_sync.beds24 import (
     Beds24Unavailable,
     ItemResult,
 )
+from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.repository import ChannelEventRepository
 
 from outbound_worker import pending_creates
-from outbound_worker.credits import CreditBudget
 from outbound_worker.items import Unmappable, booking_item, cancel_item
 from outbound_worker.metrics import record_write
 from outbound_worker.outcomes import Outcomes, batch_key, chunks, json_bytes, same_outcome

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
+from channel_sync.beds24.accounts import Account, Beds24Clients
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.events import ChannelEvent, EventMessage, EventStatus
 from channel_sync.repository import ChannelEventRepository
@@ -19,7 +20,7 @@ from channel_sync.repository import ChannelEventRepository
 from outbound_worker import locks
 from outbound_worker.availability import AvailabilitySync, RoomWork, nights_of
 from outbound_worker.bookings import BookingSync, BookingWork
-from outbound_worker.clients import Account, Beds24Clients, PropertyLink, links_of
+from outbound_worker.links import PropertyLink, links_of
 from outbound_worker.outcomes import Outcomes, same_outcome
 
 logger = logging.getLogger(__name__)

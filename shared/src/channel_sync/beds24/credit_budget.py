@@ -1,10 +1,11 @@
-"""One Beds24 credit budget per account, shared by every replica (beds24_credit_budgets).
+"""One Beds24 credit budget per account, shared by every replica of every service
+(table `beds24_credit_budgets`).
 
 Beds24 grants each account a pool of credits per five-minute window and refuses calls past
-it. Each answer reports what is left and when the window resets (the client's `on_credits`
+it. Each answer reports what is left and when the window resets (a client's `on_credits`
 feeds `record`). Before a call, `spend` takes one credit from the shared row; when fewer
-than the reserve are left it waits for the reset instead of being refused. A refusal anyway
-(`exhausted`) empties the budget until Beds24's reset time.
+than the reserve are left it waits for the reset (up to `max_wait_s`) instead of being
+refused. A refusal anyway (`exhausted`) empties the budget until Beds24's reset time.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from decimal import Decimal
 from typing import TypeVar
 
 import asyncpg
-from channel_sync.beds24 import Beds24CreditsExhausted, CreditStatus
-from channel_sync.errors import RetryAfter
 
-from outbound_worker.metrics import CREDIT_WAITS
+from channel_sync.beds24.errors import Beds24CreditsExhausted
+from channel_sync.beds24.models import CreditStatus
+from channel_sync.errors import RetryAfter
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +35,24 @@ T = TypeVar("T")
 
 
 class CreditBudget:
-    def __init__(self, pool: asyncpg.Pool, *, reserve: float, max_wait_s: float) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        reserve: float,
+        max_wait_s: float,
+        on_wait: Callable[[], object] | None = None,
+    ) -> None:
+        """`max_wait_s=0`: never wait, raise RetryAfter at once while low. `on_wait` is
+        called each time a call waits for a reset (a metric of the caller's)."""
         self._pool = pool
         self._reserve = Decimal(str(reserve))
         self._max_wait = timedelta(seconds=max_wait_s)
+        self._on_wait = on_wait
         self._stopping = asyncio.Event()
 
     def stop_waiting(self) -> None:
-        """The worker stops: calls waiting for a reset give up (RetryAfter) at once."""
+        """The service stops: calls waiting for a reset give up (RetryAfter) at once."""
         self._stopping.set()
 
     async def call(self, account_id: str, request: Callable[[], Awaitable[T]]) -> T:
@@ -69,7 +80,8 @@ class CreditBudget:
             )
             if wait > self._max_wait or self._stopping.is_set():
                 raise low
-            CREDIT_WAITS.inc()
+            if self._on_wait is not None:
+                self._on_wait()
             logger.info(
                 "credits low for account %s: waiting %.1f s for the reset",
                 account_id,
@@ -110,7 +122,7 @@ class CreditBudget:
             return resets_at
 
     async def record(self, account_id: str, status: CreditStatus) -> None:
-        """What Beds24's latest answer says is left (the client's on_credits callback)."""
+        """What Beds24's latest answer says is left (a client's on_credits callback)."""
         async with self._pool.acquire() as conn:
             await conn.execute(
                 """INSERT INTO beds24_credit_budgets (account_id, remaining, resets_at)
@@ -126,3 +138,11 @@ class CreditBudget:
     async def exhausted(self, account_id: str, until: datetime) -> None:
         """Beds24 refused for credits: nothing more until its reset."""
         await self.record(account_id, CreditStatus(remaining=Decimal(0), resets_at=until))
+
+    def recorder(self, account_id: str) -> Callable[[CreditStatus], Awaitable[None]]:
+        """An `on_credits` callback recording one account's answers into this budget."""
+
+        async def record(status: CreditStatus) -> None:
+            await self.record(account_id, status)
+
+        return record

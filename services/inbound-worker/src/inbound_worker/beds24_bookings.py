@@ -1,0 +1,62 @@
+"""Reading bookings from Beds24 for a property: its link (Beds24 property id and account) and
+the account's shared client, every call within the account's shared credit budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from channel_sync.beds24.accounts import Account, Beds24Clients
+from channel_sync.beds24.credit_budget import CreditBudget
+from channel_sync.db import Connection
+from channel_sync.errors import PermanentError
+
+
+@dataclass(frozen=True)
+class Link:
+    beds24_property_id: int
+    account: Account
+
+
+async def link_of(conn: Connection, property_id: UUID) -> Link | None:
+    record = await conn.fetchrow(
+        """SELECT beds24_property_id, account_id, refresh_token FROM beds24_properties
+           WHERE property_id = $1""",
+        property_id,
+    )
+    if record is None:
+        return None
+    return Link(
+        record["beds24_property_id"], Account(record["account_id"], record["refresh_token"])
+    )
+
+
+class Beds24Bookings:
+    def __init__(self, pool: asyncpg.Pool, clients: Beds24Clients, budget: CreditBudget) -> None:
+        self._pool = pool
+        self._clients = clients
+        self._budget = budget
+
+    async def get_bookings(self, link: Link, **query: Any) -> list[dict[str, Any]]:
+        """`client.get_bookings(**query)` within the account's shared credit budget."""
+        client = self._clients.for_account(link.account)
+        return await self._budget.call(
+            link.account.account_id, lambda: client.get_bookings(**query)
+        )
+
+    async def fetch_booking(self, property_id: UUID, booking_id: int) -> dict[str, Any]:
+        """The booking's current state (for a V1 ping, which names only the booking)."""
+        async with self._pool.acquire() as conn:
+            link = await link_of(conn, property_id)
+        if link is None:
+            raise PermanentError(
+                f"cannot fetch Beds24 booking {booking_id}: property {property_id} has no "
+                "Beds24 link (beds24_properties)"
+            )
+        found = await self.get_bookings(link, ids=[booking_id], statuses="all")
+        for booking in found:
+            if booking.get("id") == booking_id:
+                return booking
+        raise PermanentError(f"Beds24 has no booking {booking_id} (deleted, or not ours)")
