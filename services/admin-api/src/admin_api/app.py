@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
+from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.db import create_pool, ping
 from channel_sync.health import health_routes
 from channel_sync.repository import ChannelEventRepository
@@ -86,8 +87,10 @@ async def _open_deps(settings: AdminSettings) -> AsyncIterator[Deps]:
     try:
         await link.start(wait_s=settings.amqp_start_wait_s)
         repository = ChannelEventRepository()
+        # Records only: an operator's call is never held back for credits.
+        budget = CreditBudget(pool, reserve=0, max_wait_s=0)
         beds24 = Beds24Access(
-            settings.beds24_api_url, http=http, timeout_s=settings.beds24_timeout_s
+            settings.beds24_api_url, budget, http=http, timeout_s=settings.beds24_timeout_s
         )
         yield Deps(
             settings=settings,

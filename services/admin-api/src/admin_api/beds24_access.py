@@ -1,16 +1,23 @@
 """What the admin-api asks of Beds24: exchange an invite code, look at one property.
 
 Thin over `channel_sync.beds24.Beds24Client`; one shared httpx client for every call. The
-refresh token passes through here and is never logged or returned.
+refresh token passes through here and is never logged or returned. What the calls leave of
+the account's credits goes into the budget the workers share (`CreditBudget`), once the
+account is known; these operator calls only record it, they are never held back.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from channel_sync.beds24 import Beds24Client, SetupResult
+from channel_sync.beds24 import Beds24Client, Beds24CreditsExhausted, SetupResult
+from channel_sync.beds24.credit_budget import CreditBudget
+
+logger = logging.getLogger(__name__)
 
 DEVICE_NAME = "channel-sync admin-api"
 
@@ -25,8 +32,11 @@ class PropertyView:
 
 
 class Beds24Access:
-    def __init__(self, base_url: str, *, http: httpx.AsyncClient, timeout_s: float) -> None:
+    def __init__(
+        self, base_url: str, budget: CreditBudget, *, http: httpx.AsyncClient, timeout_s: float
+    ) -> None:
         self._base_url = base_url
+        self._budget = budget
         self._http = http
         self._timeout_s = timeout_s
 
@@ -40,9 +50,12 @@ class Beds24Access:
         refresh_token: str,
         beds24_property_id: int,
         *,
+        account_id: str | None = None,
         setup: SetupResult | None = None,
         with_owner: bool = False,
     ) -> PropertyView:
+        """`account_id`: the account the credentials are known to belong to, if any (with
+        `with_owner`, the one Beds24 names wins): its budget records the credits spent."""
         client = Beds24Client(
             self._base_url,
             refresh_token,
@@ -53,10 +66,29 @@ class Beds24Access:
             token_expires_in=setup.expires_in if setup else None,
         )
         async with client:
-            listed = await client.get_properties(include_all_rooms=True, ids=[beds24_property_id])
-            found = next((p for p in listed if _int(p.get("id")) == beds24_property_id), None)
-            owner = await _owner(client) if with_owner and found is not None else None
+            try:
+                listed = await client.get_properties(
+                    include_all_rooms=True, ids=[beds24_property_id]
+                )
+                found = next((p for p in listed if _int(p.get("id")) == beds24_property_id), None)
+                owner = await _owner(client) if with_owner and found is not None else None
+            except Beds24CreditsExhausted as exc:
+                if account_id is not None and not with_owner:
+                    await _bookkeeping(self._budget.exhausted(account_id, exc.not_before))
+                raise
+        account = owner or account_id
+        if account is not None and client.credits is not None:
+            # The latest answer's count is the account's whole state: record it once.
+            await _bookkeeping(self._budget.record(account, client.credits))
         return PropertyView(found, owner)
+
+
+async def _bookkeeping(record: Awaitable[None]) -> None:
+    """Recording credits must not fail the operator's request."""
+    try:
+        await record
+    except Exception:
+        logger.exception("recording Beds24 credits failed")
 
 
 async def _owner(client: Beds24Client) -> str | None:

@@ -40,6 +40,7 @@ class Onboarding:
         view = await self._beds24.look_up(
             refresh_token,
             request.beds24_property_id,
+            account_id=request.account_id,
             setup=setup,
             with_owner=request.account_id is None,
         )

@@ -254,3 +254,35 @@ async def test_replacing_credentials(
     assert replaced.json()["account_id"] == str(seeded.account.account_id)
     assert (await _stored(db, str(prop)))["refresh_token"] == seeded.account.refresh_token
     assert (await b24_api.get(f"/admin/properties/{prop}/beds24-rooms")).status_code == 200
+
+
+async def _budget(db: asyncpg.Pool, account_id: str) -> float | None:
+    async with db.acquire() as conn:
+        remaining = await conn.fetchval(
+            "SELECT remaining FROM beds24_credit_budgets WHERE account_id = $1", account_id
+        )
+    return None if remaining is None else float(remaining)
+
+
+async def test_credits_spent_go_into_the_accounts_shared_budget(
+    b24_api: httpx.AsyncClient, db: asyncpg.Pool, beds24_sandbox: SandboxHandle
+) -> None:
+    seeded = await beds24_sandbox.seed(rooms=ROOMS)
+    account_id = str(seeded.account.account_id)
+    invite = await beds24_sandbox.new_invite_code(seeded.account.account_id)
+    registered = await b24_api.post(
+        "/admin/properties",
+        json={"name": "H", "beds24_property_id": seeded.id, "invite_code": invite},
+    )
+    assert registered.status_code == 201, registered.text
+    # The account became known from Beds24's answer; the budget holds what Beds24 says is left.
+    left = (await beds24_sandbox.credits(seeded.account.account_id))["remaining"]
+    assert await _budget(db, account_id) == pytest.approx(left)
+
+    async with db.acquire() as conn:
+        await conn.execute("DELETE FROM beds24_credit_budgets")
+    property_id = registered.json()["property"]["property_id"]
+    rooms = await b24_api.get(f"/admin/properties/{property_id}/beds24-rooms")
+    assert rooms.status_code == 200
+    left = (await beds24_sandbox.credits(seeded.account.account_id))["remaining"]
+    assert await _budget(db, account_id) == pytest.approx(left)

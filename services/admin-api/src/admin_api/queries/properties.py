@@ -23,10 +23,14 @@ _INFO = """
 @dataclass(frozen=True)
 class Beds24Link:
     beds24_property_id: int
+    account_id: str
     refresh_token: str
 
     def __repr__(self) -> str:  # the refresh token never reaches a log line
-        return f"Beds24Link(beds24_property_id={self.beds24_property_id})"
+        return (
+            f"Beds24Link(beds24_property_id={self.beds24_property_id}, "
+            f"account_id={self.account_id!r})"
+        )
 
 
 def _info(record: asyncpg.Record) -> PropertyInfo:
@@ -113,7 +117,8 @@ async def replace_credentials(
 
 async def beds24_link(conn: Connection, property_id: UUID) -> Beds24Link | None:
     record = await conn.fetchrow(
-        "SELECT beds24_property_id, refresh_token FROM beds24_properties WHERE property_id = $1",
+        """SELECT beds24_property_id, account_id, refresh_token FROM beds24_properties
+           WHERE property_id = $1""",
         property_id,
     )
     return None if record is None else Beds24Link(**dict(record))

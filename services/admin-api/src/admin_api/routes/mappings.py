@@ -55,11 +55,14 @@ async def beds24_rooms(request: Request) -> Response:
     if link is None:
         raise NotFound(f"property {property_id} is not registered with Beds24")
     try:
-        found = (await d.beds24.look_up(link.refresh_token, link.beds24_property_id)).found
+        view = await d.beds24.look_up(
+            link.refresh_token, link.beds24_property_id, account_id=link.account_id
+        )
     except Beds24AuthError as exc:
         raise UpstreamError(
             f"{exc}; replace the credentials with PUT /admin/properties/{property_id}/credentials"
         ) from None
+    found = view.found
     if found is None:
         raise UpstreamError(
             f"Beds24 property {link.beds24_property_id} is no longer visible "

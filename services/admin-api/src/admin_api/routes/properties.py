@@ -59,7 +59,11 @@ async def replace_credentials(request: Request) -> Response:
         raise NotFound(f"property {property_id} is not registered with Beds24")
     refresh_token, setup = await d.onboarding.credentials(body)
     view = await d.beds24.look_up(
-        refresh_token, link.beds24_property_id, setup=setup, with_owner=True
+        refresh_token,
+        link.beds24_property_id,
+        account_id=link.account_id,
+        setup=setup,
+        with_owner=True,
     )
     if view.found is None:
         raise BadRequest(
