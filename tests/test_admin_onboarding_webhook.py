@@ -116,8 +116,11 @@ async def test_onboarded_property_receives_webhooks_with_the_returned_header(
         lambda: _inbound_events(admin, property_id), timeout=15, what="the webhook stored"
     )
     assert event["entity_external_id"] == str(booking["id"])
-    deliveries = await beds24_sandbox.webhooks(booking_id=booking["id"])
-    assert deliveries and {d["status_code"] for d in deliveries} == {200}
+    # The sandbox logs a delivery once it has read the answer, a moment after the row commits.
+    deliveries = await wait_for(
+        lambda: beds24_sandbox.webhooks(booking_id=booking["id"]), what="the delivery logged"
+    )
+    assert {d["status_code"] for d in deliveries} == {200}
 
     # Rotation: a second secret works beside the first; once the first is revoked, it fails.
     rotated = (await admin.post(f"/admin/properties/{property_id}/webhook-secrets")).json()
