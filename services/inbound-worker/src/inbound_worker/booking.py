@@ -7,7 +7,6 @@ raises PermanentError with a reason an operator can act on.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +16,7 @@ from uuid import UUID
 
 from channel_sync.errors import PermanentError
 from channel_sync.inbound import parse_beds24_time
+from channel_sync.references import reservation_of_reference
 
 PMS_STATUS = {
     "new": "confirmed",
@@ -46,9 +46,6 @@ COLUMN_LIMITS = {"channel": 50, "channel_reference": 100}
 COUNT_COLUMNS = {"numAdult": "adults", "numChild": "children"}
 MONEY_COLUMNS = {"price": "price", "deposit": "deposit"}
 _MAX_MONEY = Decimal(10) ** 10  # NUMERIC(12, 2)
-# The apiReference our outbound worker gives the bookings it creates: `pms-<reservation id>`
-# exactly as it writes it (outbound_worker.pending_creates.api_reference); nothing looser.
-_PMS_REFERENCE = re.compile(r"pms-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 
 
 @dataclass(frozen=True)
@@ -100,14 +97,8 @@ def read_booking(raw: Mapping[str, Any]) -> Booking:
         departure=departure,
         modified_time=modified,
         columns=columns,
-        pms_reference=_pms_reference(raw.get("apiReference")),
+        pms_reference=reservation_of_reference(raw.get("apiReference")),
     )
-
-
-def _pms_reference(value: Any) -> UUID | None:
-    """The reservation id in our own reference; None for any other (or malformed) value."""
-    match = _PMS_REFERENCE.fullmatch(value) if isinstance(value, str) else None
-    return UUID(match.group(1)) if match else None
 
 
 def _text_columns(raw: Mapping[str, Any], where: str) -> dict[str, Any]:

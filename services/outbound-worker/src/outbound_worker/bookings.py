@@ -20,6 +20,7 @@ from channel_sync.beds24 import (
 )
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.errors import PermanentError, RetryAfter
+from channel_sync.references import reservation_reference
 from channel_sync.repository import ChannelEventRepository
 
 from outbound_worker import pending_creates
@@ -122,7 +123,7 @@ class BookingSync:
         self, account_id: str, client: Beds24Client, work: BookingWork
     ) -> int | None:
         """An earlier create's answer was lost: adopt the booking it made, if it made one."""
-        reference = pending_creates.api_reference(work.reservation_id)
+        reference = reservation_reference(work.reservation_id)
         found = await self._budget.call(
             account_id,
             lambda: client.find_bookings_by_reference(

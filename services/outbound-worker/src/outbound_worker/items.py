@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from outbound_worker.pending_creates import api_reference
+from channel_sync.references import reservation_reference
+
 from outbound_worker.pms_state import Reservation
 
 BOOKING_STATUS = {
@@ -52,7 +53,7 @@ def booking_item(res: Reservation, booking_id: int | None) -> dict[str, Any]:
         "status": BOOKING_STATUS[res.status],
         "numAdult": res.adults,
         "numChild": res.children,
-        "apiReference": api_reference(res.id),
+        "apiReference": reservation_reference(res.id),
     }
     if res.beds24_unit_id:
         item["unitId"] = _beds24_int(res.beds24_unit_id, "unit", res)

@@ -10,11 +10,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from channel_sync.db import Connection
-
-
-def api_reference(reservation_id: UUID) -> str:
-    """Our reference on the Beds24 booking (apiReference, at most 100 characters)."""
-    return f"pms-{reservation_id}"
+from channel_sync.references import reservation_reference
 
 
 async def pending(conn: Connection, reservation_ids: list[UUID]) -> set[UUID]:
@@ -30,7 +26,7 @@ async def note(conn: Connection, creates: list[tuple[UUID, UUID]]) -> None:
     await conn.executemany(
         """INSERT INTO beds24_pending_creates (reservation_id, property_id, api_reference)
            VALUES ($1, $2, $3) ON CONFLICT (reservation_id) DO NOTHING""",
-        [(res, prop, api_reference(res)) for res, prop in creates],
+        [(res, prop, reservation_reference(res)) for res, prop in creates],
     )
 
 

@@ -5,6 +5,7 @@ Every statement takes the caller's connection; none opens a transaction itself.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -12,6 +13,8 @@ from uuid import UUID
 
 from channel_sync.db import Connection
 from channel_sync.pms_origin import mark_beds24_origin
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,11 +118,26 @@ async def availability(
 
 
 async def store_booking_id(conn: Connection, reservation_id: UUID, booking_id: int) -> None:
-    """Remember the Beds24 id; marked as Beds24's own write so it produces no event."""
+    """Remember the Beds24 id; marked as Beds24's own write so it produces no event.
+
+    A reservation already linked to another Beds24 booking keeps its link: two Beds24
+    bookings carrying one reservation's reference need an operator, not a silent switch."""
     await mark_beds24_origin(conn)
-    await conn.execute(
+    result = await conn.execute(
         """UPDATE reservations SET beds24_booking_id = $2
-           WHERE id = $1 AND beds24_booking_id IS DISTINCT FROM $2""",
+           WHERE id = $1 AND beds24_booking_id IS NULL""",
         reservation_id,
         booking_id,
     )
+    if result == "UPDATE 0":
+        current = await conn.fetchval(
+            "SELECT beds24_booking_id FROM reservations WHERE id = $1", reservation_id
+        )
+        if current is not None and current != booking_id:
+            logger.warning(
+                "reservation %s stays linked to Beds24 booking %s; booking %s also carries "
+                "its reference: check Beds24 for a duplicate",
+                reservation_id,
+                current,
+                booking_id,
+            )
