@@ -76,14 +76,18 @@ async def test_publish_routes_by_key_and_unroutable_raises(
 
 
 async def _run_consumer(
-    amqp_connection: AbstractRobustConnection, db: asyncpg.Pool, handler, max_attempts: int = 3
+    amqp_connection: AbstractRobustConnection,
+    db: asyncpg.Pool,
+    handler,
+    max_attempts: int = 3,
+    consumer_pool: asyncpg.Pool | None = None,
 ):  # type: ignore[no-untyped-def]
     publisher = await Publisher.open(amqp_connection)
     channel = await amqp_connection.channel()
     consumer = EventConsumer(
         channel=channel,
         work_queue=INBOUND,
-        pool=db,
+        pool=consumer_pool or db,
         publisher=publisher,
         handler=handler,
         retry_delays_ms=TEST_RETRY_DELAYS_MS,
@@ -196,3 +200,66 @@ async def test_relay_publishes_received_rows_and_marks_them_processing(
 
 async def _is(db: asyncpg.Pool, event_id: UUID, status: EventStatus) -> bool:
     return await _status(db, event_id) is status
+
+
+async def test_duplicate_failing_after_its_twin_is_done_keeps_done(
+    amqp_connection: AbstractRobustConnection, db: asyncpg.Pool
+) -> None:
+    await _drain(amqp_connection, INBOUND.dlq)
+    calls = 0
+
+    async def applied_by_twin_then_invalid(message: EventMessage) -> None:
+        nonlocal calls
+        calls += 1
+        async with db.acquire() as conn:
+            await repo.mark_done(conn, message.event_id)  # the twin delivery's commit
+        raise PermanentError("room 99 is not mapped")
+
+    consumer, publisher, event = await _run_consumer(
+        amqp_connection, db, applied_by_twin_then_invalid
+    )
+    try:
+        await wait_for(lambda: _settled(amqp_connection, calls), what="message settled")
+    finally:
+        await consumer.stop()
+        await publisher.close()
+    assert await _status(db, event.id) is EventStatus.DONE
+    assert await _drain(amqp_connection, INBOUND.dlq) == []
+
+
+async def _settled(connection: AbstractRobustConnection, calls: int) -> bool:
+    return calls >= 1 and await _queue_depth(connection, INBOUND.name) == 0
+
+
+async def test_outcome_that_cannot_be_stored_is_retried_not_left_unacked(
+    amqp_connection: AbstractRobustConnection, db: asyncpg.Pool, database_url: str
+) -> None:
+    """With the database gone at the moment the outcome is stored, the message must come
+    back (delayed retry) instead of holding its prefetch slot until the consumer timeout."""
+    from channel_sync.db import create_pool
+
+    doomed_pool = await create_pool(database_url, min_size=1, max_size=2)
+    calls = 0
+
+    async def fails_while_the_database_goes_away(message: EventMessage) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await doomed_pool.close()
+            raise PermanentError("invalid booking")
+
+    consumer, publisher, _ = await _run_consumer(
+        amqp_connection, db, fails_while_the_database_goes_away, consumer_pool=doomed_pool
+    )
+    try:
+        await wait_for(_calls_reach(lambda: calls, 2), timeout=10, what="redelivery")
+    finally:
+        await consumer.stop()
+        await publisher.close()
+
+
+def _calls_reach(count, wanted: int):  # type: ignore[no-untyped-def]
+    async def probe() -> bool:
+        return bool(count() >= wanted)
+
+    return probe

@@ -124,3 +124,33 @@ async def test_admin_reset_refuses_in_flight_and_needs_flag_for_done(db: asyncpg
         assert await repo.reset_for_retry(conn, event.id) is None
         replay = await repo.reset_for_retry(conn, event.id, allow_done=True)
     assert replay is not None and replay.status is EventStatus.RECEIVED and replay.attempts == 0
+
+
+async def test_failed_never_overwrites_done(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        event = await repo.create(conn, new_event(prop))
+        assert event
+        await repo.mark_done(conn, event.id)
+        assert await repo.mark_failed(conn, event.id, "late duplicate failed") is False
+        final = await repo.get(conn, event.id)
+    assert final and final.status is EventStatus.DONE and final.last_error is None
+
+
+async def test_stalled_sweeps_count_attempts_and_end_failed(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        event = await repo.create(conn, new_event(prop, max_attempts=2))
+        assert event
+        sweeps = []
+        for _ in range(2):
+            await repo.mark_published(conn, [event.id])
+            await conn.execute(
+                "UPDATE channel_events SET updated_at = now() - interval '1 hour' WHERE id = $1",
+                event.id,
+            )
+            sweeps.append(await repo.requeue_stalled(conn, Direction.INBOUND, 60))
+        final = await repo.get(conn, event.id)
+    assert [(s.requeued, s.failed) for s in sweeps] == [(1, 0), (0, 1)]
+    assert final and final.status is EventStatus.FAILED and final.attempts == 2
+    assert final.last_error and "crashes on it" in final.last_error

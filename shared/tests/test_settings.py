@@ -17,7 +17,7 @@ def test_defaults_suit_a_local_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = CommonSettings()
     assert settings.dsn.startswith("postgresql://")
     assert settings.rabbitmq_url.startswith("amqp://")
-    assert settings.retry_delays_ms == [5_000, 30_000, 120_000]
+    assert settings.retry_delays_ms == [30_000, 120_000, 300_000]
 
 
 def test_retry_delays_parse_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -92,11 +92,13 @@ class Relay:
         while await self.publish_due() >= self._batch_size:
             pass  # a full batch: there may be more
         async with self._pool.acquire() as conn:
-            requeued = await self._events.requeue_stalled(
+            sweep = await self._events.requeue_stalled(
                 conn, self._direction, self._stalled_after_s
             )
-        if requeued:
-            logger.warning("%d stalled event(s) handed back to the relay", requeued)
+        if sweep.failed:
+            logger.error("%d stalled event(s) failed: out of attempts", sweep.failed)
+        if sweep.requeued:
+            logger.warning("%d stalled event(s) handed back to the relay", sweep.requeued)
             await self.publish_due()
 
     async def _listen(self) -> PoolConnectionProxy | None:

@@ -86,6 +86,12 @@ class Cursor:
 
 
 @dataclass(frozen=True)
+class StalledSweep:
+    requeued: int
+    failed: int
+
+
+@dataclass(frozen=True)
 class FailedAttempt:
     attempts: int
     max_attempts: int
@@ -254,23 +260,48 @@ class ChannelEventRepository:
 
     async def requeue_stalled(
         self, conn: Connection, direction: Direction, older_than_s: float
-    ) -> int:
-        """`processing` rows untouched for too long (message lost) go back to the relay."""
-        result = await conn.execute(
-            """UPDATE channel_events SET status = 'received', next_attempt_at = now(),
-                   updated_at = now()
-               WHERE status = 'processing' AND direction = $1
-                 AND updated_at < now() - make_interval(secs => $2)""",
+    ) -> StalledSweep:
+        """`processing` rows untouched for too long: their message was lost, or a worker keeps
+        dying on it. Each sweep counts an attempt, so a poison event ends `failed` instead of
+        being republished forever; the rest go back to the relay."""
+        rows = await conn.fetch(
+            """
+            UPDATE channel_events
+            SET attempts = COALESCE(attempts, 0) + 1,
+                status = CASE WHEN COALESCE(attempts, 0) + 1 >= COALESCE(max_attempts, 3)
+                              THEN 'failed' ELSE 'received' END,
+                last_error = CASE WHEN COALESCE(attempts, 0) + 1 >= COALESCE(max_attempts, 3)
+                                  THEN $3 ELSE last_error END,
+                processed_at = CASE WHEN COALESCE(attempts, 0) + 1 >= COALESCE(max_attempts, 3)
+                                    THEN now() ELSE processed_at END,
+                next_attempt_at = now(),
+                updated_at = now()
+            WHERE status = 'processing' AND direction = $1
+              AND updated_at < now() - make_interval(secs => $2)
+            RETURNING status
+            """,
             str(direction),
             older_than_s,
+            f"no worker finished it within {older_than_s:.0f}s, several times: its message "
+            "was lost or a worker crashes on it; check the worker logs, then retry",
         )
-        return int(result.split()[-1])
+        failed = sum(1 for r in rows if r["status"] == "failed")
+        return StalledSweep(requeued=len(rows) - failed, failed=failed)
 
     async def mark_done(self, conn: Connection, event_id: UUID, *, note: str | None = None) -> None:
         await self.update_status(conn, event_id, EventStatus.DONE, note=note)
 
-    async def mark_failed(self, conn: Connection, event_id: UUID, reason: str) -> None:
-        await self.update_status(conn, event_id, EventStatus.FAILED, reason)
+    async def mark_failed(self, conn: Connection, event_id: UUID, reason: str) -> bool:
+        """`failed` with the reason; False (and nothing changed) if the event is already done,
+        e.g. a duplicate delivery failing after its twin applied the change."""
+        result = await conn.execute(
+            """UPDATE channel_events
+               SET status = 'failed', last_error = $2, processed_at = now(), updated_at = now()
+               WHERE id = $1 AND status <> 'done'""",
+            event_id,
+            _clip(reason),
+        )
+        return result != "UPDATE 0"
 
     async def record_failed_attempt(
         self, conn: Connection, event_id: UUID, reason: str

@@ -28,8 +28,9 @@ class CommonSettings(BaseSettings):
     db_pool_min_size: int = Field(default=1, ge=0)
     db_pool_max_size: int = Field(default=10, ge=1)
     amqp_publish_timeout_s: float = Field(default=5.0, gt=0)
-    # Delays between consumer attempts, one per retry; the last one repeats if attempts outrun it.
-    retry_delays_ms: Annotated[list[int], NoDecode] = Field(default=[5_000, 30_000, 120_000])
+    # Delays between consumer attempts, one per retry; the last one repeats if attempts outrun
+    # it. Also the waits offered to work deferred without counting (e.g. for Beds24 credits).
+    retry_delays_ms: Annotated[list[int], NoDecode] = Field(default=[30_000, 120_000, 300_000])
 
     @field_validator("retry_delays_ms", mode="before")
     @classmethod

@@ -130,16 +130,25 @@ class EventConsumer:
             "correlation_id": envelope.correlation_id,
             "event_type": envelope.event_type,
         }
-        if error is None:
-            metrics.EVENTS_HANDLED.labels(self._work.name, "done").inc()
-            await message.ack()
-        elif isinstance(error, PermanentError):
-            await self._give_up(message, envelope, str(error), log)
-        elif isinstance(error, RetryAfter):
-            await self._retry_after(message, envelope, error, log)
-        else:  # anything unexpected is treated as transient, bounded
-            reason = str(error) or error.__class__.__name__
-            await self._retry_or_give_up(message, envelope, reason, log)
+        try:
+            if error is None:
+                metrics.EVENTS_HANDLED.labels(self._work.name, "done").inc()
+                await message.ack()
+            elif isinstance(error, PermanentError):
+                await self._give_up(message, envelope, str(error), log)
+            elif isinstance(error, RetryAfter):
+                await self._retry_after(message, envelope, error, log)
+            else:  # anything unexpected is treated as transient, bounded
+                reason = str(error) or error.__class__.__name__
+                await self._retry_or_give_up(message, envelope, reason, log)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # The outcome could not be stored: never leave the message holding a prefetch
+            # slot until the broker's consumer timeout; try it again later, uncounted.
+            logger.warning(
+                "cannot store the outcome (%s); retrying later", exc.__class__.__name__, extra=log
+            )
+            if not message.processed:
+                await self._schedule_retry(message, retry_delay_ms(self._delays, 1), log)
 
     async def _give_up(
         self,
@@ -149,7 +158,11 @@ class EventConsumer:
         log: Mapping[str, object],
     ) -> None:
         async with self._pool.acquire() as conn:
-            await self._events.mark_failed(conn, envelope.event_id, reason)
+            failed = await self._events.mark_failed(conn, envelope.event_id, reason)
+        if not failed:  # a duplicate delivery: its twin already applied the change
+            logger.info("event already done; duplicate delivery acknowledged", extra=log)
+            await message.ack()
+            return
         logger.warning("event failed permanently: %s", reason, extra=log)
         metrics.EVENTS_HANDLED.labels(self._work.name, "failed").inc()
         await message.reject(requeue=False)
