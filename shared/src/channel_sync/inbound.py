@@ -30,17 +30,31 @@ def parse_beds24_time(value: str) -> datetime:
 
 
 def booking_event_key(property_id: UUID, booking: Mapping[str, Any]) -> str:
-    """`beds24:<property>:booking:<id>:<modifiedTime as UTC ISO>`.
+    """`beds24:<property>:booking:<id>:<modifiedTime as UTC ISO>:<content hash>`.
 
-    Without a usable `modifiedTime`, a hash of the booking object stands in for it (not of
-    the webhook envelope: its `timeStamp` and `retries` change when Beds24 resends)."""
-    version: str
+    `modifiedTime` has whole seconds only: two versions saved in the same second (e.g. a
+    change, then its cancellation) share it, so a short hash of the booking's content tells
+    them apart, while an identical resend still gets the same key. Without a usable
+    `modifiedTime`, a full hash of the content stands in for the version."""
     try:
-        version = parse_beds24_time(str(booking["modifiedTime"])).isoformat()
+        modified = parse_beds24_time(str(booking["modifiedTime"])).isoformat()
     except (KeyError, ValueError):
-        canonical = json.dumps(booking, sort_keys=True, separators=(",", ":"), default=str)
-        version = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-    return f"beds24:{property_id}:booking:{booking['id']}:{version}"
+        return f"beds24:{property_id}:booking:{booking['id']}:sha256:{_content_hash(booking)}"
+    return f"beds24:{property_id}:booking:{booking['id']}:{modified}:{_content_hash(booking)[:16]}"
+
+
+# Left out of the content hash: `modifiedTime` is in the key already (normalised: with or
+# without `Z` is one version); the item lists travel beside the booking in a webhook and
+# only on request in GET /bookings, so one version would get two keys.
+_NOT_CONTENT = frozenset({"modifiedTime", "infoItems", "invoiceItems"})
+
+
+def _content_hash(booking: Mapping[str, Any]) -> str:
+    """Of the booking object (never the webhook envelope: its `timeStamp` and `retries`
+    change when Beds24 resends), as canonical JSON."""
+    content = {k: v for k, v in booking.items() if k not in _NOT_CONTENT}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def booking_event_type(status: str | None, *, known: bool) -> str:

@@ -29,9 +29,9 @@ async def test_v2_webhook_is_stored_published_and_processing(
     assert event["entity_type"] == "booking"
     assert event["entity_external_id"] == "70001"
     assert event["property_id"] == hotel.property_id
-    assert event["idempotency_key"] == (
-        f"beds24:{hotel.property_id}:booking:70001:2031-04-01T10:00:00+00:00"
-    )
+    key = f"beds24:{hotel.property_id}:booking:70001:2031-04-01T10:00:00+00:00:"
+    assert event["idempotency_key"].startswith(key)
+    assert len(event["idempotency_key"]) == len(key) + 16  # the content hash
     # The stored payload is the raw webhook, fields we do not model included.
     assert event["payload"]["booking"]["customFieldWeDoNotModel"] == "kept"
     assert event["payload"]["invoiceItems"] == []
@@ -71,6 +71,26 @@ async def test_same_time_with_and_without_z_is_one_version(
     )
     assert again.json()["status"] == "duplicate"
     assert len(await inbound_events(db)) == 1
+
+
+async def test_two_versions_saved_in_the_same_second_are_two_events(
+    gateway: httpx.AsyncClient, hotel: Hotel, db: asyncpg.Pool
+) -> None:
+    # modifiedTime has whole seconds: a cancellation right after a change shares its stamp.
+    changed = webhook(70004, numAdult=3, modifiedTime="2031-04-01T10:00:00Z")
+    cancelled = webhook(70004, numAdult=3, status="cancelled", modifiedTime="2031-04-01T10:00:00")
+
+    first = await gateway.post(hotel.path, json=changed, headers=hotel.auth)
+    second = await gateway.post(hotel.path, json=cancelled, headers=hotel.auth)
+    resent = await gateway.post(hotel.path, json=cancelled | {"retries": 1}, headers=hotel.auth)
+
+    assert first.json()["stored"] == second.json()["stored"] == 1
+    assert resent.json()["status"] == "duplicate"
+    events = await inbound_events(db)
+    assert sorted(e["event_type"] for e in events) == [
+        "beds24.booking.cancelled",
+        "beds24.booking.created",
+    ]
 
 
 async def test_array_wrapped_body_stores_each_booking(
