@@ -49,6 +49,7 @@ class _Send:
     work: BookingWork
     item: dict[str, Any]
     creates: bool
+    noted: bool = False  # a pending-create note exists: a success settles it
 
 
 class BookingSync:
@@ -108,7 +109,7 @@ class BookingSync:
             booking_id = await self._look_up(account_id, client, work)
         if res is None:
             if booking_id is not None:
-                return _Send(work, cancel_item(booking_id), creates=False)
+                return _Send(work, cancel_item(booking_id), creates=False, noted=create_pending)
             return "deleted in the PMS before it reached Beds24: nothing to send"
         if res.status == "cancelled":
             if booking_id is None:
@@ -137,8 +138,9 @@ class BookingSync:
         if len(ids) > 1:
             logger.warning("%d Beds24 bookings carry %s; adopting %d", len(ids), reference, ids[0])
         async with self._pool.acquire() as conn, conn.transaction():
-            await store_booking_id(conn, work.reservation_id, ids[0])
-            await pending_creates.resolved(conn, work.reservation_id)
+            if await store_booking_id(conn, work.reservation_id, ids[0]):
+                await pending_creates.resolved(conn, work.reservation_id)
+            # else deleted: the note stays until the cancel of that booking succeeds
         logger.info("adopted Beds24 booking %d created by an earlier attempt", ids[0])
         return ids[0]
 
@@ -169,10 +171,14 @@ class BookingSync:
         async with self._pool.acquire() as conn, conn.transaction():
             for send, result in zip(chunk, results, strict=True):
                 work = send.work
-                if send.creates and result.id is not None:
-                    await store_booking_id(conn, work.reservation_id, result.id)
-                    await pending_creates.resolved(conn, work.reservation_id)
                 outcome = _item_outcome(send, result)
+                if send.creates and result.id is not None:
+                    # Not stored (deleted meanwhile): the note stays, so the cancel the
+                    # deletion queued finds this booking by reference.
+                    if await store_booking_id(conn, work.reservation_id, result.id):
+                        await pending_creates.resolved(conn, work.reservation_id)
+                elif send.noted and outcome is None:
+                    await pending_creates.resolved(conn, work.reservation_id)
                 if outcome is None:
                     note = "; ".join(result.warnings)[:500] or None
                     for event_id in work.event_ids:

@@ -117,11 +117,14 @@ async def availability(
     return {row["night"]: int(row["free"]) for row in rows}
 
 
-async def store_booking_id(conn: Connection, reservation_id: UUID, booking_id: int) -> None:
+async def store_booking_id(conn: Connection, reservation_id: UUID, booking_id: int) -> bool:
     """Remember the Beds24 id; marked as Beds24's own write so it produces no event.
 
-    A reservation already linked to another Beds24 booking keeps its link: two Beds24
-    bookings carrying one reservation's reference need an operator, not a silent switch."""
+    False when the reservation no longer exists (deleted while its create was in flight):
+    the caller then keeps the pending-create note, so the cancel its deletion queued finds
+    the booking by reference. A reservation already linked to another Beds24 booking keeps
+    its link (True): two Beds24 bookings carrying one reservation's reference need an
+    operator, not a silent switch."""
     await mark_beds24_origin(conn)
     result = await conn.execute(
         """UPDATE reservations SET beds24_booking_id = $2
@@ -129,15 +132,20 @@ async def store_booking_id(conn: Connection, reservation_id: UUID, booking_id: i
         reservation_id,
         booking_id,
     )
-    if result == "UPDATE 0":
-        current = await conn.fetchval(
-            "SELECT beds24_booking_id FROM reservations WHERE id = $1", reservation_id
+    if result != "UPDATE 0":
+        return True
+    row = await conn.fetchrow(
+        "SELECT beds24_booking_id FROM reservations WHERE id = $1", reservation_id
+    )
+    if row is None:
+        return False
+    current = row["beds24_booking_id"]
+    if current is not None and current != booking_id:
+        logger.warning(
+            "reservation %s stays linked to Beds24 booking %s; booking %s also carries "
+            "its reference: check Beds24 for a duplicate",
+            reservation_id,
+            current,
+            booking_id,
         )
-        if current is not None and current != booking_id:
-            logger.warning(
-                "reservation %s stays linked to Beds24 booking %s; booking %s also carries "
-                "its reference: check Beds24 for a duplicate",
-                reservation_id,
-                current,
-                booking_id,
-            )
+    return True

@@ -3,6 +3,7 @@ answers resolved by our reference, even across a killed worker."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from datetime import date, timedelta
 from uuid import UUID
@@ -12,6 +13,7 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.amqp.topology import OUTBOUND
+from channel_sync.beds24 import Beds24Client, ItemResult
 from channel_sync.events import EventMessage
 from channel_sync.testing.waiting import wait_for
 
@@ -146,3 +148,52 @@ async def test_worker_killed_while_its_create_is_in_flight_leaves_one_booking(
             await conn.fetchval("SELECT beds24_booking_id FROM reservations WHERE id = $1", res)
             == booking["id"]
         )
+
+
+async def test_reservation_deleted_while_its_create_is_in_flight_is_cancelled_in_beds24(
+    db: asyncpg.Pool,
+    beds24_sandbox: SandboxHandle,
+    connected: Connected,
+    start_worker: StartWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hotel, _ = connected
+    # Beds24 applies the create; its answer reaches the worker only once the test says so.
+    answer = asyncio.Event()
+    write = Beds24Client.write_bookings
+
+    async def held(
+        self: Beds24Client, items: list[dict[str, object]], **kw: object
+    ) -> list[ItemResult]:
+        results = await write(self, items, **kw)  # type: ignore[arg-type]
+        await answer.wait()
+        return results
+
+    monkeypatch.setattr(Beds24Client, "write_bookings", held)
+    await start_worker()
+    async with db.acquire() as conn:
+        res = await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
+    await wait_for(lambda: _ours(beds24_sandbox, res), timeout=15, what="create applied")
+    async with db.acquire() as conn:
+        await conn.execute("DELETE FROM reservations WHERE id = $1", res)
+    answer.set()
+
+    async def both_settled() -> list[asyncpg.Record] | None:
+        async with db.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT event_type, status FROM channel_events "
+                "WHERE entity_internal_id = $1 AND entity_type = 'booking'",
+                res,
+            )
+        done = len(rows) == 2 and all(r["status"] in ("done", "failed") for r in rows)
+        return rows if done else None
+
+    rows = await wait_for(both_settled, timeout=20, what="create and cancel settled")
+    assert {(r["event_type"], r["status"]) for r in rows} == {
+        ("pms.booking.create", "done"),
+        ("pms.booking.cancel", "done"),
+    }
+    [booking] = await _ours(beds24_sandbox, res)
+    assert booking["status"] == "cancelled"  # no phantom stay left in Beds24
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM beds24_pending_creates") == 0
