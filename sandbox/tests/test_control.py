@@ -6,6 +6,7 @@ import asyncio
 from datetime import date, timedelta
 
 import httpx
+import pytest
 from beds24_sandbox.handle import ApiSession as Api
 from beds24_sandbox.handle import SandboxHandle
 
@@ -47,6 +48,26 @@ async def test_raw_state_includes_cancelled_and_reset_clears(
     await beds24_sandbox.reset()
     assert await beds24_sandbox.bookings() == []
     assert await beds24_sandbox.calls() == []
+
+
+async def test_a_frozen_modified_time_gives_two_versions_one_stamp(
+    beds24_sandbox: SandboxHandle,
+) -> None:
+    prop = await beds24_sandbox.seed()
+    booking = await beds24_sandbox.guest_booking(
+        prop.room_ids[0], ARRIVAL, ARRIVAL + timedelta(days=1)
+    )
+    await beds24_sandbox.configure(frozen_modified_time="2031-01-02T03:04:05Z")
+    changed = await beds24_sandbox.modify_guest_booking(booking["id"], numAdult=4)
+    cancelled = await beds24_sandbox.cancel_guest_booking(booking["id"])
+    assert changed["modifiedTime"] == cancelled["modifiedTime"] == "2031-01-02T03:04:05Z"
+    assert cancelled["status"] == "cancelled"
+
+    await beds24_sandbox.configure(frozen_modified_time=None)
+    again = await beds24_sandbox.modify_guest_booking(booking["id"], numAdult=5)
+    assert again["modifiedTime"] != cancelled["modifiedTime"]
+    with pytest.raises(AssertionError, match="answered 400"):
+        await beds24_sandbox.configure(frozen_modified_time="soon")
 
 
 async def test_property_webhook_settings_can_change(beds24_sandbox: SandboxHandle) -> None:

@@ -79,8 +79,12 @@ def parse_time(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def stamp(booking: dict[str, Any]) -> None:
-    """Bump modifiedTime; strictly later than before, so every version has its own stamp."""
+def stamp(booking: dict[str, Any], frozen: str | None = None) -> None:
+    """Bump modifiedTime; strictly later than before, so every version has its own stamp,
+    unless `frozen` (config `frozen_modified_time`) gives the stamp of every change."""
+    if frozen is not None:
+        booking["modifiedTime"] = fmt_time(parse_time(frozen))
+        return
     now = utc_now()
     previous = booking.get("modifiedTime")
     if previous and parse_time(previous) >= now:

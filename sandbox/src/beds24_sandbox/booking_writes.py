@@ -68,7 +68,7 @@ def create(
         return {"success": False, "errors": errors, **_maybe(warnings)}, None
     booking["id"] = state.next_booking_id()
     booking["bookingTime"] = fmt_time(utc_now())
-    stamp(booking)
+    stamp(booking, state.config.frozen_modified_time)
     state.bookings[booking["id"]] = booking
     posted = {k: v for k, v in item.items() if k != "actions"}
     return {"success": True, "new": {**posted, "id": booking["id"]}, **_maybe(warnings)}, booking
@@ -140,7 +140,7 @@ def modify(
         return result, booking, None
     was_cancelled = booking["status"] == "cancelled"
     booking.update(changed)
-    stamp(booking)
+    stamp(booking, state.config.frozen_modified_time)
     result["modified"] = {"id": booking["id"], **changed}
     cancelled_now = booking["status"] == "cancelled" and not was_cancelled
     return result, booking, "cancel" if cancelled_now else "modify"

@@ -9,7 +9,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,11 +29,16 @@ class Config:
     api_reference_writable: bool = True  # False: API writes ignore apiReference (unconfirmed)
     webhook_retry_delays_s: list[float] = field(default_factory=lambda: [1.0, 2.0, 4.0])
     webhook_timeout_s: float = 5.0
+    # Set (`YYYY-MM-DDTHH:MM:SSZ`): every change gets this modifiedTime, as two versions
+    # saved within one second do on Beds24 (whole seconds). None: the clock, always later.
+    frozen_modified_time: str | None = None
 
     def update(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
             if not hasattr(self, key):
                 raise ValueError(f"unknown config key {key!r}")
+            if key == "frozen_modified_time" and value is not None:
+                datetime.fromisoformat(str(value).replace("Z", "+00:00"))  # ValueError: 400
             setattr(self, key, value)
 
 
