@@ -19,6 +19,7 @@ from channel_sync.beds24 import (
     ItemResult,
 )
 from channel_sync.beds24.credit_budget import CreditBudget
+from channel_sync.db import Connection
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.references import reservation_reference
 from channel_sync.repository import ChannelEventRepository
@@ -79,7 +80,7 @@ class BookingSync:
                 )
             except Unmappable as exc:
                 outcomes |= same_outcome(work.event_ids, PermanentError(str(exc)))
-            except (Beds24Error, RetryAfter) as exc:
+            except (Beds24Error, RetryAfter, PermanentError) as exc:
                 outcomes |= same_outcome(work.event_ids, exc)
             else:
                 if isinstance(planned, _Send):
@@ -137,10 +138,14 @@ class BookingSync:
             return None
         if len(ids) > 1:
             logger.warning("%d Beds24 bookings carry %s; adopting %d", len(ids), reference, ids[0])
-        async with self._pool.acquire() as conn, conn.transaction():
-            if await store_booking_id(conn, work.reservation_id, ids[0]):
-                await pending_creates.resolved(conn, work.reservation_id)
-            # else deleted: the note stays until the cancel of that booking succeeds
+        async with self._pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    if await store_booking_id(conn, work.reservation_id, ids[0]):
+                        await pending_creates.resolved(conn, work.reservation_id)
+                    # else deleted: the note stays until the cancel of that booking succeeds
+            except asyncpg.UniqueViolationError:
+                raise await _already_linked(conn, work.reservation_id, ids[0]) from None
         logger.info("adopted Beds24 booking %d created by an earlier attempt", ids[0])
         return ids[0]
 
@@ -166,25 +171,52 @@ class BookingSync:
         return await self._store(chunk, results)
 
     async def _store(self, chunk: Sequence[_Send], results: list[ItemResult]) -> Outcomes:
-        """Beds24 ids, pending-create notes and done events, in one transaction."""
+        """Beds24 ids, pending-create notes and done events, in one transaction; each item
+        in its own savepoint, so one item's database error cannot undo the others."""
         outcomes: Outcomes = {}
         async with self._pool.acquire() as conn, conn.transaction():
             for send, result in zip(chunk, results, strict=True):
-                work = send.work
-                outcome = _item_outcome(send, result)
-                if send.creates and result.id is not None:
-                    # Not stored (deleted meanwhile): the note stays, so the cancel the
-                    # deletion queued finds this booking by reference.
-                    if await store_booking_id(conn, work.reservation_id, result.id):
-                        await pending_creates.resolved(conn, work.reservation_id)
-                elif send.noted and outcome is None:
-                    await pending_creates.resolved(conn, work.reservation_id)
-                if outcome is None:
-                    note = "; ".join(result.warnings)[:500] or None
-                    for event_id in work.event_ids:
-                        await self._events.mark_done(conn, event_id, note=note)
-                outcomes |= same_outcome(work.event_ids, outcome)
+                try:
+                    async with conn.transaction():
+                        outcome = await self._store_item(conn, send, result)
+                except asyncpg.UniqueViolationError:
+                    outcome = await _already_linked(conn, send.work.reservation_id, result.id)
+                outcomes |= same_outcome(send.work.event_ids, outcome)
         return outcomes
+
+    async def _store_item(
+        self, conn: Connection, send: _Send, result: ItemResult
+    ) -> Exception | None:
+        work = send.work
+        outcome = _item_outcome(send, result)
+        if send.creates and result.id is not None:
+            # Not stored (deleted meanwhile): the note stays, so the cancel the
+            # deletion queued finds this booking by reference.
+            if await store_booking_id(conn, work.reservation_id, result.id):
+                await pending_creates.resolved(conn, work.reservation_id)
+        elif send.noted and outcome is None:
+            await pending_creates.resolved(conn, work.reservation_id)
+        if outcome is None:
+            note = "; ".join(result.warnings)[:500] or None
+            for event_id in work.event_ids:
+                await self._events.mark_done(conn, event_id, note=note)
+        return outcome
+
+
+async def _already_linked(
+    conn: Connection, reservation_id: UUID, booking_id: int | None
+) -> PermanentError:
+    """The Beds24 id found for a reservation is another one's: an operator must decide."""
+    holder = await conn.fetchval(
+        "SELECT id FROM reservations WHERE beds24_booking_id = $1", booking_id
+    )
+    reason = (
+        f"Beds24 booking {booking_id} was made for reservation {reservation_id}, but that "
+        f"Beds24 id is already linked to reservation {holder}: check both in Beds24 and "
+        "link or cancel by hand"
+    )
+    logger.error("%s", reason)
+    return PermanentError(reason)
 
 
 def _item_outcome(send: _Send, result: ItemResult) -> Exception | None:

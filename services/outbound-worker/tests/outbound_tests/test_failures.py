@@ -15,6 +15,7 @@ from beds24_sandbox.handle import SandboxHandle
 from channel_sync.amqp.topology import OUTBOUND
 from channel_sync.beds24 import Beds24Client, ItemResult
 from channel_sync.events import EventMessage
+from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.testing.waiting import wait_for
 
 from .conftest import Connected, StartWorker
@@ -197,3 +198,47 @@ async def test_reservation_deleted_while_its_create_is_in_flight_is_cancelled_in
     assert booking["status"] == "cancelled"  # no phantom stay left in Beds24
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM beds24_pending_creates") == 0
+
+
+async def test_an_id_already_linked_fails_that_item_only_not_its_chunk(
+    db: asyncpg.Pool, beds24_sandbox: SandboxHandle, connected: Connected, start_worker: StartWorker
+) -> None:
+    hotel, prop = connected
+    # The sandbox numbers bookings in sequence: the next create gets `taken`, which the PMS
+    # already links to another reservation (as after a mistaken manual link).
+    seen = await beds24_sandbox.guest_booking(prop.room_ids[0], D, D + timedelta(days=1))
+    taken = seen["id"] + 1
+    async with db.acquire() as conn, conn.transaction():
+        await mark_beds24_origin(conn)
+        holder = await insert_reservation(
+            conn,
+            hotel,
+            arrival=D + timedelta(days=10),
+            departure=D + timedelta(days=11),
+            beds24_booking_id=taken,
+        )
+    await start_worker()
+    async with db.acquire() as conn, conn.transaction():  # one batch, one POST
+        first = await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
+        second = await insert_reservation(
+            conn, hotel, arrival=D, departure=D + timedelta(days=1), room=1
+        )
+    rows = {
+        res: await wait_for(lambda res=res: _settled(db, res), timeout=15, what="event settled")
+        for res in (first, second)
+    }
+    [post] = await beds24_sandbox.calls(method="POST", path="/bookings")
+    assert post["items"] == 2
+    [clash] = [r for r in (first, second) if (await _ours(beds24_sandbox, r))[0]["id"] == taken]
+    [other] = {first, second} - {clash}
+    assert rows[clash]["status"] == "failed" and rows[clash]["attempts"] == 0
+    reason = rows[clash]["last_error"]
+    assert f"{taken} was made for reservation {clash}" in reason
+    assert f"already linked to reservation {holder}" in reason
+    assert rows[other]["status"] == "done" and rows[other]["attempts"] == 0
+    [booking] = await _ours(beds24_sandbox, other)
+    async with db.acquire() as conn:
+        stored = await conn.fetchval(
+            "SELECT beds24_booking_id FROM reservations WHERE id = $1", other
+        )
+    assert stored == booking["id"]
