@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +29,12 @@ from outbound_worker import pending_creates
 from outbound_worker.items import Unmappable, booking_item, cancel_item
 from outbound_worker.metrics import record_write
 from outbound_worker.outcomes import Outcomes, batch_key, chunks, json_bytes, same_outcome
-from outbound_worker.pms_state import Reservation, load_reservations, store_booking_id
+from outbound_worker.pms_state import (
+    Reservation,
+    load_reservations,
+    mark_pushed,
+    store_booking_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -160,17 +166,23 @@ class BookingSync:
     ) -> Outcomes:
         event_ids = [e for s in chunk for e in s.work.event_ids]
         items, key = [s.item for s in chunk], batch_key("bookings", event_ids)
+        sent: list[datetime] = []
+
+        async def write() -> list[ItemResult]:
+            sent.append(datetime.now(UTC))  # after any wait for credits
+            return await client.write_bookings(items, idempotency_key=key)
+
         try:
-            results = await self._budget.call(
-                account_id, lambda: client.write_bookings(items, idempotency_key=key)
-            )
+            results = await self._budget.call(account_id, write)
         except (Beds24Error, RetryAfter) as exc:
             record_write("bookings", None, exc)
             return same_outcome(event_ids, exc)
         record_write("bookings", results, None)
-        return await self._store(chunk, results)
+        return await self._store(chunk, results, sent[0])
 
-    async def _store(self, chunk: Sequence[_Send], results: list[ItemResult]) -> Outcomes:
+    async def _store(
+        self, chunk: Sequence[_Send], results: list[ItemResult], sent_at: datetime
+    ) -> Outcomes:
         """Beds24 ids, pending-create notes and done events, in one transaction; each item
         in its own savepoint, so one item's database error cannot undo the others."""
         outcomes: Outcomes = {}
@@ -178,14 +190,14 @@ class BookingSync:
             for send, result in zip(chunk, results, strict=True):
                 try:
                     async with conn.transaction():
-                        outcome = await self._store_item(conn, send, result)
+                        outcome = await self._store_item(conn, send, result, sent_at)
                 except asyncpg.UniqueViolationError:
                     outcome = await _already_linked(conn, send.work.reservation_id, result.id)
                 outcomes |= same_outcome(send.work.event_ids, outcome)
         return outcomes
 
     async def _store_item(
-        self, conn: Connection, send: _Send, result: ItemResult
+        self, conn: Connection, send: _Send, result: ItemResult, sent_at: datetime
     ) -> Exception | None:
         work = send.work
         outcome = _item_outcome(send, result)
@@ -197,6 +209,7 @@ class BookingSync:
         elif send.noted and outcome is None:
             await pending_creates.resolved(conn, work.reservation_id)
         if outcome is None:
+            await mark_pushed(conn, work.reservation_id, sent_at)
             note = "; ".join(result.warnings)[:500] or None
             for event_id in work.event_ids:
                 await self._events.mark_done(conn, event_id, note=note)

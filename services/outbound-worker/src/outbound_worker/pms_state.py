@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -149,3 +149,16 @@ async def store_booking_id(conn: Connection, reservation_id: UUID, booking_id: i
             booking_id,
         )
     return True
+
+
+async def mark_pushed(conn: Connection, reservation_id: UUID, sent_at: datetime) -> None:
+    """Our booking write for it succeeded: the inbound worker takes Beds24 versions modified
+    before `sent_at` as older than it. The time the write was SENT, not answered: a guest's
+    change made in Beds24 while our answer travelled must not count as older."""
+    await mark_beds24_origin(conn)
+    await conn.execute(
+        """UPDATE reservations SET beds24_pushed_at = GREATEST(beds24_pushed_at, $2)
+           WHERE id = $1""",
+        reservation_id,
+        sent_at,
+    )

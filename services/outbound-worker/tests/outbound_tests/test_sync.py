@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -165,6 +165,43 @@ async def test_rolled_back_and_inbound_applied_changes_send_nothing(
     assert [b["lastName"] for b in await beds24_sandbox.bookings()] == ["Sentinel"]
     writes = await beds24_sandbox.calls(method="POST", path="/bookings")
     assert [c["items"] for c in writes] == [1]
+
+
+async def test_a_successful_write_records_when_it_was_pushed_without_an_event(
+    db: asyncpg.Pool, beds24_sandbox: SandboxHandle, connected: Connected, start_worker: StartWorker
+) -> None:
+    hotel, _ = connected
+    await start_worker()
+    async with db.acquire() as conn:
+        res = await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
+    await _booking(beds24_sandbox, res)
+    await wait_for(lambda: _all_settled(db), what="create settled")
+
+    async def pushed_at() -> datetime | None:
+        async with db.acquire() as conn:
+            value: datetime | None = await conn.fetchval(
+                "SELECT beds24_pushed_at FROM reservations WHERE id = $1", res
+            )
+        return value
+
+    created = await pushed_at()
+    assert created is not None
+    async with db.acquire() as conn:
+        edited: datetime = await conn.fetchval(
+            "UPDATE reservations SET guest_last_name = 'Byron' WHERE id = $1 "
+            "RETURNING clock_timestamp()",
+            res,
+        )
+    await _booking(beds24_sandbox, res, lastName="Byron")
+    await wait_for(lambda: _all_settled(db), what="modify settled")
+    modified = await pushed_at()
+    assert modified is not None and created < edited < modified
+    states = await _event_states(db)
+    assert sorted(t for t, _ in states if t.startswith("pms.booking")) == [
+        "pms.booking.create",
+        "pms.booking.update",
+    ]
+    assert {s for _, s in states} == {"done"}
 
 
 async def test_unmapped_room_fails_with_a_clear_reason(
