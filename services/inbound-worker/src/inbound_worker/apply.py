@@ -1,7 +1,10 @@
 """Applying one Beds24 booking to the PMS, inside the caller's transaction.
 
 State wins over events: the booking is applied only if its `modifiedTime` is newer than the
-version the PMS holds; an older or equal one changes nothing and says so in the outcome.
+version the PMS holds; an older one changes nothing and says so in the outcome. One with the
+SAME `modifiedTime` changes nothing if it holds what the PMS holds; if it differs, two
+versions were saved in one second (whole seconds only) and their order is unknown: rather
+than guess, the caller fetches Beds24's current state and applies that (AskBeds24).
 
 While a PMS change to the reservation is still on its way to Beds24 (an outbound booking
 event not yet done), a newer Beds24 version waits for it: applied first, it would overwrite
@@ -23,6 +26,7 @@ from inbound_worker import reservations
 from inbound_worker.booking import Booking
 from inbound_worker.mapping import Placement, place
 from inbound_worker.own_bookings import Recognised, recognise
+from inbound_worker.reservations import Stored
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,17 @@ class Outcome:
     needs_attention: bool = False
 
 
-async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -> Outcome:
+class AskBeds24(Exception):
+    """This version has the stored `modifiedTime` but other content: two versions were saved
+    in one second (Beds24 stamps whole seconds) and which came last cannot be told. The
+    caller fetches the booking's current state from Beds24 (with no transaction open) and
+    applies that with `current=True`."""
+
+
+async def apply_booking(
+    conn: Connection, property_id: UUID, booking: Booking, *, current: bool = False
+) -> Outcome:
+    """`current`: the booking was just fetched from Beds24, so it is Beds24's latest state."""
     await _check_property(conn, property_id, booking)
     await reservations.lock_booking(conn, booking.booking_id)
     stored = await reservations.find(conn, booking.booking_id)
@@ -44,12 +58,11 @@ async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -
         )
     own = Recognised(stored) if stored else await recognise(conn, property_id, booking)
     stored, prefix = own.stored, f"{own.note}; " if own.note else ""
-    newer = stored is None or _newer(booking.modified_time, stored.modified_time)
-    if stored is not None and (newer or own.note):  # an adoption too waits for a pending create
-        await _wait_for_unsent_pms_changes(conn, stored.id)
-    if stored is not None and not newer:
-        note = _unchanged_note(booking.modified_time, stored.modified_time)
-        return Outcome(stored.id, note.split(":", 1)[0], prefix + note)
+    stale = _stale_note(booking.modified_time, stored)
+    if stored is not None and stale:
+        if own.note:  # an adoption too waits for a pending create
+            await _wait_for_unsent_pms_changes(conn, stored.id)
+        return Outcome(stored.id, "stale", prefix + stale)
     placement = await place(
         conn,
         property_id,
@@ -57,6 +70,23 @@ async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -
         reservation_id=stored.id if stored else None,
         current_room=stored.room_id if stored else None,
     )
+    same_time = (
+        stored is not None
+        and booking.modified_time is not None
+        and booking.modified_time == stored.modified_time
+    )
+    if stored is not None:
+        if same_time and await reservations.holds(conn, stored.id, booking.columns, placement):
+            if own.note:
+                await _wait_for_unsent_pms_changes(conn, stored.id)
+            note = f"unchanged: version {stored.modified_time} is already applied"
+            return Outcome(stored.id, "unchanged", prefix + note)
+        await _wait_for_unsent_pms_changes(conn, stored.id)
+        if same_time and not current:
+            raise AskBeds24(
+                f"Beds24 booking {booking.booking_id}: another version with modifiedTime "
+                f"{booking.modified_time} differs from the one applied"
+            )
     if own.doubt:
         placement = Placement(
             placement.room_id, "; ".join(filter(None, (own.doubt, placement.attention)))
@@ -70,6 +100,8 @@ async def apply_booking(conn: Connection, property_id: UUID, booking: Booking) -
         reservation_id = stored.id
         await reservations.update(conn, stored.id, booking.columns, placement)
         kind = note = "cancelled" if booking.cancelled else "updated"
+        if same_time:
+            note += f" (Beds24's current state; it shares modifiedTime {booking.modified_time})"
     note = prefix + note
     if placement.attention:
         note += f"; needs attention: {placement.attention}"
@@ -106,15 +138,15 @@ async def _wait_for_unsent_pms_changes(conn: Connection, reservation_id: UUID) -
         )
 
 
-def _newer(incoming: datetime | None, stored: datetime | None) -> bool:
-    if stored is None:
-        return True
-    return incoming is not None and incoming > stored
-
-
-def _unchanged_note(incoming: datetime | None, stored: datetime | None) -> str:
+def _stale_note(incoming: datetime | None, stored: Stored | None) -> str | None:
+    """Why this version is older than what the PMS holds; None if it is not."""
+    if stored is None or stored.modified_time is None:
+        return None
     if incoming is None:
-        return f"stale: the booking carries no modifiedTime; the PMS keeps version {stored}"
-    if incoming == stored:
-        return f"unchanged: version {stored} is already applied"
-    return f"stale: version {incoming} is older than the PMS's {stored}"
+        return (
+            "stale: the booking carries no modifiedTime; "
+            f"the PMS keeps version {stored.modified_time}"
+        )
+    if incoming < stored.modified_time:
+        return f"stale: version {incoming} is older than the PMS's {stored.modified_time}"
+    return None

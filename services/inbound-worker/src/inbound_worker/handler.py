@@ -5,6 +5,8 @@ also marks the event `done`. Delivery is at least once; this makes the effect ex
     V1 ping → fetch the booking from Beds24 first (no transaction held during the call)
     BEGIN; lock the event row; still not done → mark the writes as Beds24's (no echo);
     apply the booking; link the reservation; mark done; COMMIT
+    another version with the same modifiedTime (AskBeds24; rolled back) → fetch the
+    booking's current state from Beds24, then the same transaction with that
 
 Errors are raised for the consumer to settle: PermanentError (bad data, unknown booking) →
 `failed`; anything else → a delayed retry, bounded by the event's max_attempts.
@@ -24,8 +26,8 @@ from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.repository import ChannelEventRepository
 from prometheus_client import Counter
 
-from inbound_worker.apply import apply_booking
-from inbound_worker.booking import read_booking
+from inbound_worker.apply import AskBeds24, Outcome, apply_booking
+from inbound_worker.booking import Booking, read_booking
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
@@ -57,38 +59,60 @@ class InboundHandler:
                 extra={"event_id": str(message.event_id)},
             )
             return
-        booking = read_booking(await self._booking_of(event))
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await _events.lock(conn, event.id)
-            if locked is None or locked.status in _SETTLED:
-                return  # a concurrent delivery finished it meanwhile
-            await mark_beds24_origin(conn)
-            outcome = await apply_booking(conn, event.property_id, booking)
-            await _link_reservation(conn, event.id, outcome.reservation_id)
-            await _events.mark_done(conn, event.id, note=outcome.note)
+        raw, fetched = await self._booking_of(event)
+        booking = read_booking(raw)
+        try:
+            outcome = await self._apply(event, booking, current=fetched)
+        except AskBeds24 as unclear:  # two versions in one second: Beds24 says which is last
+            logger.info("%s; fetching its current state", unclear, extra=_ids(event))
+            raw = await self._fetcher.fetch_booking(event.property_id, booking.booking_id)
+            booking = read_booking(raw)
+            outcome = await self._apply(event, booking, current=True)
+        if outcome is None:
+            return  # a concurrent delivery finished it meanwhile
         APPLIED.labels(outcome.kind, str(outcome.needs_attention).lower()).inc()
         logger.info(
             "booking applied: %s",
             outcome.note,
             extra={
-                "event_id": str(event.id),
-                "idempotency_key": event.idempotency_key,
-                "correlation_id": event.correlation_id,
+                **_ids(event),
                 "booking_id": booking.booking_id,
                 "reservation_id": str(outcome.reservation_id),
             },
         )
 
-    async def _booking_of(self, event: ChannelEvent) -> dict[str, Any]:
-        """The booking a V2 webhook or a poll carries, or the one a V1 ping names."""
+    async def _apply(
+        self, event: ChannelEvent, booking: Booking, *, current: bool
+    ) -> Outcome | None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await _events.lock(conn, event.id)
+            if locked is None or locked.status in _SETTLED:
+                return None
+            await mark_beds24_origin(conn)
+            outcome = await apply_booking(conn, event.property_id, booking, current=current)
+            await _link_reservation(conn, event.id, outcome.reservation_id)
+            await _events.mark_done(conn, event.id, note=outcome.note)
+        return outcome
+
+    async def _booking_of(self, event: ChannelEvent) -> tuple[dict[str, Any], bool]:
+        """The booking a V2 webhook or a poll carries, or the one a V1 ping names (fetched
+        from Beds24: its current state, hence True)."""
         payload = event.payload
         if isinstance(payload, dict) and isinstance(payload.get("booking"), dict):
             booking: dict[str, Any] = payload["booking"]
-            return booking
+            return booking, False
         ping = payload.get("v1") if isinstance(payload, dict) else None
         if isinstance(ping, dict) and isinstance(ping.get("bookid"), int):
-            return await self._fetcher.fetch_booking(event.property_id, ping["bookid"])
+            return await self._fetcher.fetch_booking(event.property_id, ping["bookid"]), True
         raise PermanentError("the event payload holds no Beds24 booking")
+
+
+def _ids(event: ChannelEvent) -> dict[str, Any]:
+    return {
+        "event_id": str(event.id),
+        "idempotency_key": event.idempotency_key,
+        "correlation_id": event.correlation_id,
+    }
 
 
 async def _link_reservation(conn: Connection, event_id: UUID, reservation_id: UUID) -> None:

@@ -49,6 +49,7 @@ class Stored:
     room_id: UUID | None
     modified_time: datetime | None
     beds24_booking_id: int | None
+    pushed_at: datetime | None = None  # when our last booking write to Beds24 succeeded
 
 
 async def lock_booking(conn: Connection, booking_id: int) -> None:
@@ -63,7 +64,8 @@ async def lock_booking(conn: Connection, booking_id: int) -> None:
 async def find(conn: Connection, booking_id: int) -> Stored | None:
     return _stored(
         await conn.fetchrow(
-            """SELECT id, property_id, room_id, beds24_modified_time, beds24_booking_id
+            """SELECT id, property_id, room_id, beds24_modified_time, beds24_booking_id,
+                      beds24_pushed_at
                FROM reservations WHERE beds24_booking_id = $1 FOR UPDATE""",
             booking_id,
         )
@@ -74,7 +76,8 @@ async def find_by_id(conn: Connection, reservation_id: UUID) -> Stored | None:
     """The reservation, row-locked: a concurrent store of its Beds24 id waits, or is seen."""
     return _stored(
         await conn.fetchrow(
-            """SELECT id, property_id, room_id, beds24_modified_time, beds24_booking_id
+            """SELECT id, property_id, room_id, beds24_modified_time, beds24_booking_id,
+                      beds24_pushed_at
                FROM reservations WHERE id = $1 FOR UPDATE""",
             reservation_id,
         )
@@ -104,6 +107,7 @@ def _stored(record: Record | None) -> Stored | None:
         record["room_id"],
         record["beds24_modified_time"],
         record["beds24_booking_id"],
+        record["beds24_pushed_at"],
     )
 
 
@@ -132,6 +136,20 @@ async def update(
         reservation_id,
         *values.values(),
     )
+
+
+async def holds(
+    conn: Connection, reservation_id: UUID, columns: dict[str, Any], placement: Placement
+) -> bool:
+    """Whether the reservation already has exactly these values (and this placement)."""
+    values = _with_placement(columns, placement)
+    same = " AND ".join(f"{name} IS NOT DISTINCT FROM ${i}" for i, name in enumerate(values, 2))
+    held: bool = await conn.fetchval(
+        f"SELECT {same} FROM reservations WHERE id = $1",  # noqa: S608 - names from WRITABLE
+        reservation_id,
+        *values.values(),
+    )
+    return held
 
 
 def _with_placement(columns: dict[str, Any], placement: Placement) -> dict[str, Any]:

@@ -110,6 +110,22 @@ async def test_the_same_version_from_another_source_changes_nothing(
     )
 
 
+async def test_the_same_version_without_personal_data_changes_nothing_and_asks_nothing(
+    handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
+) -> None:
+    full = booking(80009)
+    assert await apply(handler, db, hotel, full) == "created"
+    # A twoNoPersonalData webhook of that version: another key, but nothing new (and the
+    # handler's NoBeds24 fails the test if it asks Beds24).
+    guestless = {k: v for k, v in full.items() if k not in ("firstName", "lastName", "email")}
+
+    note = await apply(handler, db, hotel, guestless)
+
+    assert note.startswith("unchanged: version")
+    [r] = await reservations(db)
+    assert r["guest_last_name"] == "Hopper"
+
+
 async def test_an_older_version_after_a_newer_one_leaves_the_newer(
     handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
 ) -> None:

@@ -253,6 +253,63 @@ async def test_an_older_webhook_arriving_after_a_newer_one_keeps_the_newer(
     assert late["outcome_note"].startswith("stale: version")
 
 
+# Beds24 stamps whole seconds: the sandbox, frozen, gives two versions one modifiedTime.
+SAME_SECOND = "2031-01-01T12:00:00Z"
+
+
+async def test_a_cancellation_saved_in_the_same_second_as_a_change_is_applied(
+    database_url: str,
+    amqp_url: str,
+    db: asyncpg.Pool,
+    gateway: Gateway,
+    beds24_sandbox: SandboxHandle,
+) -> None:
+    site = await connect_hotel(db, beds24_sandbox, gateway.url)
+    async with worker(database_url, amqp_url, beds24_sandbox.url):
+        made = await beds24_sandbox.guest_booking(site.room_id, ARRIVAL, DEPARTURE, numAdult=1)
+        booking_id = made["id"]
+        await wait_for(lambda: reservation_of(db, booking_id), what="the reservation")
+        await beds24_sandbox.configure(frozen_modified_time=SAME_SECOND)
+        changed = await beds24_sandbox.modify_guest_booking(booking_id, numAdult=4)
+        await wait_for(lambda: _adults(db, booking_id, 4), what="the change")
+        cancelled = await beds24_sandbox.cancel_guest_booking(booking_id)
+        assert changed["modifiedTime"] == cancelled["modifiedTime"]
+        await wait_for(lambda: _status(db, booking_id, "cancelled"), what="the cancellation")
+        await wait_for(lambda: _all_done(db, booking_id, 3), what="every event done")
+
+    *_, last = await inbound_events(db, booking_id)
+    assert last["outcome_note"].startswith("cancelled (Beds24's current state")
+    fetches = await beds24_sandbox.calls(method="GET", path="/bookings")
+    [fetch] = fetches  # the one booking asked for, once
+    assert f"id={booking_id}" in fetch["query"]
+
+
+async def test_an_earlier_version_of_the_same_second_arriving_last_changes_nothing(
+    database_url: str,
+    amqp_url: str,
+    db: asyncpg.Pool,
+    gateway: Gateway,
+    beds24_sandbox: SandboxHandle,
+) -> None:
+    site = await connect_hotel(db, beds24_sandbox, gateway.url)
+    async with worker(database_url, amqp_url, beds24_sandbox.url):
+        made = await beds24_sandbox.guest_booking(site.room_id, ARRIVAL, DEPARTURE, numAdult=1)
+        booking_id = made["id"]
+        await wait_for(lambda: reservation_of(db, booking_id), what="the reservation")
+        await beds24_sandbox.configure(frozen_modified_time=SAME_SECOND)
+        # The change's webhook is late: the cancellation, saved the same second, overtakes it.
+        await beds24_sandbox.modify_guest_booking(booking_id, numAdult=4, delivery={"delay_s": 1})
+        await beds24_sandbox.cancel_guest_booking(booking_id)
+        await wait_for(lambda: _all_done(db, booking_id, 3), what="every event done")
+
+    row = await reservation_of(db, booking_id)
+    assert (row["status"], row["adults"]) == ("cancelled", 4)  # Beds24's current state
+    *_, late = await inbound_events(db, booking_id)
+    assert late["payload"]["booking"]["status"] != "cancelled"
+    assert late["outcome_note"].startswith("unchanged: version")
+    assert len(await beds24_sandbox.calls(method="GET", path="/bookings")) == 1  # not guessed
+
+
 async def _delivered(sandbox: SandboxHandle, booking_id: int, count: int) -> bool:
     deliveries = await sandbox.webhooks(booking_id)
     return sum(d["status_code"] == 200 for d in deliveries) >= count
