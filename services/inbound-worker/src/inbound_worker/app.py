@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 from channel_sync.amqp.consumer import EventConsumer
 from channel_sync.amqp.topology import INBOUND
@@ -41,7 +42,9 @@ async def run(settings: InboundSettings, stop: asyncio.Event, *, serve_health: b
                 work_queue=INBOUND,
                 pool=pool,
                 publisher=infra.publisher,
-                handler=InboundHandler(pool, beds24),
+                handler=InboundHandler(
+                    pool, beds24, push_skew=timedelta(seconds=settings.push_skew_margin_s)
+                ),
                 retry_delays_ms=settings.retry_delays_ms,
                 prefetch=settings.prefetch,
             )

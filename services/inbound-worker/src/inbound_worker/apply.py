@@ -44,10 +44,21 @@ class AskBeds24(Exception):
     applies that with `current=True`."""
 
 
+# Default of the setting PUSH_SKEW_MARGIN_S (see `_stale_note`).
+PUSH_SKEW = timedelta(seconds=2)
+
+
 async def apply_booking(
-    conn: Connection, property_id: UUID, booking: Booking, *, current: bool = False
+    conn: Connection,
+    property_id: UUID,
+    booking: Booking,
+    *,
+    current: bool = False,
+    push_skew: timedelta = PUSH_SKEW,
 ) -> Outcome:
-    """`current`: the booking was just fetched from Beds24, so it is Beds24's latest state."""
+    """`current`: the booking was just fetched from Beds24, so it is Beds24's latest state.
+    `push_skew`: how much earlier than our last write to Beds24 a version may be stamped
+    and still count as made after it (see `_stale_note`)."""
     await _check_property(conn, property_id, booking)
     await reservations.lock_booking(conn, booking.booking_id)
     stored = await reservations.find(conn, booking.booking_id)
@@ -58,7 +69,7 @@ async def apply_booking(
         )
     own = Recognised(stored) if stored else await recognise(conn, property_id, booking)
     stored, prefix = own.stored, f"{own.note}; " if own.note else ""
-    stale = _stale_note(booking.modified_time, stored)
+    stale = _stale_note(booking.modified_time, stored, push_skew)
     if stored is not None and stale:
         if own.note:  # an adoption too waits for a pending create
             await _wait_for_unsent_pms_changes(conn, stored.id)
@@ -138,15 +149,30 @@ async def _wait_for_unsent_pms_changes(conn: Connection, reservation_id: UUID) -
         )
 
 
-def _stale_note(incoming: datetime | None, stored: Stored | None) -> str | None:
-    """Why this version is older than what the PMS holds; None if it is not."""
-    if stored is None or stored.modified_time is None:
+def _stale_note(
+    incoming: datetime | None, stored: Stored | None, push_skew: timedelta
+) -> str | None:
+    """Why this version is older than what the PMS holds; None if it is not.
+
+    Our own writes to Beds24 count too: webhooks come unordered and about a minute late, so
+    a version stamped before our last write (`beds24_pushed_at`, the time it was sent) is
+    one that write has replaced; applied, it would revert the PMS's edit, and no outbound
+    event (no echo) would ever correct it. `push_skew` allows for Beds24 stamping whole
+    seconds on its own clock."""
+    if stored is None:
         return None
     if incoming is None:
+        if stored.modified_time is None:
+            return None
         return (
             "stale: the booking carries no modifiedTime; "
             f"the PMS keeps version {stored.modified_time}"
         )
-    if incoming < stored.modified_time:
+    if stored.modified_time is not None and incoming < stored.modified_time:
         return f"stale: version {incoming} is older than the PMS's {stored.modified_time}"
+    if stored.pushed_at is not None and incoming < stored.pushed_at - push_skew:
+        return (
+            f"stale: version {incoming} is older than the PMS's last write to Beds24 "
+            f"(sent {stored.pushed_at})"
+        )
     return None

@@ -15,6 +15,7 @@ Errors are raised for the consumer to settle: PermanentError (bad data, unknown 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -26,7 +27,7 @@ from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.repository import ChannelEventRepository
 from prometheus_client import Counter
 
-from inbound_worker.apply import AskBeds24, Outcome, apply_booking
+from inbound_worker.apply import PUSH_SKEW, AskBeds24, Outcome, apply_booking
 from inbound_worker.booking import Booking, read_booking
 
 logger = logging.getLogger(__name__)
@@ -45,9 +46,12 @@ class BookingFetcher(Protocol):
 
 
 class InboundHandler:
-    def __init__(self, pool: asyncpg.Pool, fetcher: BookingFetcher) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, fetcher: BookingFetcher, *, push_skew: timedelta = PUSH_SKEW
+    ) -> None:
         self._pool = pool
         self._fetcher = fetcher
+        self._push_skew = push_skew
 
     async def __call__(self, message: EventMessage) -> None:
         async with self._pool.acquire() as conn:
@@ -89,7 +93,9 @@ class InboundHandler:
             if locked is None or locked.status in _SETTLED:
                 return None
             await mark_beds24_origin(conn)
-            outcome = await apply_booking(conn, event.property_id, booking, current=current)
+            outcome = await apply_booking(
+                conn, event.property_id, booking, current=current, push_skew=self._push_skew
+            )
             await _link_reservation(conn, event.id, outcome.reservation_id)
             await _events.mark_done(conn, event.id, note=outcome.note)
         return outcome

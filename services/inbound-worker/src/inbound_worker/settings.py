@@ -20,5 +20,8 @@ class InboundSettings(CommonSettings):
     # A property never polled before looks back this far.
     poll_first_lookback_s: float = Field(default=86_400.0, ge=0)
     poll_max_attempts: int = Field(default=3, ge=1, description="max_attempts of polled events")
+    # A Beds24 version stamped more than this before our last write to that booking (its
+    # send time) is stale: the write replaced it. Covers whole-second stamps and clock skew.
+    push_skew_margin_s: float = Field(default=2.0, ge=0)
     # Below this many Beds24 credits left for an account, a poll waits for the reset.
     credit_reserve: float = Field(default=5.0, ge=0)

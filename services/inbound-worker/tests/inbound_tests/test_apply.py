@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
 import pytest
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.events import EventMessage
+from channel_sync.pms_origin import mark_beds24_origin
 from inbound_worker.handler import InboundHandler
 from prometheus_client import REGISTRY
 
 from .support import (
     Hotel,
+    NoBeds24,
     booking,
     event_row,
     insert_hotel,
@@ -463,3 +465,69 @@ async def test_a_newer_beds24_version_waits_for_pms_changes_not_yet_sent(
     await handler(EventMessage.for_event(event))
     [applied] = await reservations(db)
     assert applied["adults"] == 5
+
+
+async def _front_desk_edit_sent(db: asyncpg.Pool, booking_id: int, pushed_at: str) -> None:
+    """The front desk edits the reservation; the outbound worker sends it to Beds24 (its
+    event done, `beds24_pushed_at` = when it sent the write, as a Beds24-origin write)."""
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE reservations SET notes = 'front desk' WHERE beds24_booking_id = $1",
+            booking_id,
+        )
+        sent = await conn.fetchval(
+            """SELECT id FROM channel_events WHERE direction = 'outbound'
+               AND entity_type = 'booking' AND status = 'received'"""
+        )
+        await repo.mark_done(conn, sent)
+        await mark_beds24_origin(conn)
+        await conn.execute(
+            """UPDATE reservations SET beds24_pushed_at = $2::text::timestamptz
+               WHERE beds24_booking_id = $1""",
+            booking_id,
+            pushed_at,
+        )
+
+
+async def test_a_late_version_older_than_our_last_write_does_not_revert_the_pms(
+    handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
+) -> None:
+    await apply(handler, db, hotel, booking(80060, modifiedTime="2031-05-12T10:00:00Z"))
+    await _front_desk_edit_sent(db, 80060, "2031-05-12T10:05:00Z")
+    before = await outbound_count(db)
+
+    # A guest change saved in Beds24 before our write; its webhook comes a minute late.
+    late = booking(80060, numAdult=4, notes="guest", modifiedTime="2031-05-12T10:04:00Z")
+    note = await apply(handler, db, hotel, late)
+
+    assert note == (
+        "stale: version 2031-05-12 10:04:00+00:00 is older than the PMS's last write to "
+        "Beds24 (sent 2031-05-12 10:05:00+00:00)"
+    )
+    [r] = await reservations(db)
+    assert (r["notes"], r["adults"]) == ("front desk", 2)
+    assert await outbound_count(db) == before
+
+
+async def test_versions_from_the_skew_margin_on_after_our_write_are_applied(
+    handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
+) -> None:
+    await apply(handler, db, hotel, booking(80061, modifiedTime="2031-05-12T10:00:00Z"))
+    await _front_desk_edit_sent(db, 80061, "2031-05-12T10:05:00.700Z")
+
+    # Stamped in whole seconds (by Beds24's clock): within the margin, not known older.
+    within = booking(80061, numAdult=3, modifiedTime="2031-05-12T10:04:59Z")
+    assert await apply(handler, db, hotel, within) == "updated"
+    after = booking(80061, numAdult=4, modifiedTime="2031-05-12T10:06:00Z")
+    assert await apply(handler, db, hotel, after) == "updated"
+    [r] = await reservations(db)
+    assert r["adults"] == 4
+
+
+async def test_the_push_skew_margin_is_a_setting(db: asyncpg.Pool, hotel: Hotel) -> None:
+    strict = InboundHandler(db, NoBeds24(), push_skew=timedelta(0))
+    await apply(strict, db, hotel, booking(80062, modifiedTime="2031-05-12T10:00:00Z"))
+    await _front_desk_edit_sent(db, 80062, "2031-05-12T10:05:00.700Z")
+
+    within = booking(80062, numAdult=3, modifiedTime="2031-05-12T10:05:00Z")
+    assert (await apply(strict, db, hotel, within)).startswith("stale: version")
