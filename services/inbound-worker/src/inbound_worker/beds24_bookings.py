@@ -40,10 +40,12 @@ class Beds24Bookings:
         self._budget = budget
 
     async def get_bookings(self, link: Link, **query: Any) -> list[dict[str, Any]]:
-        """`client.get_bookings(**query)` within the account's shared credit budget."""
+        """`client.get_bookings(**query)` within the account's shared credit budget, with
+        info items: one may carry our own reference (`channel_sync.references`)."""
         client = self._clients.for_account(link.account)
         return await self._budget.call(
-            link.account.account_id, lambda: client.get_bookings(**query)
+            link.account.account_id,
+            lambda: client.get_bookings(include_info_items=True, **query),
         )
 
     async def fetch_booking(self, property_id: UUID, booking_id: int) -> dict[str, Any]:

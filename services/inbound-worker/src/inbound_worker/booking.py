@@ -16,7 +16,7 @@ from uuid import UUID
 
 from channel_sync.errors import PermanentError
 from channel_sync.inbound import parse_beds24_time
-from channel_sync.references import reservation_of_reference
+from channel_sync.references import reservation_of_info_items, reservation_of_reference
 
 PMS_STATUS = {
     "new": "confirmed",
@@ -97,8 +97,16 @@ def read_booking(raw: Mapping[str, Any]) -> Booking:
         departure=departure,
         modified_time=modified,
         columns=columns,
-        pms_reference=reservation_of_reference(raw.get("apiReference")),
+        pms_reference=_pms_reference(raw),
     )
+
+
+def _pms_reference(raw: Mapping[str, Any]) -> UUID | None:
+    """Our `pms-<id>` from apiReference or else from our info item: Beds24 may drop
+    apiReference on API writes (UNCONFIRMED), and keeps an OTA's code there. `infoItems` is
+    in a booking read with includeInfoItems; a V2 webhook carries it beside the booking."""
+    ours = reservation_of_reference(raw.get("apiReference"))
+    return ours if ours is not None else reservation_of_info_items(raw.get("infoItems"))
 
 
 def _text_columns(raw: Mapping[str, Any], where: str) -> dict[str, Any]:

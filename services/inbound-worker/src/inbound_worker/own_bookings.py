@@ -1,10 +1,11 @@
 """Beds24 bookings our own outbound worker created, recognised by their reference.
 
-The outbound worker creates a booking with apiReference `pms-<reservation id>`, then stores
-the id Beds24 answers. The booking's webhook (or a poll) can come before that store, or the
-store can be lost (a crash or a dropped answer after the create): looked up by Beds24 id
-alone, the booking would become a SECOND reservation for one stay. So a booking unknown by
-id whose reference names a reservation of the same property IS that reservation.
+The outbound worker creates a booking carrying `pms-<reservation id>` (as apiReference and
+as an info item: `channel_sync.references`), then stores the id Beds24 answers. The
+booking's webhook (or a poll) can come before that store, or the store can be lost (a crash
+or a dropped answer after the create): looked up by Beds24 id alone, the booking would
+become a SECOND reservation for one stay. So a booking unknown by id whose reference names
+a reservation of the same property IS that reservation.
 
 The named reservation is row-locked (SELECT ... FOR UPDATE): an outbound store of its id
 running at the same time either finishes first (and is seen here) or waits for this

@@ -13,6 +13,7 @@ import pytest
 from channel_sync.errors import RetryAfter
 from channel_sync.events import EventMessage
 from channel_sync.pms_origin import mark_beds24_origin
+from channel_sync.references import REFERENCE_INFO_CODE, reference_info_item
 from channel_sync.testing.waiting import wait_for
 from inbound_worker.handler import InboundHandler
 
@@ -101,6 +102,36 @@ async def test_a_booking_carrying_our_reference_is_adopted_by_its_reservation(
     assert await handle(handler, db, hotel, booking(80100, numAdult=4, **_later())) == "updated"
     [again] = await reservations(db)
     assert (again["id"], again["adults"]) == (reservation_id, 4)
+
+
+@pytest.mark.parametrize("api_reference", ["", "BDC-0000012345"], ids=["dropped", "ota"])
+async def test_our_info_item_names_the_reservation_when_api_reference_does_not(
+    handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel, api_reference: str
+) -> None:
+    """Beds24 may drop apiReference on API writes (UNCONFIRMED): our info item still says."""
+    reservation_id = await pms_reservation(db, hotel, room="102")
+    await outbound_create_sent(db, reservation_id)
+    info = [{"code": "OTHER", "text": "late check-in"}, reference_info_item(reservation_id)]
+
+    note = await handle(
+        handler, db, hotel, booking(80105, apiReference=api_reference, infoItems=info)
+    )
+
+    [r] = await reservations(db)
+    assert (r["id"], r["beds24_booking_id"]) == (reservation_id, 80105)
+    assert note.startswith(f"adopted as reservation {reservation_id}")
+    assert await pending_creates(db) == 0
+
+
+async def test_an_info_item_with_our_code_but_no_reservation_is_not_ours(
+    handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
+) -> None:
+    reservation_id = await pms_reservation(db, hotel)
+    await outbound_create_sent(db, reservation_id)
+    info = [{"code": REFERENCE_INFO_CODE, "text": f"ref {reservation_id}"}]
+
+    assert await handle(handler, db, hotel, booking(80106, infoItems=info)) == "created"
+    assert len(await reservations(db)) == 2
 
 
 async def test_an_adoption_waits_while_the_create_is_still_being_sent(

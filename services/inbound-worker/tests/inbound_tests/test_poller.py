@@ -9,13 +9,19 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from beds24_sandbox.handle import SandboxHandle, SandboxProperty
+from channel_sync.beds24 import Beds24Client
 from channel_sync.beds24.accounts import Beds24Clients
 from channel_sync.beds24.credit_budget import CreditBudget
+from channel_sync.events import EventMessage
 from channel_sync.inbound import booking_event_key
+from channel_sync.references import reference_info_item
+from channel_sync.repository import ChannelEventRepository
 from inbound_worker.beds24_bookings import Beds24Bookings
+from inbound_worker.handler import InboundHandler
 from inbound_worker.poller import Poller
 
-from .support import Hotel, insert_hotel, store_event
+from .support import Hotel, event_row, insert_hotel, reservations, store_event
+from .test_own_bookings import outbound_create_sent, pms_reservation
 
 ARRIVAL, DEPARTURE = "2031-09-01", "2031-09-03"
 
@@ -160,3 +166,45 @@ async def test_a_poll_reports_credits_to_the_shared_budget(
             str(beds24.account.account_id),
         )
     assert remaining is not None and remaining < 100
+
+
+@pytest.mark.parametrize("reference_kept", [True, False], ids=["apiReference", "infoItem"])
+async def test_our_create_found_by_a_poll_is_its_reservation(
+    db: asyncpg.Pool,
+    clients: Beds24Bookings,
+    beds24_sandbox: SandboxHandle,
+    site: tuple[Hotel, SandboxProperty],
+    reference_kept: bool,
+) -> None:
+    """Our create's answer was lost and no webhook came: the poll's copy names the
+    reservation, by apiReference or, where Beds24 drops that on API writes, by info item."""
+    hotel, beds24 = site
+    await beds24_sandbox.configure(api_reference_writable=reference_kept)
+    reservation_id = await pms_reservation(db, hotel)
+    await outbound_create_sent(db, reservation_id)
+    item = reference_info_item(reservation_id)
+    async with Beds24Client(beds24_sandbox.url, beds24.account.refresh_token) as client:
+        [result] = await client.write_bookings(
+            [
+                {
+                    "roomId": beds24.room_ids[0],
+                    "arrival": "2031-06-01",
+                    "departure": "2031-06-04",
+                    "lastName": "Hopper",
+                    "apiReference": item["text"],
+                    "infoItems": [item],
+                }
+            ]
+        )
+    assert result.success and result.id is not None
+    assert ((await beds24_sandbox.booking(result.id))["apiReference"] != "") is reference_kept
+
+    assert await poller(db, clients).poll_property(hotel.property_id) == 1
+    async with db.acquire() as conn:
+        event_id = await conn.fetchval("SELECT id FROM channel_events WHERE direction = 'inbound'")
+        [event] = await ChannelEventRepository().get_many(conn, [event_id])
+    await InboundHandler(db, clients)(EventMessage.for_event(event))
+
+    [r] = await reservations(db)
+    assert (r["id"], r["beds24_booking_id"]) == (reservation_id, result.id)
+    assert (await event_row(db, event_id))["outcome_note"].startswith("adopted as reservation")

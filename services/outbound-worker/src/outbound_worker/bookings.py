@@ -22,7 +22,7 @@ from channel_sync.beds24 import (
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.db import Connection
 from channel_sync.errors import PermanentError, RetryAfter
-from channel_sync.references import reservation_reference
+from channel_sync.references import REFERENCE_INFO_CODE, reservation_reference
 from channel_sync.repository import ChannelEventRepository
 
 from outbound_worker import pending_creates
@@ -135,7 +135,7 @@ class BookingSync:
         found = await self._budget.call(
             account_id,
             lambda: client.find_bookings_by_reference(
-                reference, property_id=work.beds24_property_id
+                reference, property_id=work.beds24_property_id, info_code=REFERENCE_INFO_CODE
             ),
         )
         ids = sorted(int(b["id"]) for b in found if b.get("id") is not None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from channel_sync.references import reservation_reference
+from channel_sync.references import reference_info_item, reservation_reference
 
 from outbound_worker.pms_state import Reservation
 
@@ -35,7 +35,8 @@ class Unmappable(ValueError):
 
 
 def booking_item(res: Reservation, booking_id: int | None) -> dict[str, Any]:
-    """The full booking: a create without `booking_id`, else a modify of that booking.
+    """The full booking: a create without `booking_id` (with our reference info item),
+    else a modify of that booking.
 
     On a modify, a guest field emptied in the PMS is emptied in Beds24 too."""
     if res.beds24_property_id is None:
@@ -69,6 +70,8 @@ def booking_item(res: Reservation, booking_id: int | None) -> dict[str, Any]:
             item[name] = float(amount)
     if booking_id is not None:
         item["id"] = booking_id
+    else:  # the reference again where Beds24 surely keeps it (apiReference: UNCONFIRMED)
+        item["infoItems"] = [reference_info_item(res.id)]
     return item
 
 

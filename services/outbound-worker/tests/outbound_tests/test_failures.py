@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from datetime import date, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -16,6 +17,7 @@ from channel_sync.amqp.topology import OUTBOUND
 from channel_sync.beds24 import Beds24Client, ItemResult
 from channel_sync.events import EventMessage
 from channel_sync.pms_origin import mark_beds24_origin
+from channel_sync.references import reference_info_item
 from channel_sync.testing.waiting import wait_for
 
 from .conftest import Connected, StartWorker
@@ -41,8 +43,15 @@ async def _settled(db: asyncpg.Pool, reservation: UUID) -> asyncpg.Record | None
     return row if row["status"] in ("done", "failed") else None
 
 
-async def _ours(sandbox: SandboxHandle, reservation: UUID) -> list[dict[str, object]]:
-    return [b for b in await sandbox.bookings() if b["apiReference"] == f"pms-{reservation}"]
+async def _ours(sandbox: SandboxHandle, reservation: UUID) -> list[dict[str, Any]]:
+    """The bookings carrying our reference, as apiReference or (where Beds24 drops that on
+    API writes) as our info item."""
+    item = reference_info_item(reservation)
+    return [
+        b
+        for b in await sandbox.bookings()
+        if b["apiReference"] == item["text"] or item in b["infoItems"]
+    ]
 
 
 async def test_two_server_errors_are_retried_then_done(
@@ -94,14 +103,17 @@ async def test_item_refused_by_beds24_fails_with_its_reason(
     ],
     ids=["lost_response", "timeout"],
 )
+@pytest.mark.parametrize("reference_kept", [True, False], ids=["apiReference", "infoItem"])
 async def test_create_with_unknown_outcome_is_adopted_not_repeated(
     db: asyncpg.Pool,
     beds24_sandbox: SandboxHandle,
     connected: Connected,
     start_worker: StartWorker,
     fault: dict[str, object],
+    reference_kept: bool,
 ) -> None:
     hotel, _ = connected
+    await beds24_sandbox.configure(api_reference_writable=reference_kept)
     await beds24_sandbox.inject_fault(method="POST", path="/bookings", **fault)  # type: ignore[arg-type]
     await start_worker(beds24_timeout_s=1.0)
     async with db.acquire() as conn:
@@ -109,6 +121,7 @@ async def test_create_with_unknown_outcome_is_adopted_not_repeated(
     row = await wait_for(lambda: _settled(db, res), timeout=15, what="event settled")
     assert row["status"] == "done" and row["attempts"] == 1
     [booking] = await _ours(beds24_sandbox, res)
+    assert (booking["apiReference"] == f"pms-{res}") is reference_kept
     async with db.acquire() as conn:
         assert (
             await conn.fetchval("SELECT beds24_booking_id FROM reservations WHERE id = $1", res)
@@ -116,7 +129,8 @@ async def test_create_with_unknown_outcome_is_adopted_not_repeated(
         )
         assert await conn.fetchval("SELECT count(*) FROM beds24_pending_creates") == 0
     searches = await beds24_sandbox.calls(method="GET", path="/bookings")
-    assert len(searches) == 1  # looked up by reference once, then adopted
+    # Looked up by apiReference, and when nothing carries it by info item, then adopted.
+    assert len(searches) == (1 if reference_kept else 2)
 
 
 async def test_worker_killed_while_its_create_is_in_flight_leaves_one_booking(

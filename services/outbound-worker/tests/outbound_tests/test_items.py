@@ -48,6 +48,7 @@ def test_create_item_maps_fields_and_carries_our_reference() -> None:
         "lastName": "Hopper",
         "notes": "late arrival",
         "price": 199.5,
+        "infoItems": [{"code": "PMSREF", "text": "pms-00000000-0000-4000-8000-000000000042"}],
     }
 
 
@@ -68,6 +69,7 @@ def test_status_mapping(pms: str, beds24: str) -> None:
 def test_modify_names_the_booking_and_empties_cleared_fields() -> None:
     item = booking_item(RES, 123)
     assert item["id"] == 123
+    assert "infoItems" not in item  # each write of one adds another: creates only
     assert item["firstName"] == "" and item["comments"] == "" and item["lastName"] == "Hopper"
 
 
