@@ -106,6 +106,9 @@ class InboundHandler:
         payload = event.payload
         if isinstance(payload, dict) and isinstance(payload.get("booking"), dict):
             booking: dict[str, Any] = payload["booking"]
+            if "infoItems" not in booking and isinstance(payload.get("infoItems"), list):
+                # A V2 webhook carries them beside the booking; one may be our reference.
+                booking = {**booking, "infoItems": payload["infoItems"]}
             return booking, False
         ping = payload.get("v1") if isinstance(payload, dict) else None
         if isinstance(ping, dict) and isinstance(ping.get("bookid"), int):

@@ -123,6 +123,22 @@ async def test_our_info_item_names_the_reservation_when_api_reference_does_not(
     assert await pending_creates(db) == 0
 
 
+async def test_our_info_item_beside_the_booking_in_a_webhook_names_the_reservation(
+    handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
+) -> None:
+    reservation_id = await pms_reservation(db, hotel)
+    await outbound_create_sent(db, reservation_id)
+    raw = booking(80107, apiReference="")
+    webhook = {"booking": raw, "infoItems": [reference_info_item(reservation_id)], "retries": 0}
+    event = await store_event(db, hotel.property_id, raw, payload=webhook)
+
+    await handler(EventMessage.for_event(event))
+
+    assert (await event_row(db, event.id))["status"] == "done"
+    [r] = await reservations(db)
+    assert (r["id"], r["beds24_booking_id"]) == (reservation_id, 80107)
+
+
 async def test_an_info_item_with_our_code_but_no_reservation_is_not_ours(
     handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
 ) -> None:
