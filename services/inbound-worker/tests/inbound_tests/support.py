@@ -174,8 +174,24 @@ async def event_row(db: asyncpg.Pool, event_id: UUID) -> asyncpg.Record:
 
 
 async def outbound_count(db: asyncpg.Pool) -> int:
+    """Outbound BOOKING events: an echo of what Beds24 told us. (Availability events are
+    expected: what Beds24 books or frees changes what the PMS offers.)"""
     async with db.acquire() as conn:
         count: int = await conn.fetchval(
-            "SELECT count(*) FROM channel_events WHERE direction = 'outbound'"
+            """SELECT count(*) FROM channel_events
+               WHERE direction = 'outbound' AND entity_type = 'booking'"""
         )
     return count
+
+
+async def availability_events(db: asyncpg.Pool) -> list[tuple[str, str, str]]:
+    """(Beds24 room, first night, last night) of each outbound availability event, in order."""
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT payload FROM channel_events
+               WHERE direction = 'outbound' AND event_type = 'pms.availability.update'
+               ORDER BY received_at, idempotency_key"""
+        )
+    return [
+        (r["payload"]["beds24_room_id"], r["payload"]["from"], r["payload"]["to"]) for r in rows
+    ]

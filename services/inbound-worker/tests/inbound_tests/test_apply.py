@@ -17,8 +17,10 @@ from inbound_worker.handler import InboundHandler
 from prometheus_client import REGISTRY
 
 from .support import (
+    BEDS24_ROOM_ID,
     Hotel,
     NoBeds24,
+    availability_events,
     booking,
     event_row,
     insert_hotel,
@@ -531,3 +533,36 @@ async def test_the_push_skew_margin_is_a_setting(db: asyncpg.Pool, hotel: Hotel)
 
     within = booking(80062, numAdult=3, modifiedTime="2031-05-12T10:05:00Z")
     assert (await apply(strict, db, hotel, within)).startswith("stale: version")
+
+
+async def test_a_beds24_cancellation_frees_its_nights_without_a_booking_echo(
+    handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
+) -> None:
+    room, seen = str(BEDS24_ROOM_ID), len(await availability_events(db))  # the hotel's rooms
+    await apply(handler, db, hotel, booking(80070, modifiedTime="2031-05-13T10:00:00Z"))
+    assert (await availability_events(db))[seen:] == [(room, "2031-06-01", "2031-06-03")]
+
+    cancel = booking(80070, status="cancelled", modifiedTime="2031-05-13T11:00:00Z")
+    assert await apply(handler, db, hotel, cancel) == "cancelled"
+
+    assert (await availability_events(db))[seen + 1 :] == [(room, "2031-06-01", "2031-06-03")]
+    assert await outbound_count(db) == 0  # no booking event: nothing echoed to Beds24
+
+
+async def test_a_shorter_stay_from_beds24_refreshes_its_nights_a_guest_edit_none(
+    handler: InboundHandler, db: asyncpg.Pool, hotel: Hotel
+) -> None:
+    room, seen = str(BEDS24_ROOM_ID), len(await availability_events(db))  # the hotel's rooms
+    await apply(handler, db, hotel, booking(80071, modifiedTime="2031-05-13T10:00:00Z"))
+    shorter = booking(80071, departure="2031-06-02", modifiedTime="2031-05-13T11:00:00Z")
+    assert await apply(handler, db, hotel, shorter) == "updated"
+    renamed = booking(
+        80071, departure="2031-06-02", lastName="Murray", modifiedTime="2031-05-13T12:00:00Z"
+    )
+    assert await apply(handler, db, hotel, renamed) == "updated"
+
+    assert (await availability_events(db))[seen:] == [
+        (room, "2031-06-01", "2031-06-03"),
+        (room, "2031-06-01", "2031-06-03"),  # the nights before and after: 06-02, 06-03 freed
+    ]
+    assert await outbound_count(db) == 0
