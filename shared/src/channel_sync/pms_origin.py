@@ -1,7 +1,9 @@
-"""Marks a transaction's PMS writes as coming from Beds24, so they produce no outbound event.
+"""Marks a transaction's PMS writes as coming from Beds24, so they are not echoed back.
 
-The outbound capture triggers skip changes made in a transaction where the setting
-`channel_sync.origin` is 'beds24' (transaction-local: it ends with the transaction).
+The outbound capture triggers record no booking event for changes made in a transaction where
+the setting `channel_sync.origin` is 'beds24' (transaction-local: it ends with the
+transaction); they still record the availability change, since the nights a booking frees or
+takes in Beds24 must be pushed to every channel.
 """
 
 from __future__ import annotations
