@@ -92,9 +92,7 @@ class Relay:
         while await self.publish_due() >= self._batch_size:
             pass  # a full batch: there may be more
         async with self._pool.acquire() as conn:
-            sweep = await self._events.requeue_stalled(
-                conn, self._direction, self._stalled_after_s
-            )
+            sweep = await self._events.requeue_stalled(conn, self._direction, self._stalled_after_s)
         if sweep.failed:
             logger.error("%d stalled event(s) failed: out of attempts", sweep.failed)
         if sweep.requeued:
