@@ -11,7 +11,6 @@ outbound worker runs in this process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
@@ -20,43 +19,17 @@ from uuid import UUID
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from admin_api.app import create_app
 from admin_api.settings import AdminSettings
 from beds24_sandbox.handle import SandboxHandle
-from channel_sync.health import EmbeddedServer
 from channel_sync.testing.waiting import wait_for
 from outbound_worker.app import run as run_outbound_worker
 from outbound_worker.settings import OutboundSettings
-from starlette.applications import Starlette
+
+from tests.conftest import book, ours, serving
 
 TOKEN = "e2e-admin-token"
 ARRIVAL = date.today() + timedelta(days=30)
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Starlette, token: str) -> AsyncIterator[httpx.AsyncClient]:
-    """`app` on a free local port, and an authorised client for it."""
-    server = EmbeddedServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None))
-    task = asyncio.create_task(server.serve())
-    await wait_for(lambda: _up(server, task), timeout=15, what="server start")
-    port = server.servers[0].sockets[0].getsockname()[1]
-    headers = {"Authorization": f"Bearer {token}"}
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30
-        ) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def _up(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
-    if task.done():
-        task.result()
-        raise AssertionError("server stopped during start")
-    return server.started
 
 
 @pytest.fixture
@@ -64,8 +37,8 @@ async def admin(
     settings_env: dict[str, str], beds24_sandbox: SandboxHandle, db: asyncpg.Pool
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = AdminSettings(admin_api_token=TOKEN, beds24_api_url=beds24_sandbox.url)
-    async with serving(create_app(settings), TOKEN) as client:
-        yield client
+    async with serving(create_app(settings), {"Authorization": f"Bearer {TOKEN}"}) as running:
+        yield running.client
 
 
 @pytest.fixture
@@ -122,21 +95,6 @@ async def _onboard(admin: httpx.AsyncClient, db: asyncpg.Pool, sandbox: SandboxH
     return property_id
 
 
-async def _book(db: asyncpg.Pool, property_id: UUID) -> UUID:
-    """A PMS write, as the front desk makes it: the capture trigger records the event."""
-    async with db.acquire() as conn:
-        reservation: UUID = await conn.fetchval(
-            """INSERT INTO reservations (property_id, room_id, arrival, departure,
-                   guest_last_name, adults)
-               SELECT $1, id, $2, $3, 'Demo', 2 FROM rooms WHERE property_id = $1
-               RETURNING id""",
-            property_id,
-            ARRIVAL,
-            ARRIVAL + timedelta(days=2),
-        )
-    return reservation
-
-
 async def test_failed_event_shows_in_the_dlq_listing_and_retry_makes_it_done(
     admin: httpx.AsyncClient,
     db: asyncpg.Pool,
@@ -146,7 +104,7 @@ async def test_failed_event_shows_in_the_dlq_listing_and_retry_makes_it_done(
     property_id = await _onboard(admin, db, beds24_sandbox)
     dlq_before = (await admin.get("/admin/stats")).json()["dlq"]["pms.dlq"]
     await beds24_sandbox.inject_fault("http_500", count=1000, method="POST", path="/bookings")
-    reservation = await _book(db, property_id)
+    reservation = await book(db, property_id, ARRIVAL, "Demo")
 
     async def failed_listing() -> list[dict[str, Any]]:
         body = (
@@ -179,10 +137,8 @@ async def test_failed_event_shows_in_the_dlq_listing_and_retry_makes_it_done(
 
     event = await wait_for(settled, timeout=30, what="the retried event to settle")
     assert event["status"] == "done" and event["attempts"] == 0
-    ours = [
-        b for b in await beds24_sandbox.bookings() if b.get("apiReference") == f"pms-{reservation}"
-    ]
-    assert len(ours) == 1 and ours[0]["status"] != "cancelled"
+    made = await ours(beds24_sandbox, reservation)
+    assert len(made) == 1 and made[0]["status"] != "cancelled"
     # A second retry of a done event is refused without the replay flag.
     again = await admin.post(f"/admin/events/{failed['id']}/retry")
     assert again.status_code == 409

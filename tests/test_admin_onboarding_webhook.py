@@ -5,56 +5,24 @@ Rotating the secret keeps webhooks accepted; the revoked secret is refused."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from admin_api.app import create_app as create_admin_app
 from admin_api.settings import AdminSettings
 from beds24_sandbox.handle import SandboxHandle
-from channel_sync.health import EmbeddedServer
 from channel_sync.testing.waiting import wait_for
-from starlette.applications import Starlette
 from webhook_gateway.app import create_app as create_gateway_app
 from webhook_gateway.settings import GatewaySettings
 
+from tests.conftest import Running, serving
+
 TOKEN = "e2e-admin-token"
 ARRIVAL = date.today() + timedelta(days=20)
-
-
-@dataclass
-class Running:
-    url: str
-    client: httpx.AsyncClient
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Starlette, headers: dict[str, str]) -> AsyncIterator[Running]:
-    """`app` on a free local port, and a client for it."""
-    server = EmbeddedServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None))
-    task = asyncio.create_task(server.serve())
-    await wait_for(lambda: _up(server, task), timeout=15, what="server start")
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    try:
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
-            yield Running(url, client)
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def _up(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
-    if task.done():
-        task.result()
-        raise AssertionError("server stopped during start")
-    return server.started
 
 
 @pytest.fixture
