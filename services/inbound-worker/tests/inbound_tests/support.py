@@ -1,17 +1,34 @@
 """PMS rows, Beds24 bookings and inbound events for the inbound worker's tests (plain SQL
-over real connections, as the PMS and the gateway would write them)."""
+over real connections, as the PMS and the gateway would write them), and the whole inbound
+path (sandbox → gateway process → worker) for the end-to-end ones."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
+import signal
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import httpx
+from beds24_sandbox.handle import SandboxHandle, SandboxProperty
 from channel_sync.events import ChannelEvent, Direction, NewChannelEvent
 from channel_sync.inbound import ENTITY_TYPE, booking_event_key
 from channel_sync.repository import ChannelEventRepository
+from channel_sync.testing.waiting import wait_for
+from inbound_worker.app import run
+from inbound_worker.settings import InboundSettings
+
+from conftest import TEST_RETRY_DELAYS_MS
 
 BEDS24_PROPERTY_ID = 515151
 BEDS24_ROOM_ID = 5001
@@ -195,3 +212,191 @@ async def availability_events(db: asyncpg.Pool) -> list[tuple[str, str, str]]:
     return [
         (r["payload"]["beds24_room_id"], r["payload"]["from"], r["payload"]["to"]) for r in rows
     ]
+
+
+# The whole path: the gateway as a process, the worker in this one, a sandbox property.
+
+
+@dataclass(frozen=True)
+class Gateway:
+    url: str
+
+
+@asynccontextmanager
+async def gateway_process(database_url: str, amqp_url: str, log: Path) -> AsyncIterator[Gateway]:
+    """`webhook-gateway` as deployed: its own process, configured by environment only."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RABBITMQ_URL": amqp_url,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(port),
+        "RETRY_DELAYS_MS": ",".join(map(str, TEST_RETRY_DELAYS_MS)),
+        "AMQP_RECONNECT_INTERVAL_S": "60",
+        "AMQP_PUBLISH_TIMEOUT_S": "2",
+    }
+    with log.open("ab") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "webhook_gateway.main", env=env, stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            await wait_for(
+                lambda: _healthy(client, url, proc), timeout=30, what=f"gateway health (log: {log})"
+            )
+        yield Gateway(url)
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def _healthy(client: httpx.AsyncClient, url: str, proc: asyncio.subprocess.Process) -> bool:
+    if proc.returncode is not None:
+        raise AssertionError(f"gateway exited with {proc.returncode}")
+    try:
+        return (await client.get(f"{url}/healthz")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@asynccontextmanager
+async def worker(
+    database_url: str, amqp_url: str, beds24_url: str, **overrides: Any
+) -> AsyncIterator[None]:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "rabbitmq_url": amqp_url,
+        "beds24_api_url": beds24_url,
+        "retry_delays_ms": TEST_RETRY_DELAYS_MS,
+        "relay_poll_interval_s": 0.2,
+        "poll_enabled": False,
+        **overrides,
+    }
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(InboundSettings(**values), stop, serve_health=False))
+    try:
+        yield
+        assert not task.done(), "the worker stopped by itself"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+@dataclass(frozen=True)
+class Connected:
+    hotel: Hotel
+    beds24: SandboxProperty
+
+    @property
+    def room_id(self) -> int:
+        return self.beds24.room_ids[0]
+
+
+async def connect_hotel(
+    db: asyncpg.Pool,
+    sandbox: SandboxHandle,
+    gateway_url: str,
+    *,
+    version: str = "twoWithPersonalData",
+) -> Connected:
+    """A Beds24 property and its PMS twin, its webhook pointed at the gateway."""
+    beds24 = await sandbox.seed(rooms=[{"name": "Double", "qty": 2}])
+    secret = f"e2e-{uuid.uuid4().hex}"
+    async with db.acquire() as conn:
+        hotel = await insert_hotel(
+            conn,
+            beds24_property_id=beds24.id,
+            beds24_room_id=beds24.room_ids[0],
+            account_id=str(beds24.account.account_id),
+            refresh_token=beds24.account.refresh_token,
+        )
+        await add_secret(conn, hotel.property_id, secret)
+    await sandbox.update_property(
+        beds24.id,
+        webhook={
+            "urls": [f"{gateway_url}/webhooks/beds24/{hotel.property_id}"],
+            "custom_header": f"Authorization: Bearer {secret}",
+            "version": version,
+        },
+    )
+    return Connected(hotel, beds24)
+
+
+async def reservation_of(db: asyncpg.Pool, booking_id: int) -> asyncpg.Record | None:
+    async with db.acquire() as conn:
+        return await conn.fetchrow(
+            "SELECT * FROM reservations WHERE beds24_booking_id = $1", booking_id
+        )
+
+
+async def inbound_events(db: asyncpg.Pool, booking_id: int) -> list[asyncpg.Record]:
+    async with db.acquire() as conn:
+        return list(
+            await conn.fetch(
+                """SELECT * FROM channel_events WHERE direction = 'inbound'
+               AND entity_external_id = $1 ORDER BY received_at""",
+                str(booking_id),
+            )
+        )
+
+
+async def _all_done(db: asyncpg.Pool, booking_id: int, count: int) -> bool:
+    events = await inbound_events(db, booking_id)
+    return len(events) >= count and all(e["status"] == "done" for e in events)
+
+
+async def _reservation_with(
+    db: asyncpg.Pool, booking_id: int, expected: dict[str, Any]
+) -> asyncpg.Record | None:
+    row = await reservation_of(db, booking_id)
+    if row is None or any(row[column] != value for column, value in expected.items()):
+        return None
+    return row
+
+
+@dataclass(frozen=True)
+class InboundPath:
+    """The whole inbound path as one test sees it: the sandbox sending webhooks to a running
+    gateway, the test database, and the worker started on demand."""
+
+    db: asyncpg.Pool
+    sandbox: SandboxHandle
+    gateway_url: str
+    database_url: str
+    amqp_url: str
+
+    async def connect(self, *, version: str = "twoWithPersonalData") -> Connected:
+        return await connect_hotel(self.db, self.sandbox, self.gateway_url, version=version)
+
+    def worker(self, **overrides: Any) -> AbstractAsyncContextManager[None]:
+        return worker(self.database_url, self.amqp_url, self.sandbox.url, **overrides)
+
+    async def reservation(
+        self, booking_id: int, what: str = "reservation", **expected: Any
+    ) -> asyncpg.Record:
+        """Waits for the booking's reservation, with the `expected` column values."""
+        row: asyncpg.Record = await wait_for(
+            lambda: _reservation_with(self.db, booking_id, expected), what=what
+        )
+        return row
+
+    async def all_done(self, booking_id: int, count: int, what: str = "every event done") -> None:
+        """Waits for at least `count` inbound events of the booking, all done."""
+        await wait_for(lambda: _all_done(self.db, booking_id, count), what=what)
+
+    async def events(self, booking_id: int) -> list[asyncpg.Record]:
+        return await inbound_events(self.db, booking_id)
