@@ -18,17 +18,17 @@ from channel_sync.beds24 import Beds24Client, Beds24Unavailable
 from channel_sync.testing.waiting import wait_for
 from inbound_worker import apply
 
-from .support import outbound_count, reservations
-from .test_inbound_path import (
-    ARRIVAL,
-    DEPARTURE,
+from .support import (
     Gateway,
     connect_hotel,
     gateway_process,
     inbound_events,
+    outbound_count,
     reservation_of,
+    reservations,
     worker,
 )
+from .test_inbound_path import ARRIVAL, DEPARTURE
 from .test_own_bookings import outbound_create_sent, pending_creates
 
 
