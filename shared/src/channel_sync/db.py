@@ -1,4 +1,10 @@
-"""Postgres access: one asyncpg pool per process, JSON codecs, and the transaction helper."""
+"""Postgres access: one asyncpg pool per process, JSON codecs, the transaction helper, and
+the one place that decides which errors mean "the database is unavailable right now".
+
+Every wait on Postgres has a bound: connecting (CONNECT_TIMEOUT_S), borrowing a pooled
+connection (ACQUIRE_TIMEOUT_S, unless the caller passes its own) and each statement
+(COMMAND_TIMEOUT_S). After a restart the pool replaces dead connections by itself.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,31 @@ import json
 from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
+
+CONNECT_TIMEOUT_S = 10.0
+ACQUIRE_TIMEOUT_S = 30.0
+COMMAND_TIMEOUT_S = 30.0
+
+# What asyncpg raises while Postgres is down, restarting or out of reach: a refused or
+# dropped connection, a server shutting down or not yet accepting connections, a pooled
+# connection that died under us, or a bounded wait that ran out. Callers treat these as
+# "retry later", never as a verdict on the data.
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
+    asyncpg.InterfaceError,  # connection closed or released while in use
+)
+
+
+# Unavailable, or Postgres refused the statement: either way the work did not happen.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (*DATABASE_UNAVAILABLE, asyncpg.PostgresError)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, DATABASE_UNAVAILABLE)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -16,19 +46,53 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class BoundedPool(asyncpg.Pool):
+    """An asyncpg pool whose `acquire()` never waits without a bound, and which remembers
+    its DSN (the relay opens its own LISTEN connection with it)."""
+
+    dsn: str = ""
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
+        return super().acquire(timeout=ACQUIRE_TIMEOUT_S if timeout is None else timeout)
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """Open a pool whose connections speak JSON for json/jsonb columns."""
-    pool: asyncpg.Pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+    pool = BoundedPool(
+        dsn,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        init_size=None,
+        min_size=min_size,
+        max_size=max_size,
+        max_queries=50_000,
+        loop=None,
+        connect=None,
+        setup=None,
+        init=_init_connection,
+        reset=None,
+        max_inactive_connection_lifetime=300.0,
+        command_timeout=COMMAND_TIMEOUT_S,
+        timeout=CONNECT_TIMEOUT_S,
     )
+    pool.dsn = dsn
+    await pool
     return pool
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A single connection outside any pool (e.g. for LISTEN), with the same bounds."""
+    conn: asyncpg.Connection = await asyncpg.connect(
+        dsn, timeout=CONNECT_TIMEOUT_S, command_timeout=COMMAND_TIMEOUT_S
+    )
+    return conn
 
 
 async def ping(pool: asyncpg.Pool) -> bool:
     try:
         async with pool.acquire(timeout=2) as conn:
-            await conn.fetchval("SELECT 1")
-    except (OSError, asyncpg.PostgresError, TimeoutError):
+            await conn.fetchval("SELECT 1", timeout=2)
+    except DATABASE_ERRORS:
         return False
     return True
 

@@ -14,10 +14,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+# Names of the parts that no longer turn (empty: alive).
+LivenessCheck = Callable[[], list[str]]
 
 
-def health_routes(readiness: ReadinessCheck) -> list[Route]:
+def health_routes(readiness: ReadinessCheck, liveness: LivenessCheck | None = None) -> list[Route]:
     async def healthz(_: Request) -> Response:
+        stuck = liveness() if liveness is not None else []
+        if stuck:
+            return JSONResponse({"status": "stuck", "stuck": stuck}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
@@ -47,9 +52,15 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
-def health_server(readiness: ReadinessCheck, *, host: str, port: int) -> EmbeddedServer:
+def health_server(
+    readiness: ReadinessCheck,
+    *,
+    host: str,
+    port: int,
+    liveness: LivenessCheck | None = None,
+) -> EmbeddedServer:
     """A uvicorn server with only the health routes (for the workers)."""
-    app = Starlette(routes=health_routes(readiness))
+    app = Starlette(routes=health_routes(readiness, liveness))
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_HANDLED = Counter(
     "channel_sync_events_handled_total",
@@ -23,4 +23,23 @@ HANDLER_SECONDS = Histogram(
     "channel_sync_handler_seconds",
     "Time to handle one event message, by queue",
     ["queue"],
+)
+LOOP_LAST_SUCCESS = Gauge(
+    "channel_sync_loop_last_success_timestamp_seconds",
+    "When a background loop (relay, poller, ...) last finished a round without error",
+    ["loop"],
+)
+LOOP_ERRORS = Counter(
+    "channel_sync_loop_errors_total",
+    "Rounds of a background loop that failed (and were retried after a pause)",
+    ["loop"],
+)
+LAST_CONSUMED = Gauge(
+    "channel_sync_last_consumed_timestamp_seconds",
+    "When a consumer last settled a message, by queue",
+    ["queue"],
+)
+BROKER_CONNECTED = Gauge(
+    "channel_sync_broker_connected",
+    "1 while the service holds a working RabbitMQ connection",
 )

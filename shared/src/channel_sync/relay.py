@@ -5,6 +5,10 @@ It wakes on the `channel_events_received` NOTIFY sent by a trigger when a row co
 polls as a backstop. Several replicas can run: rows are claimed with FOR UPDATE SKIP LOCKED
 and marked `processing` in the same transaction that publishes them. It also hands
 `processing` events that nothing touched for a long time (their message lost) back to itself.
+
+The LISTEN connection is its own, outside the pool, and is reopened by the next round after
+Postgres drops it; without it the relay still polls. A round that fails (Postgres or the
+broker away) is retried by the supervising loop after a pause; it never ends the relay.
 """
 
 from __future__ import annotations
@@ -12,16 +16,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
-from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from channel_sync import metrics
-from channel_sync.amqp.publisher import Publisher, PublishFailed
+from channel_sync.amqp.publisher import EventPublisher
+from channel_sync.db import DATABASE_ERRORS, connect
 from channel_sync.events import Direction, EventMessage
 from channel_sync.repository import ChannelEventRepository
+from channel_sync.supervision import LoopHealth, supervise
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +36,12 @@ class Relay:
         self,
         *,
         pool: asyncpg.Pool,
-        publisher: Publisher,
+        publisher: EventPublisher,
         direction: Direction,
         poll_interval_s: float = 2.0,
         batch_size: int = 200,
         stalled_after_s: float = 900.0,
+        listen_dsn: str | None = None,
     ) -> None:
         self._pool = pool
         self._publisher = publisher
@@ -45,8 +49,14 @@ class Relay:
         self._poll_interval_s = poll_interval_s
         self._batch_size = batch_size
         self._stalled_after_s = stalled_after_s
+        self._listen_dsn = listen_dsn if listen_dsn is not None else getattr(pool, "dsn", "")
+        self._listener: asyncpg.Connection | None = None
         self._events = ChannelEventRepository()
         self._wake = asyncio.Event()
+
+    @property
+    def name(self) -> str:
+        return f"{self._direction}-relay"
 
     async def publish_due(self) -> int:
         """Publish one batch of due rows; returns how many were published."""
@@ -67,28 +77,25 @@ class Relay:
         metrics.EVENTS_RELAYED.labels(str(self._direction)).inc(len(published))
         if failures:
             metrics.RELAY_FAILURES.labels(str(self._direction)).inc()
-            logger.warning("relay could not publish %d event(s): %s", len(failures), failures[0])
+            raise failures[0]  # the round failed: retried after a pause
         return len(published)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        listener = await self._listen()
+    async def run(self, stop: asyncio.Event, health: LoopHealth | None = None) -> None:
+        """Relay until `stop` is set, whatever fails on the way."""
         try:
-            while not stop.is_set():
-                self._wake.clear()  # before the round: a NOTIFY during it wakes the next one
-                try:
-                    await self._round()
-                except (PublishFailed, OSError, asyncpg.PostgresError) as exc:
-                    logger.warning("relay round failed: %s", exc.__class__.__name__)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._poll_interval_s):
-                        await _first_of(self._wake.wait(), stop.wait())
-                if listener is None or listener.is_closed():
-                    listener = await self._listen()
+            await supervise(
+                self.name,
+                self.round,
+                stop,
+                health or LoopHealth(),
+                every_s=self._poll_interval_s,
+                wake=self._wake,
+            )
         finally:
-            if listener is not None:
-                await self._unlisten(listener)
+            await self._unlisten()
 
-    async def _round(self) -> None:
+    async def round(self) -> None:
+        await self._ensure_listening()
         while await self.publish_due() >= self._batch_size:
             pass  # a full batch: there may be more
         async with self._pool.acquire() as conn:
@@ -99,29 +106,29 @@ class Relay:
             logger.warning("%d stalled event(s) handed back to the relay", sweep.requeued)
             await self.publish_due()
 
-    async def _listen(self) -> PoolConnectionProxy | None:
-        """Hold one pooled connection for LISTEN; without it the relay still polls."""
+    async def _ensure_listening(self) -> None:
+        """(Re)open the LISTEN connection if it is missing or was dropped; on failure the
+        round goes on polling."""
+        if not self._listen_dsn:
+            return
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        self._listener = None
         try:
-            conn: PoolConnectionProxy = await self._pool.acquire()
+            conn = await connect(self._listen_dsn)
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
-        except (OSError, asyncpg.PostgresError):
-            return None
-        return conn
+        except DATABASE_ERRORS as exc:
+            logger.debug("relay LISTEN unavailable (%s); polling", exc.__class__.__name__)
+            return
+        self._listener = conn
+        self._wake.set()  # rows may have committed while we were not listening
 
-    async def _unlisten(self, conn: PoolConnectionProxy) -> None:
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            await conn.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-        await self._pool.release(conn)
+    async def _unlisten(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(*DATABASE_ERRORS):
+                await asyncio.wait_for(self._listener.close(), 5)
+            self._listener = None
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         if payload == self._direction:
             self._wake.set()
-
-
-async def _first_of(*waits: Coroutine[Any, Any, Any]) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()

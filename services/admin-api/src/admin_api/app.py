@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
+from channel_sync.amqp.link import BrokerLink
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.db import create_pool, ping
 from channel_sync.health import health_routes
@@ -15,7 +16,6 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from admin_api.amqp_link import AmqpLink
 from admin_api.auth import AdminAuthMiddleware
 from admin_api.beds24_access import Beds24Access
 from admin_api.deps import Deps
@@ -78,8 +78,9 @@ async def _open_deps(settings: AdminSettings) -> AsyncIterator[Deps]:
     pool = await create_pool(
         settings.dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
     )
-    link = AmqpLink(
+    link = BrokerLink(
         settings.rabbitmq_url,
+        client_name="admin-api",
         retry_delays_ms=settings.retry_delays_ms,
         publish_timeout_s=settings.amqp_publish_timeout_s,
     )

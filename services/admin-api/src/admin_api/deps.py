@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
+from channel_sync.amqp.link import BrokerLink
 from channel_sync.repository import ChannelEventRepository
 from starlette.requests import Request
 
-from admin_api.amqp_link import AmqpLink
 from admin_api.beds24_access import Beds24Access
 from admin_api.onboarding import Onboarding
 from admin_api.requeue import Requeuer
@@ -19,7 +19,7 @@ from admin_api.settings import AdminSettings
 class Deps:
     settings: AdminSettings
     pool: asyncpg.Pool
-    amqp: AmqpLink
+    amqp: BrokerLink
     events: ChannelEventRepository
     requeuer: Requeuer
     beds24: Beds24Access

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
-from channel_sync.amqp.publisher import PublishFailed
+from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import Connection
 from channel_sync.events import ChannelEvent, EventMessage, EventStatus
 from channel_sync.repository import ChannelEventRepository, EventFilter
 
-from admin_api.amqp_link import AmqpLink
 from admin_api.errors import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class Requeuer:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        link: AmqpLink,
+        link: BrokerLink,
         events: ChannelEventRepository,
         *,
         hold_s: float,
@@ -76,16 +75,12 @@ class Requeuer:
 
     async def _publish(self, conn: Connection, events: list[ChannelEvent]) -> int:
         """Publish each event; returns how many the broker confirmed."""
-        publisher = self._link.publisher
         if not events:
             return 0
-        if publisher is None:
-            results: list[BaseException | None] = [PublishFailed("not connected")] * len(events)
-        else:
-            results = await asyncio.gather(
-                *(publisher.publish_event(EventMessage.for_event(e), e.event_type) for e in events),
-                return_exceptions=True,
-            )
+        results = await asyncio.gather(
+            *(self._link.publish_event(EventMessage.for_event(e), e.event_type) for e in events),
+            return_exceptions=True,
+        )
         published = [e.id for e, r in zip(events, results, strict=True) if r is None]
         await self._events.mark_published(conn, published)
         for event, result in zip(events, results, strict=True):

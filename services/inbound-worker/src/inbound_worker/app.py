@@ -38,10 +38,10 @@ async def run(settings: InboundSettings, stop: asyncio.Event, *, serve_health: b
         async with contextlib.aclosing(clients):
             beds24 = Beds24Bookings(pool, clients, budget)
             consumer = EventConsumer(
-                channel=await infra.connection.channel(),
+                channel=None,  # opened once the broker link is up
                 work_queue=INBOUND,
                 pool=pool,
-                publisher=infra.publisher,
+                publisher=infra.link,
                 handler=InboundHandler(
                     pool, beds24, push_skew=timedelta(seconds=settings.push_skew_margin_s)
                 ),
@@ -49,7 +49,7 @@ async def run(settings: InboundSettings, stop: asyncio.Event, *, serve_health: b
                 prefetch=settings.prefetch,
             )
             relay = infra.relay(Direction.INBOUND, poll_interval_s=settings.relay_poll_interval_s)
-            loops: dict[str, Loop] = {"inbound-relay": relay.run}
+            loops: dict[str, Loop] = {relay.name: relay.run}
             if settings.poll_enabled:
                 poller = Poller(
                     pool,
@@ -59,11 +59,12 @@ async def run(settings: InboundSettings, stop: asyncio.Event, *, serve_health: b
                     first_lookback_s=settings.poll_first_lookback_s,
                     max_attempts=settings.poll_max_attempts,
                 )
-                loops["inbound-poller"] = poller.run
+                loops[Poller.NAME] = poller.run
             await run_until_stopped(
                 stop,
                 infra,
                 consumer,
                 loops,
                 health_at=(settings.http_host, settings.http_port) if serve_health else None,
+                ready_loops=[relay.name],
             )

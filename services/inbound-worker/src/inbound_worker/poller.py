@@ -12,7 +12,6 @@ clock) only when the poll and its events commit together.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from channel_sync.errors import ChannelSyncError
 from channel_sync.events import Direction, NewChannelEvent
 from channel_sync.inbound import ENTITY_TYPE, booking_event_key, booking_event_type
 from channel_sync.repository import ChannelEventRepository
+from channel_sync.supervision import LoopHealth, supervise
 from prometheus_client import Counter
 
 from inbound_worker.beds24_bookings import Beds24Bookings, Link
@@ -40,6 +40,8 @@ POLLED_EVENTS = Counter(
 
 
 class Poller:
+    NAME = "inbound-poller"
+
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -57,17 +59,16 @@ class Poller:
         self._first_lookback = timedelta(seconds=first_lookback_s)
         self._max_attempts = max_attempts
 
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.poll_due()
-            except (OSError, asyncpg.PostgresError) as exc:
-                logger.warning("poll round failed: %s", exc.__class__.__name__)
-            except Exception:  # the safety net must outlive any single bad round
-                logger.exception("poll round failed unexpectedly")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(self._interval.total_seconds(), 30.0)):
-                    await stop.wait()
+    async def run(self, stop: asyncio.Event, health: LoopHealth | None = None) -> None:
+        """Poll due properties until `stop`; a failed round is retried after a pause."""
+        await supervise(
+            self.NAME,
+            self.poll_due,
+            stop,
+            health or LoopHealth(),
+            every_s=min(self._interval.total_seconds(), 30.0),
+            round_timeout_s=600.0,
+        )
 
     async def poll_due(self) -> int:
         """Poll every property that is due; returns how many were polled."""

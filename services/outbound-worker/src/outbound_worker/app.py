@@ -55,10 +55,10 @@ async def run(
                 batch_handler=handler,
                 window_s=settings.batch_window_ms / 1000,
                 max_batch=settings.batch_max_events,
-                channel=await infra.connection.channel(),
+                channel=None,  # opened once the broker link is up
                 work_queue=OUTBOUND,
                 pool=pool,
-                publisher=infra.publisher,
+                publisher=infra.link,
                 retry_delays_ms=settings.retry_delays_ms,
             )
             relay = infra.relay(Direction.OUTBOUND, poll_interval_s=settings.relay_poll_interval_s)
@@ -66,8 +66,9 @@ async def run(
                 stop,
                 infra,
                 consumer,
-                {"outbound-relay": relay.run},
+                {relay.name: relay.run},
                 health_at=(settings.http_host, settings.http_port) if serve_health else None,
                 # A batch waiting for credits goes back to the queue now.
                 on_stopping=[budget.stop_waiting],
+                ready_loops=[relay.name],
             )

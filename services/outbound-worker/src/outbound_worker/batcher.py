@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from uuid import UUID
 
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from channel_sync.amqp.consumer import EventConsumer
 from channel_sync.events import EventMessage
 
@@ -48,9 +48,9 @@ class BatchingConsumer(EventConsumer):
         self._arrived = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    async def start(self, channel: AbstractChannel | None = None) -> None:
         self._flusher = asyncio.create_task(self._flush_loop(), name="outbound-batches")
-        await super().start()
+        await super().start(channel)
 
     async def stop(self, drain_timeout_s: float = 20.0) -> None:
         """Stop consuming, finish the batches already gathered, then stop the flush loop."""
@@ -80,7 +80,13 @@ class BatchingConsumer(EventConsumer):
                 del self._waiting[: self._max_batch]
                 if not self._waiting:
                     self._arrived.clear()
-                await self._run(batch)
+                try:
+                    await self._run(batch)
+                except Exception as exc:  # never let one batch end the loop for good
+                    logger.error("outbound batch could not be settled", exc_info=exc)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(exc)
         finally:
             for _, future in self._waiting:
                 future.cancel()  # their messages go back to the broker unacknowledged

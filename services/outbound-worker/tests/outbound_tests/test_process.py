@@ -27,10 +27,18 @@ async def test_process_reports_ready_and_stops_cleanly_on_sigterm(
                 return response if response.status_code == 200 else None
 
             answer = await wait_for(ready, timeout=20, what="readyz 200")
-            assert answer.json()["checks"] == {"postgres": True, "rabbitmq": True}
+            assert answer.json()["checks"] == {
+                "postgres": True,
+                "rabbitmq": True,
+                "consumer": True,
+                "outbound-relay": True,
+            }
             assert (await http.get("/healthz")).status_code == 200
             metrics = await http.get("/metrics")
             assert "channel_sync_outbound_batch_events" in metrics.text
+            assert 'channel_sync_loop_last_success_timestamp_seconds{loop="outbound-relay"}' in (
+                metrics.text
+            )
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(15):
             _, stderr = await process.communicate()

@@ -2,5 +2,5 @@
 
 Flow, top to bottom: `main` (entry) → `app` (starlette app, lifespan) → `routes` (one handler
 per route) → `auth` (the property's secret) → `schemas` (the V2 body) → `intake` (store,
-then publish). `broker` keeps the RabbitMQ link; `errors` turns refusals into JSON answers.
+then publish). `errors` turns refusals into JSON answers.
 """

@@ -8,15 +8,20 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import create_pool, ping
 from channel_sync.health import health_routes
+from prometheus_client import Gauge
 from starlette.applications import Starlette
 
-from webhook_gateway.broker import Broker
 from webhook_gateway.errors import EXCEPTION_HANDLERS
 from webhook_gateway.intake import Policy
 from webhook_gateway.routes import Gateway, routes
 from webhook_gateway.settings import GatewaySettings
+
+BROKER_CONNECTED = Gauge(
+    "webhook_gateway_broker_connected", "1 while the gateway holds a RabbitMQ connection"
+)
 
 
 class _Readiness:
@@ -39,14 +44,16 @@ def create_app(settings: GatewaySettings) -> Starlette:
         pool = await create_pool(
             settings.dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
         )
-        broker = Broker(
+        broker = BrokerLink(
             settings.rabbitmq_url,
+            client_name="webhook-gateway",
             retry_delays_ms=settings.retry_delays_ms,
             publish_timeout_s=settings.amqp_publish_timeout_s,
             reconnect_interval_s=settings.amqp_reconnect_interval_s,
         )
+        BROKER_CONNECTED.set_function(lambda: float(broker.connected))
         try:
-            await broker.start()
+            await broker.start(wait_s=settings.amqp_publish_timeout_s)
             readiness.pool = pool
             yield {
                 "gateway": Gateway(

@@ -14,12 +14,12 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import Connection
 from channel_sync.events import ChannelEvent, Direction, NewChannelEvent
 from channel_sync.inbound import ENTITY_TYPE, booking_event_key, booking_event_type
 from channel_sync.repository import ChannelEventRepository
 
-from webhook_gateway.broker import Broker
 from webhook_gateway.errors import DATABASE_DOWN
 from webhook_gateway.properties import reservations_by_booking
 
@@ -80,9 +80,9 @@ async def record(
     return stored, len(items) - len(stored)
 
 
-async def publish(pool: asyncpg.Pool, broker: Broker, events: list[ChannelEvent]) -> int:
+async def publish(pool: asyncpg.Pool, broker: BrokerLink, events: list[ChannelEvent]) -> int:
     """Publish stored events; those the broker did not take go to the relay at once."""
-    published = [e.id for e in events if await broker.publish(e)]
+    published = [e.id for e in events if await broker.try_publish(e)]
     left = [e.id for e in events if e.id not in published]
     try:
         async with pool.acquire() as conn:

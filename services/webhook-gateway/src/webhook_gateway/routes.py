@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
+from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import Connection
 from prometheus_client import Counter
 from starlette.requests import Request
@@ -22,7 +23,6 @@ from starlette.routing import Route
 
 from webhook_gateway import intake
 from webhook_gateway.auth import secret_matches
-from webhook_gateway.broker import Broker
 from webhook_gateway.errors import DATABASE_DOWN, Refused
 from webhook_gateway.intake import Item, Policy
 from webhook_gateway.properties import WebhookTarget, load_target
@@ -49,7 +49,7 @@ class Gateway:
     """What the routes need, built once by the app's lifespan."""
 
     pool: asyncpg.Pool
-    broker: Broker
+    broker: BrokerLink
     policy: Policy
     max_body_bytes: int
     db_timeout_s: float

@@ -22,8 +22,9 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
 
 from channel_sync import metrics
-from channel_sync.amqp.publisher import Publisher, PublishFailed
+from channel_sync.amqp.publisher import EventPublisher, PublishFailed
 from channel_sync.amqp.topology import WorkQueue
+from channel_sync.db import DATABASE_ERRORS
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.events import EventMessage
 from channel_sync.repository import ChannelEventRepository
@@ -49,10 +50,10 @@ class EventConsumer:
     def __init__(
         self,
         *,
-        channel: AbstractChannel,
+        channel: AbstractChannel | None,
         work_queue: WorkQueue,
         pool: asyncpg.Pool,
-        publisher: Publisher,
+        publisher: EventPublisher,
         handler: EventHandler,
         retry_delays_ms: list[int],
         prefetch: int = 20,
@@ -69,16 +70,35 @@ class EventConsumer:
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> None:
+    async def start(self, channel: AbstractChannel | None = None) -> None:
+        """Start consuming, on `channel` if given (a worker opens it once the broker link
+        is up; a robust channel then restores the consumer after reconnects)."""
+        if channel is not None:
+            self._channel = channel
+        if self._channel is None:
+            raise RuntimeError("a consumer needs a channel to start")
         await self._channel.set_qos(prefetch_count=self._prefetch)
         self._queue = await self._channel.get_queue(self._work.name, ensure=True)
         self._consumer_tag = await self._queue.consume(self._on_message)
         logger.info("consuming %s (prefetch %d)", self._work.name, self._prefetch)
 
+    @property
+    def consuming(self) -> bool:
+        """Registered on an open channel (false while the broker link is down)."""
+        return (
+            self._consumer_tag is not None
+            and self._channel is not None
+            and not self._channel.is_closed
+        )
+
     async def stop(self, drain_timeout_s: float = 20.0) -> None:
         """Stop taking messages, let in-flight ones finish; unfinished ones are redelivered."""
         if self._queue is not None and self._consumer_tag is not None:
-            await self._queue.cancel(self._consumer_tag)
+            try:
+                async with asyncio.timeout(5):
+                    await self._queue.cancel(self._consumer_tag)
+            except Exception as exc:  # broker away: closing the channel cancels it anyway
+                logger.warning("could not cancel the consumer: %s", exc.__class__.__name__)
             self._consumer_tag = None
         if self._in_flight:
             _, pending = await asyncio.wait(self._in_flight, timeout=drain_timeout_s)
@@ -130,6 +150,7 @@ class EventConsumer:
             "correlation_id": envelope.correlation_id,
             "event_type": envelope.event_type,
         }
+        metrics.LAST_CONSUMED.labels(self._work.name).set_to_current_time()
         try:
             if error is None:
                 metrics.EVENTS_HANDLED.labels(self._work.name, "done").inc()
@@ -141,7 +162,7 @@ class EventConsumer:
             else:  # anything unexpected is treated as transient, bounded
                 reason = str(error) or error.__class__.__name__
                 await self._retry_or_give_up(message, envelope, reason, log)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             # The outcome could not be stored: never leave the message holding a prefetch
             # slot until the broker's consumer timeout; try it again later, uncounted.
             logger.warning(
@@ -177,7 +198,7 @@ class EventConsumer:
         try:
             async with self._pool.acquire() as conn:
                 attempt = await self._events.record_failed_attempt(conn, envelope.event_id, reason)
-        except (OSError, asyncpg.PostgresError) as exc:
+        except DATABASE_ERRORS as exc:
             # The database itself is the trouble: retry later without counting.
             logger.warning(
                 "cannot record attempt (%s); retrying later", exc.__class__.__name__, extra=log

@@ -7,7 +7,7 @@ timeout, raises PublishFailed; nothing passes silently.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import aiormq
 from aio_pika import DeliveryMode, Message
@@ -23,6 +23,15 @@ logger = logging.getLogger(__name__)
 
 class PublishFailed(TransientError):
     """The broker did not take the message; the caller keeps it (e.g. for the relay)."""
+
+
+class EventPublisher(Protocol):
+    """What relays and consumers publish through: a Publisher, or the process's BrokerLink
+    (which raises PublishFailed while the broker is away)."""
+
+    async def publish_event(self, message: EventMessage, routing_key: str) -> None: ...
+
+    async def publish(self, routing_key: str, body: bytes, **options: Any) -> None: ...
 
 
 class Publisher:
