@@ -117,6 +117,9 @@ class Relay:
         try:
             conn = await connect(self._listen_dsn)
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            # Dropped (a restart): run a round now, which fails until Postgres is back and
+            # then listens again, instead of waiting out the poll interval.
+            conn.add_termination_listener(lambda _: self._wake.set())
         except DATABASE_ERRORS as exc:
             logger.debug("relay LISTEN unavailable (%s); polling", exc.__class__.__name__)
             return

@@ -77,16 +77,18 @@ class LoopHealth:
         ]
 
 
-MAX_BACKOFF_S = 30.0
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 15.0
 
 
 def backoff_s(every_s: float, failures: int) -> float:
-    """Pause after `failures` failed rounds in a row: the usual interval, doubled per failure
-    up to MAX_BACKOFF_S (never shorter than the interval)."""
+    """Pause after `failures` failed rounds in a row: 0.5 s, doubled per failure up to
+    MAX_BACKOFF_S, so work resumes within seconds of an outage's end however long it
+    lasted; the usual interval after a success."""
     if failures <= 0:
         return every_s
-    doubled: float = max(every_s, 0.5) * 2.0 ** (failures - 1)
-    return max(every_s, min(MAX_BACKOFF_S, doubled))
+    doubled: float = FIRST_BACKOFF_S * 2.0 ** (failures - 1)
+    return min(MAX_BACKOFF_S, doubled)
 
 
 async def supervise(
