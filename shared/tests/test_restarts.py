@@ -67,7 +67,7 @@ def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
 
 @pytest.fixture(scope="module")
 async def private_dsn(private_postgres: PrivatePostgres) -> AsyncIterator[str]:
-    name, dsn = await infra.create_database(private_postgres.dsn())
+    _, dsn = await infra.create_database(private_postgres.dsn())
     infra.migrate(dsn)
     yield dsn
 
