@@ -6,7 +6,9 @@ directly ('room' mapping) or through their room type ('room_type' mapping); see 
 reservation already has, then the room mapped to the booking's Beds24 unit, then by name.
 
 Candidate rooms are locked (in id order) before the free ones are read, so two bookings
-placed at the same time cannot take the same room. A booking that cannot be placed is not
+placed at the same time cannot take the same room. The lock is FOR NO KEY UPDATE: it
+excludes other placements but not the key-share locks that writing a reservation takes on
+its room (foreign key), so PMS and outbound writes never wait on, or deadlock with, it. A booking that cannot be placed is not
 refused: it is kept without a room and flagged with the reason (`attention`).
 """
 
@@ -50,7 +52,7 @@ async def place(
         )
     room_ids = [c["room_id"] for c in candidates]
     await conn.execute(
-        "SELECT 1 FROM rooms WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", room_ids
+        "SELECT 1 FROM rooms WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", room_ids
     )
     free = await conn.fetch(
         """SELECT r.id, r.name FROM rooms r

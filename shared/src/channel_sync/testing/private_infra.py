@@ -92,6 +92,13 @@ class PrivatePostgres:
         self.stop()
         self.start()
 
+    def log_count(self, text: str) -> int:
+        """Lines of the server log containing `text` (e.g. "deadlock detected")."""
+        if not self.log.exists():
+            return 0
+        with self.log.open(errors="replace") as log:
+            return sum(text in line for line in log)
+
     def remove(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self.stop("immediate")
