@@ -5,7 +5,7 @@ export RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672/
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN := $(UV) run --frozen
 
-.PHONY: setup uv install infra migrate run test test-fast lint demo bench
+.PHONY: setup uv install infra migrate run test test-fast lint demo bench chaos
 
 setup: install infra migrate ## install everything, make sure Postgres and RabbitMQ run, migrate
 
@@ -37,3 +37,6 @@ demo: setup ## the three demo scenarios end to end, with evidence
 
 bench:
 	$(RUN) python scripts/bench.py
+
+chaos: ## faults under load (SIGKILLs, RabbitMQ and Postgres restarts) on private servers
+	$(RUN) python scripts/chaos.py $(ARGS)

@@ -476,6 +476,9 @@ class Verdict:
     failed: int = 0
     availability_mismatches: int = 0
     deadlocks: int = 0  # in Postgres's log: retried, but a sign of unordered locking
+    bookings_compared: int = 0
+    reservations_compared: int = 0
+    nights_compared: int = 0
     examples: list[str] = field(default_factory=list)
     failure_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -508,6 +511,7 @@ async def compare_bookings(
         if reference.startswith("pms-"):
             ours.setdefault(reference[4:], []).append(booking)
             continue
+        v.bookings_compared += 1
         row = by_booking.get(booking["id"])
         if row is None:
             v.lost += 1
@@ -520,6 +524,7 @@ async def compare_bookings(
     for row in rows:
         if not str(row["guest_last_name"]).startswith("Pms"):
             continue
+        v.reservations_compared += 1
         found = ours.get(str(row["id"]), [])
         if len(found) > 1:
             v.duplicate_in_beds24 += len(found) - 1
@@ -571,6 +576,7 @@ async def compare_availability(db: asyncpg.Connection, api: str, hotel: Hotel, v
         last,
     )
     for row in free:
+        v.nights_compared += 1
         got = shown.get((row["room"], row["night"]))
         if got != row["free"]:
             v.availability_mismatches += 1
@@ -717,7 +723,10 @@ def report(
     settled_in: float,
     json_path: Path | None,
 ) -> int:
-    say(f"  settled after {settled_in:.0f} s")
+    say(
+        f"  settled after {settled_in:.0f} s; compared {v.bookings_compared} guest bookings, "
+        f"{v.reservations_compared} PMS reservations, {v.nights_compared} room-nights"
+    )
     for example in v.examples:
         say(f"    ! {example}")
     for reason, n in v.failure_reasons.items():
@@ -741,6 +750,9 @@ def report(
                     "failed": v.failed,
                     "availability_mismatches": v.availability_mismatches,
                     "deadlocks": v.deadlocks,
+                    "bookings_compared": v.bookings_compared,
+                    "reservations_compared": v.reservations_compared,
+                    "nights_compared": v.nights_compared,
                     "recovery_s": dict(recovery),
                     "inbound_changes": load.inbound_changes,
                     "outbound_changes": load.outbound_changes,

@@ -22,11 +22,15 @@ GROUPS = [
     "tests",
     *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("services/*/tests")),
 ]
+# Restarts servers (private ones) and measures recovery: runs alone, after everything else.
+LAST_ALONE = ["tests/chaos"]
 PARALLEL = 2
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
 
 async def run_group(path: str, args: list[str], gate: asyncio.Semaphore) -> tuple[str, int, str]:
+    if path == "tests":
+        args = [*args, *(f"--ignore={alone}" for alone in LAST_ALONE)]
     async with gate:
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
@@ -51,6 +55,8 @@ async def main(args: list[str]) -> int:
     results = await asyncio.gather(
         *(run_group(g, args, gate) for g in GROUPS if (ROOT / g).is_dir())
     )
+    for alone in LAST_ALONE:
+        results.append(await run_group(alone, args, gate))
     totals: dict[str, int] = {}
     failed_groups = []
     for path, code, text in results:
