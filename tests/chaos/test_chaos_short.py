@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_short_chaos_run_loses_doubles_and_strands_nothing(tmp_path: Path) -> None:
     summary = tmp_path / "chaos.json"
     bin_dir = str(Path(sys.executable).parent)
-    run = subprocess.run(  # noqa: S603
+    run = subprocess.run(
         [sys.executable, "chaos.py", "--short", "--json", str(summary)],
         cwd=ROOT / "scripts",
         env={**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"},

@@ -8,8 +8,9 @@ reservation already has, then the room mapped to the booking's Beds24 unit, then
 Candidate rooms are locked (in id order) before the free ones are read, so two bookings
 placed at the same time cannot take the same room. The lock is FOR NO KEY UPDATE: it
 excludes other placements but not the key-share locks that writing a reservation takes on
-its room (foreign key), so PMS and outbound writes never wait on, or deadlock with, it. A booking that cannot be placed is not
-refused: it is kept without a room and flagged with the reason (`attention`).
+its room (foreign key), so PMS and outbound writes never wait on, or deadlock with, it.
+A booking that cannot be placed is not refused: it is kept without a room and flagged with
+the reason (`attention`).
 """
 
 from __future__ import annotations
