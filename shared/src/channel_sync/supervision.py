@@ -41,15 +41,16 @@ class _LoopState:
 class LoopHealth:
     """What each supervised loop of a process last did."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._loops: dict[str, _LoopState] = {}
+        self._clock = clock
 
     def register(self, name: str, *, every_s: float, round_timeout_s: float) -> None:
-        self._loops[name] = _LoopState(every_s, round_timeout_s, time.monotonic())
+        self._loops[name] = _LoopState(every_s, round_timeout_s, self._clock())
 
     def beat(self, name: str, *, ok: bool) -> None:
         state = self._loops[name]
-        now = time.monotonic()
+        now = self._clock()
         state.last_beat = now
         if ok:
             state.last_success = now
@@ -69,7 +70,7 @@ class LoopHealth:
     def stuck(self) -> list[str]:
         """Loops with no round ended for longer than a round may take plus a pause
         (liveness): the process no longer works and should be restarted."""
-        now = time.monotonic()
+        now = self._clock()
         return [
             name
             for name, s in self._loops.items()
@@ -77,17 +78,16 @@ class LoopHealth:
         ]
 
 
-FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 15.0
 
 
-def backoff_s(every_s: float, failures: int) -> float:
+def backoff_s(every_s: float, failures: int, first_s: float = 0.5) -> float:
     """Pause after `failures` failed rounds in a row: 0.5 s, doubled per failure up to
     MAX_BACKOFF_S, so work resumes within seconds of an outage's end however long it
     lasted; the usual interval after a success."""
     if failures <= 0:
         return every_s
-    doubled: float = FIRST_BACKOFF_S * 2.0 ** (failures - 1)
+    doubled: float = first_s * 2.0 ** (failures - 1)
     return min(MAX_BACKOFF_S, doubled)
 
 
@@ -100,6 +100,7 @@ async def supervise(
     every_s: float,
     round_timeout_s: float = 120.0,
     wake: asyncio.Event | None = None,
+    first_backoff_s: float = 0.5,
 ) -> None:
     """Run `round_` every `every_s` seconds (or as soon as `wake` is set) until `stop`."""
     health.register(name, every_s=every_s, round_timeout_s=round_timeout_s)
@@ -108,7 +109,7 @@ async def supervise(
             wake.clear()  # before the round: a wake-up during it starts the next one at once
         ok = await _one_round(name, round_, round_timeout_s)
         health.beat(name, ok=ok)
-        pause = backoff_s(every_s, health.failures(name))
+        pause = backoff_s(every_s, health.failures(name), first_backoff_s)
         await _wait(pause, stop, wake if ok else None)
 
 

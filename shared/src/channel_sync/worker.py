@@ -7,7 +7,8 @@ Neither Postgres nor RabbitMQ has to be up when a worker starts or stays up whil
 the pool and the link recover by themselves, the consumer starts once the link is made, and
 every loop retries its rounds. Readiness says whether the worker can do its job right now;
 liveness fails when a loop no longer turns. A loop task that ends while the worker runs
-stops the process with exit code 1, so the orchestrator restarts it: never a silent death.
+stops the worker (LoopEnded: the entry point exits with code 1, so the orchestrator
+restarts it): never a silent death.
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ Loop = Callable[[asyncio.Event, LoopHealth], Coroutine[Any, Any, None]]
 # How long a starting worker keeps trying to reach Postgres before giving up (and being
 # restarted by its supervisor).
 STARTUP_DB_WAIT_S = 120.0
+
+
+class LoopEnded(RuntimeError):
+    """A loop that must run for the worker's whole life ended: the entry point exits with
+    code 1 so that the orchestrator restarts the process."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,7 @@ async def run_until_stopped(
             await asyncio.gather(server_task, return_exceptions=True)
         logger.info("worker stopped")
     if crashed:
-        raise SystemExit(1)
+        raise LoopEnded("a background loop ended while the worker ran; see the log")
 
 
 async def _start_consumer(consumer: EventConsumer, link: BrokerLink, stop: asyncio.Event) -> None:
