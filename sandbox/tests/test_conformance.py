@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 import httpx
 import pytest
-from beds24_sandbox.booking_fields import CHANNELS, LANGUAGES
 from beds24_sandbox.handle import SandboxHandle, SandboxProperty
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
@@ -66,10 +65,10 @@ def listing(kind: str, record: type[Shape]) -> type[Shape]:
         f"{kind.title()}Listing",
         __base__=Shape,
         success=(Literal[True], ...),
-        type=(Literal[kind], ABSENT),  # type: ignore[valid-type]
+        type=(Literal[kind], ABSENT),
         count=(int, ABSENT),
         pages=(Pages, ABSENT),
-        data=(list[record], ABSENT),  # type: ignore[valid-type]
+        data=(list[record], ABSENT),
     )
 
 
@@ -109,6 +108,24 @@ class DetailsAnswer(Shape):
 
 # -- bookings -------------------------------------------------------------------------------
 Status = Literal["confirmed", "request", "new", "cancelled", "black", "inquiry"]
+# Channel codes the file lists for the booking field and for the GET filter (the filter's
+# list adds `direct` and `bookingpage`), and the language codes it lists.
+CHANNELS = frozenset((
+    "agoda", "airbnb", "airbnbical", "asiatravel", "atraveode", "bedandbreakfasteu",
+    "bedandbreakfastnl", "bookeasycomau", "booking", "bookingpage", "bookitconz", "despegar",
+    "direct", "edreamsodigeo", "expedia", "feratel", "flipkey", "goibibo", "googleads",
+    "googlecal", "guestlinkcouk", "holidaylettingscouk", "hometogo", "hostelinternational",
+    "hostelsclub", "hostelworld", "hotelbeds", "housetripcom", "hrs", "icalimport1",
+    "icalimport2", "icalimport3", "jomres", "lastminute", "marriott", "nzaa", "ostrovokru",
+    "ota", "reserva", "rezintelnet", "tablethotels", "tiket", "tomastravel", "traum",
+    "traumferienwohnungen", "traveloka", "travia", "trip", "tripadvisorrentals", "trivagocom",
+    "vacationstay", "visitscotlandcom", "vrbo", "vrboical", "webroomsconz",
+))  # fmt: skip
+LANGUAGES = frozenset((
+    "en", "ar", "bg", "ca", "cs", "da", "de", "el", "es", "et", "fi", "fr", "hr", "he", "hu",
+    "id", "is", "it", "ja", "ko", "lt", "mn", "my", "nl", "no", "pl", "pt", "ro", "ru", "sk",
+    "sl", "sr", "sv", "th", "tr", "vi", "zh", "zt",
+))  # fmt: skip
 SubStatus = Literal[
     "actionRequired",
     "allotment",
@@ -226,31 +243,11 @@ class BookingBase(Shape):
         return value
 
 
-_TEXTS = [
-    "title",
-    "firstName",
-    "lastName",
-    "email",
-    "phone",
-    "mobile",
-    "fax",
-    "company",
-    "address",
-    "city",
-    "state",
-    "postcode",
-    "country",
-    "arrivalTime",
-    "voucher",
-    "comments",
-    "notes",
-    "message",
-    "flagColor",
-    "flagText",
-    "refererEditable",
-    "rateDescription",
-    "apiMessage",
-]
+_TEXTS = (
+    "title", "firstName", "lastName", "email", "phone", "mobile", "fax", "company", "address",
+    "city", "state", "postcode", "country", "arrivalTime", "voucher", "comments", "notes",
+    "message", "flagColor", "flagText", "refererEditable", "rateDescription", "apiMessage",
+)  # fmt: skip
 Booking = create_model(
     "Booking",
     __base__=BookingBase,
@@ -296,7 +293,7 @@ CalendarRange = create_model(
 class RoomCalendar(Shape):
     roomId: int = ABSENT
     propertyId: int = ABSENT
-    calendar: list[CalendarRange] = ABSENT  # type: ignore[valid-type]
+    calendar: list[CalendarRange] = ABSENT
 
 
 class RoomAvailability(Shape):
@@ -329,6 +326,7 @@ class Room(Shape):
 class Property(Shape):
     id: int = ABSENT
     name: str = ABSENT
+    # A subset of the file's list: the kinds of place a sandbox property can be.
     propertyType: Literal[
         "apartment",
         "bedAndBreakfast",
@@ -343,7 +341,7 @@ class Property(Shape):
         "resort",
         "servicedApartment",
         "studio",
-    ] = ABSENT  # fmt: skip  (a subset of the file's list: the kinds a sandbox hotel can be)
+    ] = ABSENT
     currency: str = ABSENT
     address: str = ABSENT
     city: str = ABSENT
