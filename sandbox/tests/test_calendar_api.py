@@ -3,6 +3,7 @@ is capped by it, include flags decide what comes back."""
 
 from __future__ import annotations
 
+import pytest
 from beds24_sandbox.handle import ApiSession as Api
 from beds24_sandbox.handle import SandboxHandle
 
@@ -67,7 +68,7 @@ async def test_null_removes_a_setting_and_prices_need_their_flag(api: Api) -> No
     )
     assert got == [
         rng("2031-02-01", "2031-02-02", minStay=2, price1=80),
-        rng("2031-02-03", "2031-02-03", minStay=None, price1=80),
+        rng("2031-02-03", "2031-02-03", minStay=1, price1=80),  # unset: the room's own
     ]
 
 
@@ -121,3 +122,103 @@ async def test_availability_is_read_only(api: Api) -> None:
     )
     assert got.json()["data"][0]["availability"] == {"2031-01-01": True, "2031-01-02": True}
     assert (await api.http.post("/inventory/rooms/availability", json=[])).status_code == 405
+
+
+async def post_calendar(api: Api, room_id: int, *ranges: dict[str, object]) -> dict[str, object]:
+    answer = await api.http.post(
+        "/inventory/rooms/calendar", json=[{"roomId": room_id, "calendar": list(ranges)}]
+    )
+    assert answer.status_code == 201
+    result: dict[str, object] = answer.json()[0]
+    return result
+
+
+async def test_overrides_are_the_official_values(api: Api) -> None:
+    room = api.prop.room_ids[0]
+    day = rng("2031-04-01", "2031-04-01", override="noCheckInOrCheckOut")
+    assert (await post_calendar(api, room, day))["success"] is True
+    invented = await post_calendar(api, room, {**day, "override": "noCheckInOut"})
+    assert invented["success"] is False
+    got = await calendar(api, room, "2031-04-01", "2031-04-01", includeOverride="true")
+    assert got == [day]
+
+
+async def test_unset_stay_limits_read_as_the_rooms_own(beds24_sandbox: SandboxHandle) -> None:
+    prop = await beds24_sandbox.seed(
+        rooms=[{"name": "Suite", "qty": 1, "minStay": 2, "maxStay": 9}]
+    )
+    room = prop.room_ids[0]
+    async with beds24_sandbox.api_session(prop) as api:
+        await post_calendar(api, room, rng("2031-05-02", "2031-05-02", minStay=3))
+        flags = {"includeMinStay": "true", "includeMaxStay": "true", "includeMultiplier": "true"}
+        assert await calendar(api, room, "2031-05-01", "2031-05-02", **flags) == [
+            rng("2031-05-01", "2031-05-01", minStay=2, maxStay=9, multiplier=1),
+            rng("2031-05-02", "2031-05-02", minStay=3, maxStay=9, multiplier=1),
+        ]
+
+
+async def test_overbooked_night_shows_negative_availability(
+    api: Api, beds24_sandbox: SandboxHandle
+) -> None:
+    single = api.prop.room_ids[1]
+    for _ in range(2):
+        await beds24_sandbox.guest_booking(single, "2031-06-01", "2031-06-02")
+    flags = {"includeNumAvail": "true"}
+    assert await calendar(api, single, "2031-06-01", "2031-06-01", **flags) == [
+        rng("2031-06-01", "2031-06-01", numAvail=-1)
+    ]
+
+
+async def test_blackout_is_unavailable_and_lifting_it_restores_the_count(api: Api) -> None:
+    double = api.prop.room_ids[0]
+    await post_calendar(api, double, rng("2031-07-01", "2031-07-02", numAvail=1))
+    await post_calendar(api, double, rng("2031-07-01", "2031-07-02", override="blackout"))
+    flags = {"includeNumAvail": "true", "includeOverride": "true"}
+    assert await calendar(api, double, "2031-07-01", "2031-07-02", **flags) == [
+        rng("2031-07-01", "2031-07-02", numAvail=0, override="blackout")
+    ]
+    params = {"roomId": double, "startDate": "2031-07-01", "endDate": "2031-07-01"}
+    answer = await api.http.get("/inventory/rooms/availability", params=params)
+    assert answer.json()["data"][0]["availability"] == {"2031-07-01": False}
+    await post_calendar(api, double, rng("2031-07-01", "2031-07-01", override="none"))
+    await post_calendar(api, double, rng("2031-07-02", "2031-07-02", override="none", numAvail=1))
+    assert await calendar(api, double, "2031-07-01", "2031-07-02", **flags) == [
+        rng("2031-07-01", "2031-07-01", numAvail=2, override="none"),
+        rng("2031-07-02", "2031-07-02", numAvail=1, override="none"),
+    ]
+
+
+async def test_channel_limits_are_kept_shown_and_enforced(
+    api: Api, beds24_sandbox: SandboxHandle
+) -> None:
+    double = api.prop.room_ids[0]
+    limited = rng("2031-08-01", "2031-08-02", channels={"booking": {"maxBookings": 1}})
+    assert (await post_calendar(api, double, limited))["success"] is True
+    flags = {"includeChannels": "true"}
+    assert await calendar(api, double, "2031-08-01", "2031-08-02", **flags) == [limited]
+    await beds24_sandbox.guest_booking(double, "2031-08-01", "2031-08-02")
+    with pytest.raises(AssertionError, match="maxBookings"):  # the control API answers 400
+        await beds24_sandbox.guest_booking(double, "2031-07-31", "2031-08-02")
+    airbnb = await beds24_sandbox.guest_booking(
+        double, "2031-07-31", "2031-08-02", channel="airbnb"
+    )
+    assert airbnb["channel"] == "airbnb", "other channels are not limited"
+    lifted = rng("2031-08-01", "2031-08-02", channels={"booking": {"maxBookings": None}})
+    await post_calendar(api, double, lifted)
+    assert await calendar(api, double, "2031-08-01", "2031-08-02", **flags) == [
+        rng("2031-08-01", "2031-08-02")
+    ]
+    bad = rng("2031-08-01", "2031-08-01", channels={"pigeon": {"maxBookings": 1}})
+    assert (await post_calendar(api, double, bad))["success"] is False
+
+
+async def test_availability_honours_property_id(api: Api, beds24_sandbox: SandboxHandle) -> None:
+    params = {"startDate": "2031-01-01", "endDate": "2031-01-01"}
+    mine = await api.http.get(
+        "/inventory/rooms/availability", params={**params, "propertyId": api.prop.id}
+    )
+    assert [r["roomId"] for r in mine.json()["data"]] == api.prop.room_ids
+    elsewhere = await api.http.get(
+        "/inventory/rooms/availability", params={**params, "propertyId": 1}
+    )
+    assert elsewhere.json()["data"] == []

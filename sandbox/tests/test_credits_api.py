@@ -43,7 +43,17 @@ async def test_openapi_spelling_on_request(api: Api, beds24_sandbox: SandboxHand
     await beds24_sandbox.configure(credit_headers="openapi")
     answer = await api.http.get("/properties")
     assert answer.headers["X-FiveMinCreditLimit-Remaining"] == "97.99"
+    assert answer.headers["X-FiveMinCreditLimit"] == "100", "the four names the file gives"
+    assert answer.headers["X-RequestCost"] == "1.01"
+    assert 299 <= int(answer.headers["X-FiveMinCreditLimit-ResetsIn"]) <= 300
     assert "x-five-min-limit-remaining" not in answer.headers
+    await beds24_sandbox.configure(credit_headers="both")
+    both = await api.http.get("/properties")
+    assert (
+        both.headers["x-five-min-limit-remaining"] == both.headers["X-FiveMinCreditLimit-Remaining"]
+    )
+    await beds24_sandbox.configure(credit_headers="none")
+    assert "X-FiveMinCreditLimit" not in (await api.http.get("/properties")).headers
 
 
 async def test_refusal_past_the_limit_is_free_and_shared_by_tokens(

@@ -40,7 +40,7 @@ def auth_revoke(call: Call) -> Answer:
     revoked = call.sandbox.state.revoke_refresh_token(call.request.headers.get("refreshToken", ""))
     if not revoked:
         return Answer(400, error_body(400, "Invalid refresh token"))
-    return Answer(200, {"success": True})
+    return Answer(200, None)  # the official file gives this answer no content
 
 
 def auth_details(call: Call) -> Answer:

@@ -39,14 +39,7 @@ def get_calendar(call: Call) -> Answer:
             for i in range((end - start).days + 1)
         ]
         calendar = inventory.compress(days) if flags else []
-        data.append(
-            {
-                "roomId": room.id,
-                "propertyId": room.property_id,
-                "name": room.name,
-                "calendar": calendar,
-            }
-        )
+        data.append({"roomId": room.id, "propertyId": room.property_id, "calendar": calendar})
     return paged(call, "calendar", data)
 
 
@@ -63,12 +56,15 @@ def get_availability(call: Call) -> Answer:
     assert call.account is not None
     state = call.sandbox.state
     room_ids = int_list(call, "roomId")
+    property_ids = int_list(call, "propertyId")
     start = query_date(call, "startDate", date.today())
-    end = query_date(call, "endDate", start)
+    end = query_date(call, "endDate", start)  # the last night, not the check-out day
     if end < start or (end - start).days > 3 * 366:
         raise Refused(400, "endDate must be on or after startDate, within three years")
     data = []
     for prop in state.properties_of(call.account.id):
+        if property_ids and prop.id not in property_ids:
+            continue
         for room in prop.rooms.values():
             if room_ids and room.id not in room_ids:
                 continue
@@ -90,10 +86,13 @@ def get_availability(call: Call) -> Answer:
 def get_properties(call: Call) -> Answer:
     assert call.account is not None
     ids = int_list(call, "id")
+    room_ids = int_list(call, "roomId")
     with_rooms = flag(call, "includeAllRooms")
     data = []
     for prop in call.sandbox.state.properties_of(call.account.id):
         if ids and prop.id not in ids:
+            continue
+        if room_ids and not room_ids & set(prop.rooms):
             continue
         shown: dict[str, Any] = {
             "id": prop.id,
@@ -103,8 +102,7 @@ def get_properties(call: Call) -> Answer:
         }
         if with_rooms:
             shown["roomTypes"] = [
-                {"id": r.id, "name": r.name, "qty": r.qty, "units": list(r.units)}
-                for r in prop.rooms.values()
+                r.public() for r in prop.rooms.values() if not room_ids or r.id in room_ids
             ]
         data.append(shown)
     return paged(call, "property", data)

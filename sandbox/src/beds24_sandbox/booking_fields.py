@@ -6,6 +6,128 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 STATUSES = ("confirmed", "request", "new", "cancelled", "black", "inquiry")
+# Enumerated booking fields carry one of the values the official file lists, never "".
+SUB_STATUSES = (
+    "none",
+    "actionRequired",
+    "allotment",
+    "cancelledByGuest",
+    "cancelledByHost",
+    "noShow",
+    "waitlist",
+    "walkin",
+    "nonPayment",
+)
+# Channel codes the file names, for the booking field and for the GET filter (the filter
+# list adds `direct`, which bookings made on our side carry, and `bookingpage`).
+CHANNELS = frozenset(
+    [
+        "agoda",
+        "airbnb",
+        "airbnbical",
+        "asiatravel",
+        "atraveode",
+        "bedandbreakfasteu",
+        "bedandbreakfastnl",
+        "bookeasycomau",
+        "booking",
+        "bookingpage",
+        "bookitconz",
+        "despegar",
+        "direct",
+        "edreamsodigeo",
+        "expedia",
+        "feratel",
+        "flipkey",
+        "goibibo",
+        "googleads",
+        "googlecal",
+        "guestlinkcouk",
+        "holidaylettingscouk",
+        "hometogo",
+        "hostelinternational",
+        "hostelsclub",
+        "hostelworld",
+        "hotelbeds",
+        "housetripcom",
+        "hrs",
+        "icalimport1",
+        "icalimport2",
+        "icalimport3",
+        "jomres",
+        "lastminute",
+        "marriott",
+        "nzaa",
+        "ostrovokru",
+        "ota",
+        "reserva",
+        "rezintelnet",
+        "tablethotels",
+        "tiket",
+        "tomastravel",
+        "traum",
+        "traumferienwohnungen",
+        "traveloka",
+        "travia",
+        "trip",
+        "tripadvisorrentals",
+        "trivagocom",
+        "vacationstay",
+        "visitscotlandcom",
+        "vrbo",
+        "vrboical",
+        "webroomsconz",
+    ]
+)
+LANGUAGES = frozenset(
+    [
+        "en",
+        "ar",
+        "bg",
+        "ca",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "es",
+        "et",
+        "fi",
+        "fr",
+        "hr",
+        "he",
+        "hu",
+        "id",
+        "is",
+        "it",
+        "ja",
+        "ko",
+        "lt",
+        "mn",
+        "my",
+        "nl",
+        "no",
+        "pl",
+        "pt",
+        "ro",
+        "ru",
+        "sk",
+        "sl",
+        "sr",
+        "sv",
+        "th",
+        "tr",
+        "vi",
+        "zh",
+        "zt",
+    ]
+)
+ENUMS: dict[str, frozenset[str]] = {
+    "subStatus": frozenset(SUB_STATUSES),
+    "channel": CHANNELS,
+    "lang": LANGUAGES,
+}
+# Changes that touch availability: only these fire a webhook under `allowWebhooks`.
+AVAILABILITY_FIELDS = frozenset({"status", "arrival", "departure", "roomId", "unitId", "roomQty"})
 MAX_LENGTH = {"comments": 1000, "notes": 2000, "apiReference": 100, "message": 1000}
 STR_FIELDS = frozenset(
     {
@@ -36,12 +158,11 @@ STR_FIELDS = frozenset(
         *(f"custom{i}" for i in range(1, 11)),
     }
 )
-INT_FIELDS = frozenset(
-    {"numAdult", "numChild", "roomQty", "unitId", "masterId", "bookingGroup", "apiSourceId"}
-)
+INT_FIELDS = frozenset({"numAdult", "numChild", "roomQty", "unitId", "masterId", "apiSourceId"})
 NUM_FIELDS = frozenset({"price", "deposit", "tax", "commission"})
 LIST_FIELDS = frozenset({"infoItems", "invoiceItems"})
-READ_ONLY = frozenset({"bookingTime", "modifiedTime", "cancelTime"})
+# Read-only: `bookingGroup` is derived from `masterId` (see booking_groups).
+READ_ONLY = frozenset({"bookingTime", "modifiedTime", "cancelTime", "bookingGroup"})
 # What a `twoNoPersonalData` webhook leaves out.
 PERSONAL_FIELDS = frozenset(
     {
@@ -109,7 +230,6 @@ def blank_booking() -> dict[str, Any]:
         "tax": 0,
         "commission": 0,
         "masterId": None,
-        "bookingGroup": None,
         "apiSourceId": 0,
         "bookingTime": None,
         "modifiedTime": None,
@@ -118,6 +238,8 @@ def blank_booking() -> dict[str, Any]:
         "invoiceItems": [],
     }
     booking.update({name: "" for name in sorted(STR_FIELDS)})
+    # Enumerations start at a listed value: API-made bookings are `direct`.
+    booking.update(subStatus="none", lang="en", channel="direct")
     return booking
 
 
@@ -126,10 +248,12 @@ def check_field(key: str, value: Any) -> tuple[Any, str | None]:
     if key in STR_FIELDS:
         if not isinstance(value, str):
             return None, "must be a string"
+        if key in ENUMS and value not in ENUMS[key]:
+            return None, "is not one of the values Beds24 lists"
         limit = MAX_LENGTH.get(key, 255)
         return (value, None) if len(value) <= limit else (None, f"longer than {limit}")
     if key in INT_FIELDS:
-        if value is None and key in ("masterId", "bookingGroup", "unitId"):
+        if value is None and key in ("masterId", "unitId"):
             return None, None
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             return None, "must be a whole number >= 0"

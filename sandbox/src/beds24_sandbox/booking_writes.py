@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from beds24_sandbox import inventory
+from beds24_sandbox import booking_groups, info_items, inventory
 from beds24_sandbox.booking_fields import (
+    AVAILABILITY_FIELDS,
     READ_ONLY,
     blank_booking,
     check_field,
@@ -33,6 +34,9 @@ def create(
     for key, value in item.items():
         if key in ("actions", "propertyId", "roomId") or key in READ_ONLY:
             continue
+        if key == "infoItems":
+            _create_info_items(state, booking, value, errors)
+            continue
         normal, problem = check_field(key, value)
         if problem == "unknown field" or _reference_ignored(state, key, account_id):
             warnings.append({"action": "create", "field": key, "message": "field ignored"})
@@ -57,6 +61,11 @@ def create(
     for key in ("arrival", "departure"):
         if key not in item:
             errors.append({"action": "create", "field": key, "message": f"{key} is required"})
+    master_problem = booking_groups.check_master(
+        state, booking["masterId"], state.owner_of, account_id
+    )
+    if master_problem:
+        errors.append({"action": "create", "field": "masterId", "message": master_problem})
     if not errors and booking["departure"] <= booking["arrival"]:
         errors.append(
             {"action": "create", "field": "departure", "message": "departure must be after arrival"}
@@ -67,6 +76,8 @@ def create(
     if errors:
         return {"success": False, "errors": errors, **_maybe(warnings)}, None
     booking["id"] = state.next_booking_id()
+    info_items.stamp_booking_id(booking["infoItems"], booking["id"])
+    booking_groups.adopt_master(state, booking["masterId"])
     booking["bookingTime"] = fmt_time(utc_now())
     stamp(booking, state.config.frozen_modified_time)
     state.bookings[booking["id"]] = booking
@@ -76,8 +87,9 @@ def create(
 
 def modify(
     state: SandboxState, item: dict[str, Any], *, account_id: int | None
-) -> tuple[dict[str, Any], dict[str, Any] | None, str | None]:
-    """(result, booking, change) where change is "modify"/"cancel" or None when unchanged.
+) -> tuple[dict[str, Any], dict[str, Any] | None, str | None, frozenset[str]]:
+    """(result, booking, change, changed fields) where change is "modify"/"cancel" or None
+    when unchanged.
 
     Fields are checked one by one: valid ones are applied even when others fail, so a
     `success: false` answer can still carry `modified` (as Beds24 warns).
@@ -89,7 +101,7 @@ def modify(
         booking = None
     if booking is None:
         error = {"action": "modify", "field": "id", "message": f"booking {booking_id!r} not found"}
-        return {"success": False, "errors": [error]}, None, None
+        return {"success": False, "errors": [error]}, None, None, frozenset()
     errors: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
     changes: dict[str, Any] = {}
@@ -109,11 +121,18 @@ def modify(
             else:
                 changes.update(roomId=room.id, propertyId=room.property_id)
             continue
+        if key == "infoItems":
+            _modify_info_items(state, booking, value, changes, errors)
+            continue
         normal, problem = check_field(key, value)
         if problem == "unknown field" or _reference_ignored(state, key, account_id):
             warnings.append({"action": "modify", "field": key, "message": "field ignored"})
         elif problem:
             errors.append({"action": "modify", "field": key, "message": f"{key} {problem}"})
+        elif key == "masterId" and (
+            problem := booking_groups.check_master(state, normal, state.owner_of, account_id)
+        ):
+            errors.append({"action": "modify", "field": key, "message": problem})
         else:
             changes[key] = normal
     arrival = changes.get("arrival", booking["arrival"])
@@ -137,13 +156,52 @@ def modify(
     if not changed:
         if not errors:
             result["modified"] = {"id": booking["id"]}
-        return result, booking, None
+        return result, booking, None, frozenset()
     was_cancelled = booking["status"] == "cancelled"
     booking.update(changed)
+    booking_groups.adopt_master(state, changed.get("masterId"))
     stamp(booking, state.config.frozen_modified_time)
     result["modified"] = {"id": booking["id"], **changed}
     cancelled_now = booking["status"] == "cancelled" and not was_cancelled
-    return result, booking, "cancel" if cancelled_now else "modify"
+    return result, booking, "cancel" if cancelled_now else "modify", frozenset(changed)
+
+
+def fires_webhook(change_fields: frozenset[str], *, created: bool) -> bool:
+    """Under `allowWebhooks`, only a new booking or a change of availability fires."""
+    return created or bool(change_fields & AVAILABILITY_FIELDS)
+
+
+def _create_info_items(
+    state: SandboxState, booking: dict[str, Any], value: Any, errors: list[dict[str, Any]]
+) -> None:
+    if not isinstance(value, list):
+        errors.append({"action": "create", "field": "infoItems", "message": "must be an array"})
+        return
+    if any(isinstance(v, dict) and "id" in v for v in value):
+        message = "a new booking has no info items to modify or delete"
+        errors.append({"action": "create", "field": "infoItems", "message": message})
+        return
+    items, problem = info_items.apply(state, 0, [], value)
+    if problem:
+        errors.append({"action": "create", "field": "infoItems", "message": problem})
+    booking["infoItems"] = items
+
+
+def _modify_info_items(
+    state: SandboxState,
+    booking: dict[str, Any],
+    value: Any,
+    changes: dict[str, Any],
+    errors: list[dict[str, Any]],
+) -> None:
+    if not isinstance(value, list):
+        errors.append({"action": "modify", "field": "infoItems", "message": "must be an array"})
+        return
+    items, problem = info_items.apply(state, booking["id"], booking["infoItems"], value)
+    if problem:
+        errors.append({"action": "modify", "field": "infoItems", "message": problem})
+    else:
+        changes["infoItems"] = items
 
 
 def _reference_ignored(state: SandboxState, key: str, account_id: int | None) -> bool:
@@ -170,14 +228,17 @@ def _check_units(
     action: str,
     errors: list[dict[str, Any]],
 ) -> bool:
-    """With `checkAvailability`, refuse when any night is full; pick a free unit if none given."""
+    """With `checkAvailability` on a create, refuse when any night is full; pick a free unit
+    if none given."""
     room = state.rooms[booking["roomId"]]
     stay = inventory.nights(
         date.fromisoformat(booking["arrival"]), date.fromisoformat(booking["departure"])
     )
     raw_actions = item.get("actions")
     actions: dict[str, Any] = raw_actions if isinstance(raw_actions, dict) else {}
-    if actions.get("checkAvailability") and booking["status"] in inventory.OCCUPYING:
+    # Officially for new bookings only: a modify is never refused for availability.
+    new = action == "create"
+    if new and actions.get("checkAvailability") and booking["status"] in inventory.OCCUPYING:
         need = int(booking.get("roomQty") or 1)
         if any(inventory.num_avail(state, room, d, ignore=booking["id"]) < need for d in stay):
             errors.append(

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from beds24_sandbox import booking_writes
-from beds24_sandbox.state import WebhookConfig
+from beds24_sandbox import booking_groups, booking_writes, inventory
+from beds24_sandbox.state import SandboxState, WebhookConfig
 from beds24_sandbox.webhooks import Delivery
 from beds24_sandbox.world import Sandbox
 
@@ -150,11 +150,8 @@ async def create_property(request: Request, sandbox: Sandbox) -> Any:
     if account_id not in sandbox.state.accounts:
         raise Invalid("account_id must name an account")
     rooms = body.get("rooms", [{"name": "Double", "qty": 1}])
-    if not isinstance(rooms, list) or not all(
-        isinstance(r, dict) and isinstance(r.get("qty", 1), int) and 1 <= r.get("qty", 1) <= 500
-        for r in rooms
-    ):
-        raise Invalid("rooms must be a list of {name, qty (1..500)}")
+    if not isinstance(rooms, list) or not all(_room_spec_ok(r) for r in rooms):
+        raise Invalid("rooms must be a list of {name, qty (1..500), minStay?, maxStay?}")
     prop = sandbox.state.create_property(
         account_id,
         str(body.get("name", "Sandbox Hotel")),
@@ -163,6 +160,16 @@ async def create_property(request: Request, sandbox: Sandbox) -> Any:
         _webhook(body.get("webhook")),
     )
     return prop.public()
+
+
+def _room_spec_ok(spec: Any) -> bool:
+    if not isinstance(spec, dict):
+        return False
+    numbers = [spec.get("qty", 1), spec.get("minStay", 1), spec.get("maxStay", 365)]
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        return False
+    qty, min_stay, max_stay = numbers
+    return bool(1 <= qty <= 500 and 1 <= min_stay <= max_stay)
 
 
 def _property(request: Request, sandbox: Sandbox) -> Any:
@@ -193,17 +200,23 @@ async def list_bookings(request: Request, sandbox: Sandbox) -> Any:
     property_id = int(raw) if raw else None
     with sandbox.state.lock:
         return [
-            dict(b)
+            _shown(sandbox, b)
             for b in sorted(sandbox.state.bookings.values(), key=lambda b: b["id"])
             if property_id is None or b["propertyId"] == property_id
         ]
 
 
 async def get_booking(request: Request, sandbox: Sandbox) -> Any:
-    booking = sandbox.state.bookings.get(_int(request, "booking_id"))
-    if booking is None:
-        raise NotFound("booking not found")
-    return dict(booking)
+    with sandbox.state.lock:
+        booking = sandbox.state.bookings.get(_int(request, "booking_id"))
+        if booking is None:
+            raise NotFound("booking not found")
+        return _shown(sandbox, booking)
+
+
+def _shown(sandbox: Sandbox, booking: dict[str, Any]) -> dict[str, Any]:
+    """A stored booking with its derived `bookingGroup`, as the control API shows it."""
+    return {**booking, "bookingGroup": booking_groups.group_of(sandbox.state, booking)}
 
 
 def _guest_defaults() -> dict[str, Any]:
@@ -230,10 +243,48 @@ async def guest_booking(request: Request, sandbox: Sandbox) -> Any:
         result, booking = booking_writes.create(state, body, account_id=None, defaults=defaults)
         if booking is None:
             raise Invalid("; ".join(e["message"] for e in result["errors"]))
+        _refuse_past_channel_limit(state, [booking])
         sandbox.sender.booking_changed(
             state.properties[booking["propertyId"]], booking, "new", delivery
         )
-        return dict(booking)
+        return _shown(sandbox, booking)
+
+
+def _refuse_past_channel_limit(state: SandboxState, made: list[dict[str, Any]]) -> None:
+    """A channel cannot sell past its `maxBookings`: such a reservation never arrives."""
+    for booking in made:
+        if inventory.channel_full(state, booking):
+            for done in made:
+                state.bookings.pop(done["id"], None)
+            raise Invalid(f"channel {booking['channel']} is at its maxBookings for these dates")
+
+
+async def guest_group(request: Request, sandbox: Sandbox) -> Any:
+    """One OTA reservation for several rooms: a booking per room under one master, sharing
+    the reservation's code (`apiReference`) and guest; each fires its webhooks."""
+    body = await _body(request)
+    delivery = Delivery.parse(body.pop("delivery", None))
+    rooms = body.pop("rooms", None)
+    if not isinstance(rooms, list) or not rooms or not all(isinstance(r, dict) for r in rooms):
+        raise Invalid("rooms must be a non-empty list of booking objects ({roomId, ...})")
+    state = sandbox.state
+    with state.lock:
+        defaults = _guest_defaults()
+        made: list[dict[str, Any]] = []
+        for room in rooms:
+            item = {**body, **room}
+            result, booking = booking_writes.create(state, item, account_id=None, defaults=defaults)
+            if booking is None:
+                for done in made:  # all rooms or none, as an OTA reservation arrives
+                    del state.bookings[done["id"]]
+                raise Invalid("; ".join(e["message"] for e in result["errors"]))
+            made.append(booking)
+        _refuse_past_channel_limit(state, made)
+        booking_groups.make_group(made)
+        for booking in made:
+            prop = state.properties[booking["propertyId"]]
+            sandbox.sender.booking_changed(prop, booking, "new", delivery)
+        return [_shown(sandbox, b) for b in made]
 
 
 async def modify_guest_booking(request: Request, sandbox: Sandbox) -> Any:
@@ -255,7 +306,7 @@ def _change(
     with state.lock:
         if booking_id not in state.bookings:
             raise NotFound("booking not found")
-        result, booking, change = booking_writes.modify(
+        result, booking, change, _ = booking_writes.modify(
             state, {**fields, "id": booking_id}, account_id=None
         )
         if result.get("errors"):
@@ -268,7 +319,7 @@ def _change(
             sandbox.sender.booking_changed(
                 state.properties[booking["propertyId"]], booking, change, delivery
             )
-        return dict(booking)
+        return _shown(sandbox, booking)
 
 
 # -- webhooks, faults, calls ----------------------------------------------------------------
@@ -352,6 +403,7 @@ def control_routes() -> list[Route]:
         Route(f"{p}/bookings", control(list_bookings), methods=["GET"]),
         Route(f"{p}/bookings/{{booking_id}}", control(get_booking), methods=["GET"]),
         Route(f"{p}/guest-bookings", control(guest_booking, 201), methods=["POST"]),
+        Route(f"{p}/guest-groups", control(guest_group, 201), methods=["POST"]),
         Route(
             f"{p}/guest-bookings/{{booking_id}}", control(modify_guest_booking), methods=["PATCH"]
         ),

@@ -68,22 +68,27 @@ class CreditPool:
         self.used += cost
 
     def headers(self, cost: Decimal, style: str) -> dict[str, str]:
-        """The three credit headers, in the live (lower-case) or OpenAPI spelling."""
-        values = (
-            f"{self.remaining.normalize():f}",
-            f"{round(self.resets_in)}",
-            f"{cost.normalize():f}",
-        )
-        names: list[tuple[str, str, str]] = []
+        """The credit headers: the three seen live (lower-case names), or the four the
+        official file names (the limit itself too), or both sets, or none."""
+        remaining = f"{self.remaining.normalize():f}"
+        resets_in = f"{round(self.resets_in)}"
+        spent = f"{cost.normalize():f}"
+        out: dict[str, str] = {}
         if style in ("live", "both"):
-            names.append(
-                ("x-five-min-limit-remaining", "x-five-min-limit-resets-in", "x-request-cost")
+            out.update(
+                {
+                    "x-five-min-limit-remaining": remaining,
+                    "x-five-min-limit-resets-in": resets_in,
+                    "x-request-cost": spent,
+                }
             )
         if style in ("openapi", "both"):
-            names.append(
-                ("X-FiveMinCreditLimit-Remaining", "X-FiveMinCreditLimit-ResetsIn", "X-RequestCost")
+            out.update(
+                {
+                    "X-FiveMinCreditLimit": f"{self.limit.normalize():f}",
+                    "X-FiveMinCreditLimit-Remaining": remaining,
+                    "X-FiveMinCreditLimit-ResetsIn": resets_in,
+                    "X-RequestCost": spent,
+                }
             )
-        out: dict[str, str] = {}
-        for triple in names:
-            out.update(zip(triple, values, strict=True))
         return out

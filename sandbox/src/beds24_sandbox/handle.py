@@ -189,6 +189,28 @@ class SandboxHandle:
         result: dict[str, Any] = await self._request("POST", "/guest-bookings", json=payload)
         return result
 
+    async def guest_group(
+        self,
+        rooms: list[dict[str, Any]],
+        arrival: date | str,
+        departure: date | str,
+        *,
+        delivery: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> list[dict[str, Any]]:
+        """One OTA reservation for several rooms: a booking per entry of `rooms` (each
+        `{roomId, ...fields}`), grouped under the first as master; fires webhooks."""
+        payload: dict[str, Any] = {
+            "rooms": rooms,
+            "arrival": _day(arrival),
+            "departure": _day(departure),
+            **fields,
+        }
+        if delivery is not None:
+            payload["delivery"] = delivery
+        result: list[dict[str, Any]] = await self._request("POST", "/guest-groups", json=payload)
+        return result
+
     async def modify_guest_booking(
         self, booking_id: int, *, delivery: dict[str, Any] | None = None, **fields: Any
     ) -> dict[str, Any]:

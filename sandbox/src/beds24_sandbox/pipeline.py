@@ -138,7 +138,11 @@ async def _serve(
     with state.lock:
         answer = _run(call, handler, auth=auth)
     account_id = call.account.id if call.account else None
-    response = JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+    response: Response = (
+        Response(status_code=answer.status, headers=answer.headers)
+        if answer.body is None  # an answer the official file gives no content
+        else JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+    )
     if fault is not None and fault.kind == "timeout":
         await sandbox.hold(fault.delay_s)
         response = error(504, "Gateway Timeout")

@@ -63,13 +63,19 @@ class Room:
     name: str
     qty: int
     units: list[dict[str, Any]]
+    # The room's own stay limits: the calendar shows them on days that set none.
+    min_stay: int = 1
+    max_stay: int = 365
 
     def public(self) -> dict[str, Any]:
+        """As `GET /properties?includeAllRooms=true` lists it in `roomTypes`."""
         return {
             "id": self.id,
             "propertyId": self.property_id,
             "name": self.name,
             "qty": self.qty,
+            "minStay": self.min_stay,
+            "maxStay": self.max_stay,
             "units": list(self.units),
         }
 
@@ -120,6 +126,7 @@ class SandboxState:
             self._property_ids = itertools.count(100_001)
             self._room_ids = itertools.count(200_001)
             self._booking_ids = itertools.count(50_000_001)
+            self._info_item_ids = itertools.count(9_000_001)
             self.accounts: dict[int, Account] = {}
             self.refresh_tokens: dict[str, int] = {}
             self.invite_codes: dict[str, tuple[int, float]] = {}
@@ -199,7 +206,15 @@ class SandboxState:
                 units = [
                     {"id": i, "name": f"{spec.get('name', 'Room')} {i}"} for i in range(1, qty + 1)
                 ]
-                room = Room(room_id, prop.id, str(spec.get("name", f"Room {room_id}")), qty, units)
+                room = Room(
+                    room_id,
+                    prop.id,
+                    str(spec.get("name", f"Room {room_id}")),
+                    qty,
+                    units,
+                    min_stay=int(spec.get("minStay", 1)),
+                    max_stay=int(spec.get("maxStay", 365)),
+                )
                 prop.rooms[room_id] = room
                 self.rooms[room_id] = room
             self.properties[prop.id] = prop
@@ -221,6 +236,13 @@ class SandboxState:
     def next_booking_id(self) -> int:
         with self.lock:
             return next(self._booking_ids)
+
+    def next_info_item_id(self) -> int:
+        with self.lock:
+            return next(self._info_item_ids)
+
+    def owner_of(self, booking: dict[str, Any]) -> int:
+        return self.properties[booking["propertyId"]].account_id
 
     def log_call(self, entry: dict[str, Any]) -> None:
         with self.lock:

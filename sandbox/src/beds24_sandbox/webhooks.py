@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from beds24_sandbox import booking_groups
 from beds24_sandbox.booking_fields import PERSONAL_FIELDS, fmt_time, utc_now
 from beds24_sandbox.state import Property, SandboxState
 
@@ -119,7 +120,8 @@ class WebhookSender:
         delivery: Delivery,
     ) -> int:
         """Schedule deliveries of `booking` (a snapshot) to every URL; returns how many."""
-        snapshot = dict(booking)
+        # The official V2 body carries the group (`bookingGroup {master, ids}` or null).
+        snapshot = {**booking, "bookingGroup": booking_groups.group_of(self._state, booking)}
         personal = prop.webhook.version != "twoNoPersonalData"
         count = 0
         for url in prop.webhook.urls:

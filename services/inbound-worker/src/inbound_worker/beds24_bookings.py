@@ -41,11 +41,15 @@ class Beds24Bookings:
 
     async def get_bookings(self, link: Link, **query: Any) -> list[dict[str, Any]]:
         """`client.get_bookings(**query)` within the account's shared credit budget, with
-        info items: one may carry our own reference (`channel_sync.references`)."""
+        info items (one may carry our own reference, `channel_sync.references`) and the
+        booking group: the fields a V2 webhook carries, so a polled version of a booking
+        reads the same as the webhook's."""
         client = self._clients.for_account(link.account)
         return await self._budget.call(
             link.account.account_id,
-            lambda: client.get_bookings(include_info_items=True, **query),
+            lambda: client.get_bookings(
+                include_info_items=True, include_booking_group=True, **query
+            ),
         )
 
     async def fetch_booking(self, property_id: UUID, booking_id: int) -> dict[str, Any]:

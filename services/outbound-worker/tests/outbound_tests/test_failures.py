@@ -50,7 +50,8 @@ async def _ours(sandbox: SandboxHandle, reservation: UUID) -> list[dict[str, Any
     return [
         b
         for b in await sandbox.bookings()
-        if b["apiReference"] == item["text"] or item in b["infoItems"]
+        if b["apiReference"] == item["text"]
+        or any(i["code"] == item["code"] and i["text"] == item["text"] for i in b["infoItems"])
     ]
 
 

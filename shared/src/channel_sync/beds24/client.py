@@ -15,8 +15,9 @@ import httpx
 
 from channel_sync.beds24.calendar import compress_calendar
 from channel_sync.beds24.errors import Beds24AuthError, Beds24Rejected, Beds24Unavailable
+from channel_sync.beds24.info_items import info_items_with_code
 from channel_sync.beds24.models import CreditStatus, ItemResult, SetupResult
-from channel_sync.beds24.queries import Params, Statuses, booking_params
+from channel_sync.beds24.queries import BookingFilter, Params, Statuses, booking_params
 from channel_sync.beds24.tokens import TokenCache
 from channel_sync.beds24.transport import CreditsCallback, Transport
 
@@ -183,35 +184,55 @@ class Beds24Client:
         property_ids: Iterable[int] | None = None,
         ids: Iterable[int] | None = None,
         room_ids: Iterable[int] | None = None,
+        master_ids: Iterable[int] | None = None,
         api_reference: str | None = None,
+        search: str | None = None,
+        channel: str | None = None,
+        booking_filter: BookingFilter | None = None,
         statuses: Statuses = None,
         modified_from: datetime | None = None,
+        arrival: date | None = None,
         arrival_from: date | None = None,
         arrival_to: date | None = None,
+        departure: date | None = None,
         departure_from: date | None = None,
         departure_to: date | None = None,
         include_info_items: bool = False,
+        include_booking_group: bool = False,
     ) -> list[dict[str, Any]]:
-        """Every matching booking over all pages.
+        """Every matching booking over all pages (the official filters, see `queries`).
 
         Beds24 hides cancelled bookings unless their status is listed (`statuses="all"`
         lists every status) and, without a date filter, bookings that are not upcoming;
-        a lookup by `ids` or `api_reference` adds a date filter that matches every booking.
+        a lookup by `ids`, `api_reference` or `search` (Beds24's `searchString`: guest name,
+        email, apiReference or booking id) adds a date filter that matches every booking.
+        `include_info_items` adds `infoItems [{id, code, text, ...}]`;
+        `include_booking_group` adds `bookingGroup {master, ids}` (null outside a group), as
+        a V2 webhook carries it.
         """
         params = booking_params(
             property_ids=property_ids,
             ids=ids,
             room_ids=room_ids,
+            master_ids=master_ids,
             api_reference=api_reference,
+            search=search,
+            channel=channel,
+            booking_filter=booking_filter,
             statuses=statuses,
             modified_from=modified_from,
+            arrival=arrival,
             arrival_from=arrival_from,
             arrival_to=arrival_to,
+            departure=departure,
             departure_from=departure_from,
             departure_to=departure_to,
         )
-        if include_info_items:
-            params.append(("includeInfoItems", "true"))
+        includes = {
+            "includeInfoItems": include_info_items,
+            "includeBookingGroup": include_booking_group,
+        }
+        params += [(name, "true") for name, on in includes.items() if on]
         return await self._pages("/bookings", params)
 
     async def find_bookings_by_reference(
@@ -222,7 +243,8 @@ class Beds24Client:
         info_code: str | None = None,
         info_since: datetime | None = None,
     ) -> list[dict[str, Any]]:
-        """Bookings of any status whose `apiReference` is exactly `reference`.
+        """Bookings of any status whose `apiReference` is exactly `reference`, with their info
+        items (ids included, so a later write can modify ours instead of adding a copy).
 
         With `info_code` (for accounts where Beds24 ignores `apiReference` on writes), when no
         apiReference matches, also bookings carrying an info item `{code: info_code, text:
@@ -230,7 +252,9 @@ class Beds24Client:
         ago), all pages, so it is meant for the rare create whose outcome is unknown.
         """
         props = [property_id] if property_id is not None else None
-        found = await self.get_bookings(api_reference=reference, statuses="all", property_ids=props)
+        found = await self.get_bookings(
+            api_reference=reference, statuses="all", property_ids=props, include_info_items=True
+        )
         exact = [b for b in found if b.get("apiReference") == reference]
         if exact or info_code is None:
             return exact
@@ -292,10 +316,7 @@ class Beds24Client:
 
 
 def _carries(booking: dict[str, Any], code: str, reference: str) -> bool:
-    items = booking.get("infoItems") or []
-    return any(
-        isinstance(i, dict) and i.get("code") == code and i.get("text") == reference for i in items
-    )
+    return any(i.get("text") == reference for i in info_items_with_code(booking, code))
 
 
 def _auth_body(transport: Transport, response: httpx.Response, what: str) -> dict[str, Any]:

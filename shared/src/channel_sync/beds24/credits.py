@@ -1,4 +1,5 @@
-"""Credit headers: Beds24 sends lower-case names on the wire; its OpenAPI file names others."""
+"""Credit headers: Beds24 sends lower-case names on the wire; its OpenAPI file names four
+others (the limit, remaining, resets-in and cost): both spellings are read."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from channel_sync.beds24.models import CreditStatus
 _REMAINING = ("x-five-min-limit-remaining", "x-fivemincreditlimit-remaining")
 _RESETS_IN = ("x-five-min-limit-resets-in", "x-fivemincreditlimit-resetsin")
 _COST = ("x-request-cost", "x-requestcost")
+_LIMIT = ("x-fivemincreditlimit",)
 
 
 def _first_decimal(headers: Mapping[str, str], names: tuple[str, ...]) -> Decimal | None:
@@ -44,6 +46,7 @@ def parse_credit_headers(
         remaining=remaining,
         resets_at=now + timedelta(seconds=seconds),
         request_cost=_first_decimal(headers, _COST),
+        limit=_first_decimal(headers, _LIMIT),
     )
 
 

@@ -24,11 +24,13 @@ class SetupResult:
 
 @dataclass(frozen=True)
 class CreditStatus:
-    """The account's credit pool as of the last charged answer."""
+    """The account's credit pool as of the last charged answer (`limit`: the five-minute
+    limit itself, sent only under the official header name)."""
 
     remaining: Decimal
     resets_at: datetime
     request_cost: Decimal | None = None
+    limit: Decimal | None = None
 
 
 @dataclass(frozen=True)
