@@ -475,6 +475,7 @@ class Verdict:
     stuck: int = 0
     failed: int = 0
     availability_mismatches: int = 0
+    waiting_for_room: int = 0  # Beds24 bookings the PMS holds without a room (flagged)
     deadlocks: int = 0  # in Postgres's log: retried, but a sign of unordered locking
     bookings_compared: int = 0
     reservations_compared: int = 0
@@ -562,15 +563,22 @@ async def compare_availability(db: asyncpg.Connection, api: str, hotel: Hotel, v
             while day <= to:
                 shown[(room["roomId"], day)] = entry["numAvail"]
                 day += timedelta(days=1)
+    # The PMS's free units: mapped rooms minus reservations in them, minus bookings Beds24
+    # sold in that room that still wait for a PMS room.
     free = await db.fetch(
         """SELECT m.beds24_room_id::int AS room, d::date AS night,
-                  count(DISTINCT m.room_id) - count(DISTINCT x.id) AS free
+                  count(DISTINCT m.room_id) - count(DISTINCT x.id) - (
+                      SELECT count(*) FROM reservations w
+                      WHERE w.property_id = $1 AND w.room_id IS NULL
+                        AND w.beds24_room_id = m.beds24_room_id
+                        AND channel_sync_occupies(w.status)
+                        AND w.arrival <= d AND d < w.departure) AS free
            FROM channel_sync_room_map m
            CROSS JOIN generate_series($2::date, $3::date, '1 day') d
            LEFT JOIN reservations x ON x.room_id = m.room_id
                 AND channel_sync_occupies(x.status) AND x.arrival <= d AND d < x.departure
            WHERE m.property_id = $1 AND m.is_active
-           GROUP BY 1, 2""",
+           GROUP BY m.beds24_room_id, d""",
         hotel.property_id,
         first,
         last,
@@ -599,6 +607,10 @@ async def judge(http: httpx.AsyncClient, dsn: str, ports: Ports, hotels: list[Ho
             await compare_bookings(http, db, sandbox, hotel, v)
             await compare_availability(db, f"{sandbox}/api/v2", hotel, v)
         v.stuck = await open_events(db)
+        v.waiting_for_room = await db.fetchval(
+            "SELECT count(*) FROM reservations WHERE room_id IS NULL "
+            "AND channel_sync_occupies(status) AND departure > current_date"
+        )
         failures = await db.fetch(
             "SELECT left(coalesce(last_error, '?'), 120) AS why, count(*) AS n "
             "FROM channel_events WHERE status = 'failed' GROUP BY 1"
@@ -725,7 +737,8 @@ def report(
 ) -> int:
     say(
         f"  settled after {settled_in:.0f} s; compared {v.bookings_compared} guest bookings, "
-        f"{v.reservations_compared} PMS reservations, {v.nights_compared} room-nights"
+        f"{v.reservations_compared} PMS reservations, {v.nights_compared} room-nights; "
+        f"{v.waiting_for_room} booking(s) still waiting for a PMS room"
     )
     for example in v.examples:
         say(f"    ! {example}")
@@ -750,6 +763,7 @@ def report(
                     "failed": v.failed,
                     "availability_mismatches": v.availability_mismatches,
                     "deadlocks": v.deadlocks,
+                    "waiting_for_room": v.waiting_for_room,
                     "bookings_compared": v.bookings_compared,
                     "reservations_compared": v.reservations_compared,
                     "nights_compared": v.nights_compared,

@@ -78,19 +78,21 @@ def read_booking(raw: Mapping[str, Any]) -> Booking:
     if departure <= arrival:
         raise PermanentError(f"{where}: departure {departure} is not after arrival {arrival}")
     modified = _modified_time(raw, where)
+    room_id = _positive_int(raw.get("roomId"), "roomId")
     columns: dict[str, Any] = {
         "status": status,
         "arrival": arrival,
         "departure": departure,
         "beds24_booking_id": booking_id,
         "beds24_modified_time": modified,
+        "beds24_room_id": None if room_id is None else str(room_id),
     }
     columns.update(_text_columns(raw, where))
     columns.update(_number_columns(raw, where))
     return Booking(
         booking_id=booking_id,
         beds24_property_id=_positive_int(raw.get("propertyId"), "propertyId"),
-        beds24_room_id=_positive_int(raw.get("roomId"), "roomId"),
+        beds24_room_id=room_id,
         beds24_unit_id=_positive_int(raw.get("unitId"), "unitId"),
         status=status,
         arrival=arrival,

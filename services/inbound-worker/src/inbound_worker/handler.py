@@ -29,6 +29,7 @@ from prometheus_client import Counter
 
 from inbound_worker.apply import PUSH_SKEW, AskBeds24, Outcome, apply_booking
 from inbound_worker.booking import Booking, read_booking
+from inbound_worker.mapping import place_waiting
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
@@ -97,6 +98,11 @@ class InboundHandler:
                 conn, event.property_id, booking, current=current, push_skew=self._push_skew
             )
             await _link_reservation(conn, event.id, outcome.reservation_id)
+            for placed in await place_waiting(conn, event.property_id):
+                logger.info(
+                    "a booking waiting for a room was placed",
+                    extra=_ids(event) | {"reservation_id": str(placed)},
+                )
             await _events.mark_done(conn, event.id, note=outcome.note)
         return outcome
 

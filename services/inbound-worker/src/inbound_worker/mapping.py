@@ -10,12 +10,15 @@ placed at the same time cannot take the same room. The lock is FOR NO KEY UPDATE
 excludes other placements but not the key-share locks that writing a reservation takes on
 its room (foreign key), so PMS and outbound writes never wait on, or deadlock with, it.
 A booking that cannot be placed is not refused: it is kept without a room and flagged with
-the reason (`attention`).
+the reason (`attention`); if Beds24 sold it in a mapped room it waits for one, and
+`place_waiting` places it once a room is free (typically when the webhook of the change that
+freed the room arrives late).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from uuid import UUID
 
 from channel_sync.db import Connection
@@ -41,20 +44,89 @@ async def place(
         return Placement(current_room)  # a cancelled stay takes no room; keep the record
     if booking.beds24_room_id is None:
         return Placement(None, f"Beds24 booking {booking.booking_id} has no roomId")
+    return await _place_stay(
+        conn,
+        property_id,
+        Stay(str(booking.beds24_room_id), booking.arrival, booking.departure),
+        unit=None if booking.beds24_unit_id is None else str(booking.beds24_unit_id),
+        reservation_id=reservation_id,
+        current_room=current_room,
+    )
+
+
+@dataclass(frozen=True)
+class Stay:
+    beds24_room_id: str
+    arrival: date
+    departure: date
+
+
+async def place_waiting(conn: Connection, property_id: UUID) -> list[UUID]:
+    """Place the property's bookings that are waiting for a room (sold by Beds24, kept
+    without a room because none was free when they arrived) where one is free now; returns
+    the reservations placed. Rows another transaction holds are skipped (SKIP LOCKED: this
+    never waits, so it cannot deadlock); a later booking of the property tries them again."""
+    waiting = await conn.fetch(
+        """SELECT id, beds24_room_id, arrival, departure FROM reservations
+           WHERE property_id = $1 AND room_id IS NULL AND beds24_room_id IS NOT NULL
+             AND channel_sync_occupies(status) AND departure > current_date
+           ORDER BY arrival, id
+           FOR NO KEY UPDATE SKIP LOCKED""",
+        property_id,
+    )
+    placed = []
+    for row in waiting:
+        stay = Stay(row["beds24_room_id"], row["arrival"], row["departure"])
+        placement = await _place_stay(
+            conn,
+            property_id,
+            stay,
+            unit=None,
+            reservation_id=row["id"],
+            current_room=None,
+            wait_for_rooms=False,
+        )
+        if placement.room_id is None:
+            continue
+        await conn.execute(
+            """UPDATE reservations SET room_id = $2, needs_attention = false,
+                      attention_reason = NULL, updated_at = now()
+               WHERE id = $1""",
+            row["id"],
+            placement.room_id,
+        )
+        placed.append(row["id"])
+    return placed
+
+
+async def _place_stay(
+    conn: Connection,
+    property_id: UUID,
+    stay: Stay,
+    *,
+    unit: str | None,
+    reservation_id: UUID | None,
+    current_room: UUID | None,
+    wait_for_rooms: bool = True,
+) -> Placement:
+    """`wait_for_rooms=False`: rooms another transaction holds are left out rather than
+    waited for (a second placement in one transaction must not wait: lock order)."""
     candidates = await conn.fetch(
         """SELECT room_id, beds24_unit_id FROM channel_sync_room_map
            WHERE property_id = $1 AND beds24_room_id = $2 AND is_active""",
         property_id,
-        str(booking.beds24_room_id),
+        stay.beds24_room_id,
     )
     if not candidates:
-        return Placement(
-            None, f"Beds24 room {booking.beds24_room_id} is not mapped to any PMS room"
+        return Placement(None, f"Beds24 room {stay.beds24_room_id} is not mapped to any PMS room")
+    lock = "FOR NO KEY UPDATE" if wait_for_rooms else "FOR NO KEY UPDATE SKIP LOCKED"
+    room_ids = [
+        r["id"]
+        for r in await conn.fetch(
+            f"SELECT id FROM rooms WHERE id = ANY($1::uuid[]) ORDER BY id {lock}",  # noqa: S608
+            [c["room_id"] for c in candidates],
         )
-    room_ids = [c["room_id"] for c in candidates]
-    await conn.execute(
-        "SELECT 1 FROM rooms WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE", room_ids
-    )
+    ]
     free = await conn.fetch(
         """SELECT r.id, r.name FROM rooms r
            WHERE r.id = ANY($1::uuid[])
@@ -66,17 +138,16 @@ async def place(
            ORDER BY r.name, r.id""",
         room_ids,
         reservation_id,
-        booking.arrival,
-        booking.departure,
+        stay.arrival,
+        stay.departure,
     )
     if not free:
         return Placement(
             None,
-            f"no free PMS room for Beds24 room {booking.beds24_room_id} "
-            f"from {booking.arrival} to {booking.departure}",
+            f"no free PMS room for Beds24 room {stay.beds24_room_id} "
+            f"from {stay.arrival} to {stay.departure}",
         )
     free_ids = [r["id"] for r in free]
-    unit = str(booking.beds24_unit_id) if booking.beds24_unit_id is not None else None
     unit_rooms = [c["room_id"] for c in candidates if unit and c["beds24_unit_id"] == unit]
     for preferred in (current_room, *unit_rooms):
         if preferred in free_ids:

@@ -20,6 +20,7 @@ WRITABLE = frozenset(
         "departure",
         "beds24_booking_id",
         "beds24_modified_time",
+        "beds24_room_id",
         "guest_title",
         "guest_first_name",
         "guest_last_name",

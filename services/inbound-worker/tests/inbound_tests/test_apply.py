@@ -245,19 +245,25 @@ async def test_no_free_room_is_kept_and_flagged_then_placed_when_one_frees_up(
     assert placed["room_name"] == "301"
     assert unplaced["room_id"] is None and unplaced["needs_attention"] is True
 
-    # The first guest shortens the stay; the next version of the second booking fits.
+    assert unplaced["beds24_room_id"] == "5001"  # it holds a unit of that Beds24 room
+
+    # The first guest shortens the stay (in Beds24 before the second booked; the webhook
+    # came late): the waiting booking is placed at once, without a version of its own.
     await apply(
         handler,
         db,
         hotel,
         booking(80012, departure="2031-06-03", modifiedTime="2031-05-06T00:00:00"),
     )
-    await apply(
-        handler, db, hotel, booking(80013, arrival="2031-06-03", modifiedTime="2031-05-06T00:00:01")
-    )
     _, now_placed = await reservations(db)
     assert now_placed["room_name"] == "301" and now_placed["needs_attention"] is False
     assert now_placed["attention_reason"] is None
+    # Its next version changes nothing more.
+    await apply(
+        handler, db, hotel, booking(80013, arrival="2031-06-03", modifiedTime="2031-05-06T00:00:01")
+    )
+    _, still = await reservations(db)
+    assert still["room_name"] == "301" and still["needs_attention"] is False
 
 
 async def test_the_beds24_unit_picks_its_mapped_room(

@@ -95,7 +95,8 @@ async def availability(
     conn: Connection, property_id: UUID, beds24_room_id: str, nights: list[date]
 ) -> dict[date, int]:
     """Free units of a Beds24 room per night: its active mapped PMS rooms minus the
-    reservations occupying them that night (never below zero)."""
+    reservations occupying them that night, minus the bookings Beds24 sold in that room that
+    still wait for a PMS room (they hold a unit all the same; never below zero)."""
     rows = await conn.fetch(
         """
         WITH units AS (
@@ -105,7 +106,9 @@ async def availability(
         SELECT night,
                GREATEST(0, (SELECT count(*) FROM units) - (
                    SELECT count(*) FROM reservations r
-                   WHERE r.room_id IN (SELECT room_id FROM units)
+                   WHERE (r.room_id IN (SELECT room_id FROM units)
+                          OR (r.room_id IS NULL AND r.property_id = $1
+                              AND r.beds24_room_id = $2))
                      AND r.arrival <= night AND r.departure > night
                      AND channel_sync_occupies(r.status))) AS free
         FROM unnest($3::date[]) AS night
