@@ -50,13 +50,13 @@ def check_value(value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
             raise UnsafeJson(f"{_where(path[:max_depth])}: nested deeper than {max_depth} levels")
         if isinstance(node, dict):
             for key, item in node.items():
-                if not isinstance(key, str) or not _storable_text(key):
+                if not isinstance(key, str) or not storable_text(key):
                     raise UnsafeJson(f"{_where(path)}: a key holds a NUL or invalid character")
                 stack.append((item, (*path, key)))
         elif isinstance(node, list):
             stack.extend((item, (*path, i)) for i, item in enumerate(node))
         elif isinstance(node, str):
-            if not _storable_text(node):
+            if not storable_text(node):
                 raise UnsafeJson(f"{_where(path)}: text holds a NUL or invalid character")
         elif isinstance(node, bool) or node is None:
             continue
@@ -70,7 +70,7 @@ def check_value(value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
             raise UnsafeJson(f"{_where(path)}: not a JSON value")
 
 
-def _storable_text(text: str) -> bool:
+def storable_text(text: str) -> bool:
     """No NUL and no lone surrogate: what Postgres text and jsonb accept."""
     if "\x00" in text:
         return False

@@ -140,6 +140,60 @@ async def test_a_permanent_failure_ends_failed_with_its_reason_in_the_dlq(
     assert await reservations(db) == []
 
 
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"numAdult": 2**63}, "numAdult 9223372036854775808 is more than the PMS can hold"),
+        ({"numChild": 2**31}, "numChild 2147483648 is more than the PMS can hold"),
+        ({"roomId": -5}, "roomId is not an id"),
+        ({"unitId": 2**63}, "unitId is not an id"),
+        ({"price": 1e12}, "price is out of range"),
+        ({"modifiedTime": "9999-12-31T23:59:59-01:00"}, "modifiedTime"),
+        ({"lastName": "Hop\ud800per"}, "lastName holds a NUL or an invalid character"),
+    ],
+    ids=["adults-2^63", "children-2^31", "negative-room", "unit-2^63", "price", "time", "text"],
+)
+async def test_content_the_pms_cannot_hold_fails_at_once_with_its_reason(
+    amqp_url: str,
+    amqp_connection: AbstractRobustConnection,
+    db: asyncpg.Pool,
+    hotel: Hotel,
+    empty_queues: None,
+    fields: dict[str, Any],
+    reason: str,
+) -> None:
+    """Stored before validation existed, or by the poller: failed once, never retried."""
+    raw = booking(81010, **fields)
+    payload = {"booking": raw, "retries": 0}
+    if "lastName" in fields:  # jsonb cannot hold a lone surrogate; the fetched booking can
+        beds24 = _Answers(raw)
+        event = await store_event(
+            db, hotel.property_id, payload={"v1": {"bookid": 81010}}, key="v1:81010"
+        )
+    else:
+        beds24, event = NoBeds24(), await store_event(db, hotel.property_id, raw, payload=payload)
+    async with consuming(amqp_url, db, InboundHandler(db, beds24)):
+        await publish(amqp_connection, event)
+        row = await wait_for(lambda: _status(db, event.id, "failed"), what="failed event")
+
+    assert reason in row["last_error"]
+    assert row["last_error"].startswith("Beds24 booking")
+    assert row["attempts"] == 0  # nothing that cannot succeed is retried
+    assert "Hop" not in row["last_error"]  # the reason names the field, not its value
+    assert await wait_for(lambda: dead_lettered(amqp_connection), what="DLQ") == [event.id]
+    assert await reservations(db) == []
+
+
+class _Answers:
+    """Beds24 answering one fixed booking."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+
+    async def fetch_booking(self, property_id: UUID, booking_id: int) -> dict[str, Any]:
+        return self._raw
+
+
 class FlakyBeds24:
     """Our own fetch port failing transiently `failures` times, then answering."""
 
