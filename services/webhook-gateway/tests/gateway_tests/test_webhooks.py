@@ -236,7 +236,7 @@ async def test_a_secret_of_another_property_is_refused(
         (b'{"booking": {"id": 1, "modifiedTime": "yesterday"}}', None),
         (
             b'{"booking": {"id": 1, "comments": "a\\u0000b"}}',
-            "body.booking.comments: text holds a NUL",
+            "body.booking.comments: text",
         ),
         (b"[" * 50_000 + b"]" * 50_000, "body is not valid JSON"),
     ],
