@@ -28,9 +28,8 @@ async def test_oversized_bodies_are_refused_with_json(api: httpx.AsyncClient) ->
 
 async def test_malformed_json_and_missing_body(api: httpx.AsyncClient) -> None:
     response = await api.post("/admin/properties", content=b"[1, 2")
-    assert response.status_code == 400 and response.json() == {
-        "error": "the body is not valid JSON"
-    }
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("the body is not valid JSON")
     empty = await api.post("/admin/properties")
     assert empty.status_code == 400 and empty.json() == {"error": "a JSON body is required"}
     wrong_shape = await api.post("/admin/properties", json=[1, 2])
