@@ -46,8 +46,8 @@ def check_value(value: Any, *, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
         node, path = stack.pop()
-        if len(path) > max_depth:
-            raise UnsafeJson(f"{_where(path[:max_depth])}: nested deeper than {max_depth} levels")
+        if isinstance(node, dict | list) and len(path) >= max_depth:  # the (max_depth+1)th
+            raise UnsafeJson(f"{_where(path[:3])}...: nested deeper than {max_depth} levels")
         if isinstance(node, dict):
             for key, item in node.items():
                 if not isinstance(key, str) or not storable_text(key):
