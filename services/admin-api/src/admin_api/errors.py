@@ -134,4 +134,6 @@ EXCEPTION_HANDLERS = {
     Exception: _unexpected,
 }
 # What the handlers above answer on purpose; anything else is unexpected.
-ANSWERED = tuple(kind for kind in EXCEPTION_HANDLERS if kind is not Exception)
+ANSWERED: tuple[type[Exception], ...] = tuple(
+    kind for kind in EXCEPTION_HANDLERS if kind is not Exception
+)

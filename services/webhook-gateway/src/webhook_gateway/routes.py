@@ -75,6 +75,7 @@ class _WebhookPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
         handler = self._by_method.get(request.method)
+        response: Response
         if handler is None:
             response = refusal(405, "method not allowed", {"Allow": self._allow})
         else:
