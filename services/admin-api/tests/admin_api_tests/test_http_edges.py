@@ -50,7 +50,12 @@ async def test_openapi_lists_every_route_and_method(admin: Admin) -> None:
         for method, operation in ops.items():
             assert operation["summary"], (path, method)
             if path.startswith("/admin"):
-                assert "401" in operation["responses"], (path, method)
+                assert {"401", "405", "413", "503"} <= set(operation["responses"]), (path, method)
+                assert "Allow" in operation["responses"]["405"]["headers"]
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":  # every path parameter is an id
+                    assert parameter["schema"] == {"type": "string", "format": "uuid"}
+                    assert "400" in operation["responses"], (path, method)
     refs = _refs(document)
     assert refs and all(r.split("/")[-1] in document["components"]["schemas"] for r in refs)
     listing = document["paths"]["/admin/events"]["get"]
