@@ -175,9 +175,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it passes `limit` (declared or streamed)."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise Refused(400, "invalid Content-Length")
-        if int(declared) > limit:
+        if len(declared) > 18 or int(declared) > limit:
             raise Refused(413, f"body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
