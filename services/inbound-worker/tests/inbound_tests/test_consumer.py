@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -16,9 +17,11 @@ from channel_sync.amqp.connection import connect
 from channel_sync.amqp.consumer import EventConsumer
 from channel_sync.amqp.publisher import Publisher
 from channel_sync.amqp.topology import INBOUND
-from channel_sync.errors import TransientError
+from channel_sync.errors import PermanentError, TransientError
 from channel_sync.events import ChannelEvent, EventMessage
 from channel_sync.testing.waiting import wait_for
+from inbound_worker import handler as handler_module
+from inbound_worker.booking import Booking
 from inbound_worker.handler import InboundHandler
 
 from conftest import TEST_RETRY_DELAYS_MS
@@ -181,6 +184,28 @@ async def test_content_the_pms_cannot_hold_fails_at_once_with_its_reason(
     assert row["attempts"] == 0  # nothing that cannot succeed is retried
     assert "Hop" not in row["last_error"]  # the reason names the field, not its value
     assert await wait_for(lambda: dead_lettered(amqp_connection), what="DLQ") == [event.id]
+    assert await reservations(db) == []
+
+
+async def test_a_value_postgres_refuses_fails_permanently_without_quoting_it(
+    db: asyncpg.Pool, hotel: Hotel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The net under read_booking's checks: were one missed, Postgres's refusal (here, an
+    INTEGER overflow) is permanent, and its text, which quotes the value, is left out."""
+    checked = handler_module.read_booking
+
+    def one_check_missed(raw: dict[str, Any]) -> Booking:
+        found = checked(raw)
+        return replace(found, columns={**found.columns, "adults": 2**40})
+
+    monkeypatch.setattr(handler_module, "read_booking", one_check_missed)
+    event = await store_event(db, hotel.property_id, booking(81020))
+
+    with pytest.raises(PermanentError) as failed:
+        await InboundHandler(db, NoBeds24())(EventMessage.for_event(event))
+
+    assert "the PMS cannot hold a value of this booking" in str(failed.value)
+    assert str(2**40) not in str(failed.value)
     assert await reservations(db) == []
 
 
