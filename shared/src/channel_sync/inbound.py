@@ -22,11 +22,15 @@ CANCELLED = "beds24.booking.cancelled"
 def parse_beds24_time(value: str) -> datetime:
     """Beds24 writes `YYYY-MM-DDTHH:MM:SS`, sometimes with `Z`; both mean UTC.
 
-    Raises ValueError for anything else."""
-    parsed = datetime.fromisoformat(value.strip())
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    Raises ValueError for anything else, a time that is out of range once in UTC included
+    (e.g. `9999-12-31T23:59:59-01:00`); the message never repeats the value."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError("not a Beds24 time (YYYY-MM-DDTHH:MM:SS, optionally Z)") from None
 
 
 def booking_event_key(property_id: UUID, booking: Mapping[str, Any]) -> str:

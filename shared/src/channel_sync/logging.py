@@ -1,9 +1,15 @@
-"""JSON logging: one object per line. Only a service's main() calls configure_logging."""
+"""JSON logging: one object per line. Only a service's main() calls configure_logging.
+
+A traceback is bounded: its innermost frames and a clipped message, so one error is one
+line of reasonable size however deep the stack (a RecursionError) or long the message.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from types import TracebackType
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -27,7 +33,31 @@ _REDACTED_KEYS = frozenset(
 )
 
 
+# Innermost frames kept per exception, and the most characters of a formatted traceback.
+TRACEBACK_FRAMES = 12
+TRACEBACK_CHARS = 8000
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+def bounded_traceback(exc_info: _ExcInfo | tuple[None, None, None]) -> str:
+    """The traceback of `exc_info`, its frames and total size bounded; chained causes
+    are left out (the frames of the last one say where it happened)."""
+    _, exc, _tb = exc_info
+    if exc is None:
+        return ""
+    lines = traceback.format_exception(exc, limit=-TRACEBACK_FRAMES, chain=False)
+    text = "".join(lines).rstrip()
+    if len(text) > TRACEBACK_CHARS:
+        text = (
+            text[: TRACEBACK_CHARS // 2] + "\n[... clipped ...]\n" + text[-TRACEBACK_CHARS // 2 :]
+        )
+    return text
+
+
 class _RedactingFormatter(JsonFormatter):
+    def formatException(self, ei: _ExcInfo | tuple[None, None, None]) -> str:
+        return bounded_traceback(ei)
+
     def process_log_record(self, log_record: dict[str, object]) -> dict[str, object]:
         for key in _REDACTED_KEYS.intersection(log_record):
             log_record[key] = "[redacted]"

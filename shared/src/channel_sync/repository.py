@@ -10,7 +10,7 @@ import base64
 import builtins
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -80,8 +80,11 @@ class Cursor:
         try:
             padded = token + "=" * (-len(token) % 4)
             received_at, event_id = json.loads(base64.urlsafe_b64decode(padded))
-            return cls(datetime.fromisoformat(received_at), UUID(event_id))
-        except (TypeError, ValueError, json.JSONDecodeError) as exc:
+            at = datetime.fromisoformat(received_at)
+            # In UTC, so that no hand-made time overflows when Postgres gets it.
+            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+            return cls(at, UUID(event_id))
+        except (TypeError, ValueError, OverflowError, AttributeError) as exc:
             raise ValueError("malformed cursor") from exc
 
 

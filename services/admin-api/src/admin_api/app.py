@@ -20,6 +20,7 @@ from admin_api.auth import AdminAuthMiddleware
 from admin_api.beds24_access import Beds24Access
 from admin_api.deps import Deps
 from admin_api.endpoint import Endpoint
+from admin_api.endpoint import routes as endpoint_routes
 from admin_api.errors import EXCEPTION_HANDLERS
 from admin_api.limits import BodyLimitMiddleware
 from admin_api.onboarding import Onboarding
@@ -56,7 +57,7 @@ def create_app(settings: AdminSettings) -> Starlette:
             holder.clear()
 
     routes: list[BaseRoute] = [
-        *(e.route() for e in ENDPOINTS),
+        *endpoint_routes(ENDPOINTS),
         *health_routes(readiness),
         openapi_route(ENDPOINTS),
     ]

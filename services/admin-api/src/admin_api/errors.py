@@ -11,8 +11,9 @@
 Beds24 client errors map here too: refused credentials 400, Beds24 down or refusing 502,
 credits spent 503 with Retry-After.
 
+A client that hangs up mid-request is no error: logged at info, answered 400 (to no one).
 Every other exception becomes a bare 500 `{"error": "internal error"}`: no stack trace leaves
-the process (it is logged instead).
+the process; it is logged once, with a bounded traceback (see channel_sync.logging).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from channel_sync.beds24 import (
     Beds24Unavailable,
 )
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 logger = logging.getLogger(__name__)
@@ -104,9 +105,18 @@ async def _database_down(request: Request, exc: Exception) -> Response:
     return error_response(503, "database unavailable, try again shortly")
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
+async def _client_gone(request: Request, _: Exception) -> Response:
+    logger.info("client closed the connection on %s %s", request.method, request.url.path)
+    return error_response(400, "client closed the connection")
+
+
+def unexpected(request: Request, exc: Exception) -> Response:
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal error")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return unexpected(request, exc)
 
 
 EXCEPTION_HANDLERS = {
@@ -120,5 +130,10 @@ EXCEPTION_HANDLERS = {
     asyncpg.exceptions.ConnectionDoesNotExistError: _database_down,
     asyncpg.exceptions.CannotConnectNowError: _database_down,
     asyncpg.exceptions.TooManyConnectionsError: _database_down,
+    ClientDisconnect: _client_gone,
     Exception: _unexpected,
 }
+# What the handlers above answer on purpose; anything else is unexpected.
+ANSWERED: tuple[type[Exception], ...] = tuple(
+    kind for kind in EXCEPTION_HANDLERS if kind is not Exception
+)

@@ -19,7 +19,7 @@ class BodyLimitMiddleware:
             await self._app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max:
+        if _too_large(declared, self._max):
             await self._refuse(scope, receive, send)
             return
         await self._app(scope, self._counting(receive), send)
@@ -41,3 +41,10 @@ class BodyLimitMiddleware:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(413, f"request body larger than {self._max} bytes")
         await response(scope, receive, send)
+
+
+def _too_large(declared: str | None, limit: int) -> bool:
+    """A declared length over the limit (digits only; a longer string of them is over it)."""
+    if declared is None or not (declared.isascii() and declared.isdigit()):
+        return False
+    return len(declared) > 18 or int(declared) > limit

@@ -1,4 +1,11 @@
-"""/openapi.json, built from the endpoint declarations and their pydantic models."""
+"""/openapi.json, built from the endpoint declarations and their pydantic models.
+
+It states what each route really accepts and answers: path ids as UUIDs, query parameters
+with their formats and bounds (from the models), and every status a route can give: its
+own, plus 400 for any parameter or body, 401 without the admin token, 413 for a body over
+the limit (any route), 503 while Postgres is out of reach, and 405 with `Allow` for a method
+the path does not serve.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +26,28 @@ _ERROR_SCHEMA = {
     "properties": {"error": {"type": "string"}},
     "required": ["error"],
 }
+_UUID = {"type": "string", "format": "uuid"}
+_ALLOW = {"Allow": {"description": "the methods this path serves", "schema": {"type": "string"}}}
+# Answers every /admin route can give, besides its own.
+_COMMON = {
+    401: "missing or invalid admin token",
+    413: "request body larger than the limit",
+    503: "a dependency (Postgres, RabbitMQ, Beds24 credits) is unavailable; try again",
+}
+_DESCRIPTIONS = {
+    400: "a parameter or body field is invalid (named in `error`)",
+    404: "not found",
+    405: "method not allowed",
+    409: "conflicts with the current state",
+    502: "Beds24 refused or did not answer",
+    **_COMMON,
+}
 # Routes that are not Endpoints: health, metrics and this document.
 _PLAIN = {
-    "/healthz": "Alive",
-    "/readyz": "Postgres and RabbitMQ reachable (503 otherwise)",
-    "/metrics": "Prometheus metrics",
-    "/openapi.json": "This document",
+    "/healthz": ("Alive", ()),
+    "/readyz": ("Postgres and RabbitMQ reachable (503 otherwise)", (503,)),
+    "/metrics": ("Prometheus metrics", ()),
+    "/openapi.json": ("This document", ()),
 }
 
 
@@ -35,10 +58,9 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(
             endpoint, components
         )
-    for path, summary in _PLAIN.items():
-        paths[path] = {
-            "get": {"summary": summary, "security": [], "responses": {"200": {"description": "OK"}}}
-        }
+    for path, (summary, errors) in _PLAIN.items():
+        responses = {"200": {"description": "OK"}, **_errors((*errors, 405))}
+        paths[path] = {"get": {"summary": summary, "security": [], "responses": responses}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "channel-sync admin-api", "version": "1"},
@@ -52,8 +74,14 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
 
 
 def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
+    # Every path parameter of this API is an id (parsing.path_uuid).
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "format": "uuid"},
+        }
         for name in re.findall(r"{(\w+)}", endpoint.path)
     ]
     if endpoint.query is not None:
@@ -63,10 +91,8 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
             {"name": name, "in": "query", "required": name in required, "schema": prop}
             for name, prop in schema.get("properties", {}).items()
         ]
-    responses: dict[str, Any] = {
-        str(code): {"description": "error", "content": {"application/json": {"schema": _ERROR}}}
-        for code in (401, *endpoint.errors)
-    }
+    takes_input = bool(parameters) or endpoint.body is not None
+    responses = _errors((*_COMMON, 405, *((400,) if takes_input else ()), *endpoint.errors))
     ok: dict[str, Any] = {"description": "OK"}
     if endpoint.response is not None:
         ok["content"] = {"application/json": {"schema": _ref(endpoint.response, components)}}
@@ -84,6 +110,18 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
             "content": {"application/json": {"schema": _ref(endpoint.body, components)}},
         }
     return operation
+
+
+def _errors(codes: tuple[int, ...]) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for code in sorted(set(codes)):
+        answers[str(code)] = {
+            "description": _DESCRIPTIONS[code],
+            "content": {"application/json": {"schema": _ERROR}},
+        }
+        if code == 405:
+            answers[str(code)]["headers"] = _ALLOW
+    return answers
 
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:

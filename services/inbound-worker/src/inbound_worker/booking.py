@@ -16,6 +16,8 @@ from uuid import UUID
 
 from channel_sync.errors import PermanentError
 from channel_sync.inbound import parse_beds24_time
+from channel_sync.json_input import storable_text
+from channel_sync.pms_limits import BIGINT_MAX, INTEGER_MAX, MONEY_LIMIT
 from channel_sync.references import reservation_of_info_items, reservation_of_reference
 
 PMS_STATUS = {
@@ -45,7 +47,6 @@ TEXT_COLUMNS = {
 COLUMN_LIMITS = {"channel": 50, "channel_reference": 100}
 COUNT_COLUMNS = {"numAdult": "adults", "numChild": "children"}
 MONEY_COLUMNS = {"price": "price", "deposit": "deposit"}
-_MAX_MONEY = Decimal(10) ** 10  # NUMERIC(12, 2)
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,17 @@ def _text_columns(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
         if field in raw:
             value = raw[field]
             text = None if value is None or value == "" else str(value)
+            if text is not None and not storable_text(text):
+                raise PermanentError(f"{where}: {field} holds a NUL or an invalid character")
             limit = COLUMN_LIMITS.get(column)
             if text is not None and limit is not None and len(text) > limit:
                 raise PermanentError(f"{where}: {field} is longer than {limit} characters")
             columns[column] = text
     if "country2" in raw or "country" in raw:  # the ISO code when Beds24 has one
-        columns["guest_country"] = raw.get("country2") or raw.get("country") or None
+        country = raw.get("country2") or raw.get("country") or None
+        if country is not None and not (isinstance(country, str) and storable_text(country)):
+            raise PermanentError(f"{where}: country is not text")
+        columns["guest_country"] = country
     return columns
 
 
@@ -133,6 +139,10 @@ def _number_columns(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
             count = raw[field]
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise PermanentError(f"{where}: {field} is not a whole number >= 0")
+            if count > INTEGER_MAX:
+                raise PermanentError(
+                    f"{where}: {field} {count} is more than the PMS can hold ({INTEGER_MAX})"
+                )
             columns[column] = count
     for field, column in MONEY_COLUMNS.items():
         if field in raw:
@@ -143,11 +153,15 @@ def _number_columns(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
 def _money(value: Any, what: str) -> Decimal | None:
     if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        raise PermanentError(f"{what} is not a number")
     try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value))
+        if amount.is_finite() and abs(amount) < MONEY_LIMIT:
+            amount = amount.quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError) as exc:
         raise PermanentError(f"{what} is not a number") from exc
-    if not amount.is_finite() or abs(amount) >= _MAX_MONEY:
+    if not amount.is_finite() or abs(amount) >= MONEY_LIMIT:
         raise PermanentError(f"{what} is out of range")
     return amount
 
@@ -173,6 +187,8 @@ def _positive_int(value: Any, field: str) -> int | None:
     """Beds24 ids; 0 and null both mean "none" (e.g. no unit assigned)."""
     if value is None or value == 0:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise PermanentError(f"Beds24 booking field {field} is not an id: {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= BIGINT_MAX:
+        raise PermanentError(
+            f"Beds24 booking field {field} is not an id (a whole number from 1 to 2^63-1)"
+        )
     return value

@@ -34,6 +34,8 @@ from inbound_worker.mapping import place_waiting
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
 _SETTLED = (EventStatus.DONE, EventStatus.FAILED)
+# Postgres (or asyncpg, before sending) refusing a value for its column: permanent.
+_CANNOT_HOLD = (asyncpg.DataError, asyncpg.CheckViolationError, asyncpg.NotNullViolationError)
 
 APPLIED = Counter(
     "inbound_worker_bookings_total",
@@ -87,6 +89,19 @@ class InboundHandler:
         )
 
     async def _apply(
+        self, event: ChannelEvent, booking: Booking, *, current: bool
+    ) -> Outcome | None:
+        try:
+            return await self._apply_in_transaction(event, booking, current=current)
+        except _CANNOT_HOLD as exc:
+            # read_booking checks every value against its column first; this is the net
+            # under it. The error's text may quote the value (guest data): it is left out.
+            raise PermanentError(
+                f"Beds24 booking {booking.booking_id}: the PMS cannot hold a value of this "
+                f"booking ({exc.__class__.__name__}); no retry can change that"
+            ) from None
+
+    async def _apply_in_transaction(
         self, event: ChannelEvent, booking: Booking, *, current: bool
     ) -> Outcome | None:
         async with self._pool.acquire() as conn, conn.transaction():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -16,9 +17,11 @@ from channel_sync.amqp.connection import connect
 from channel_sync.amqp.consumer import EventConsumer
 from channel_sync.amqp.publisher import Publisher
 from channel_sync.amqp.topology import INBOUND
-from channel_sync.errors import TransientError
+from channel_sync.errors import PermanentError, TransientError
 from channel_sync.events import ChannelEvent, EventMessage
 from channel_sync.testing.waiting import wait_for
+from inbound_worker import handler as handler_module
+from inbound_worker.booking import Booking
 from inbound_worker.handler import InboundHandler
 
 from conftest import TEST_RETRY_DELAYS_MS
@@ -138,6 +141,82 @@ async def test_a_permanent_failure_ends_failed_with_its_reason_in_the_dlq(
     assert row["attempts"] == 0  # no pointless retries
     assert await wait_for(lambda: dead_lettered(amqp_connection), what="DLQ") == [event.id]
     assert await reservations(db) == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"numAdult": 2**63}, "numAdult 9223372036854775808 is more than the PMS can hold"),
+        ({"numChild": 2**31}, "numChild 2147483648 is more than the PMS can hold"),
+        ({"roomId": -5}, "roomId is not an id"),
+        ({"unitId": 2**63}, "unitId is not an id"),
+        ({"price": 1e12}, "price is out of range"),
+        ({"modifiedTime": "9999-12-31T23:59:59-01:00"}, "modifiedTime"),
+        ({"lastName": "Hop\ud800per"}, "lastName holds a NUL or an invalid character"),
+    ],
+    ids=["adults-2^63", "children-2^31", "negative-room", "unit-2^63", "price", "time", "text"],
+)
+async def test_content_the_pms_cannot_hold_fails_at_once_with_its_reason(
+    amqp_url: str,
+    amqp_connection: AbstractRobustConnection,
+    db: asyncpg.Pool,
+    hotel: Hotel,
+    empty_queues: None,
+    fields: dict[str, Any],
+    reason: str,
+) -> None:
+    """Stored before validation existed, or by the poller: failed once, never retried."""
+    raw = booking(81010, **fields)
+    payload = {"booking": raw, "retries": 0}
+    if "lastName" in fields:  # jsonb cannot hold a lone surrogate; the fetched booking can
+        beds24 = _Answers(raw)
+        event = await store_event(
+            db, hotel.property_id, payload={"v1": {"bookid": 81010}}, key="v1:81010"
+        )
+    else:
+        beds24, event = NoBeds24(), await store_event(db, hotel.property_id, raw, payload=payload)
+    async with consuming(amqp_url, db, InboundHandler(db, beds24)):
+        await publish(amqp_connection, event)
+        row = await wait_for(lambda: _status(db, event.id, "failed"), what="failed event")
+
+    assert reason in row["last_error"]
+    assert row["last_error"].startswith("Beds24 booking")
+    assert row["attempts"] == 0  # nothing that cannot succeed is retried
+    assert "Hop" not in row["last_error"]  # the reason names the field, not its value
+    assert await wait_for(lambda: dead_lettered(amqp_connection), what="DLQ") == [event.id]
+    assert await reservations(db) == []
+
+
+async def test_a_value_postgres_refuses_fails_permanently_without_quoting_it(
+    db: asyncpg.Pool, hotel: Hotel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The net under read_booking's checks: were one missed, Postgres's refusal (here, an
+    INTEGER overflow) is permanent, and its text, which quotes the value, is left out."""
+    checked = handler_module.read_booking
+
+    def one_check_missed(raw: dict[str, Any]) -> Booking:
+        found = checked(raw)
+        return replace(found, columns={**found.columns, "adults": 2**40})
+
+    monkeypatch.setattr(handler_module, "read_booking", one_check_missed)
+    event = await store_event(db, hotel.property_id, booking(81020))
+
+    with pytest.raises(PermanentError) as failed:
+        await InboundHandler(db, NoBeds24())(EventMessage.for_event(event))
+
+    assert "the PMS cannot hold a value of this booking" in str(failed.value)
+    assert str(2**40) not in str(failed.value)
+    assert await reservations(db) == []
+
+
+class _Answers:
+    """Beds24 answering one fixed booking."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+
+    async def fetch_booking(self, property_id: UUID, booking_id: int) -> dict[str, Any]:
+        return self._raw
 
 
 class FlakyBeds24:

@@ -1,8 +1,9 @@
 """Refusals and failures as short JSON answers, in one place; never a stack trace.
 
-Refused(status, reason)   a request we turn down on purpose (400, 401, 404, 413, 503)
+Refused(status, reason)   a request we turn down on purpose (400, 401, 404, 405, 413)
+ClientGone                the client hung up mid-request: not an error, logged at info
 DATABASE_DOWN             exceptions meaning Postgres is out of reach → 503, Beds24 retries
-anything else             500 "internal error" (logged here with its traceback)
+anything else             500 "internal error", logged once here with a bounded traceback
 """
 
 from __future__ import annotations
@@ -33,28 +34,37 @@ class Refused(Exception):
         self.reason = reason
 
 
-def _answer(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status)
+class ClientGone(Exception):
+    """The client closed the connection before its request was read."""
+
+
+def refusal(status: int, reason: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status, headers=headers)
+
+
+def unexpected(request: Request, exc: Exception) -> Response:
+    """One log line (the formatter bounds the traceback) and a bare 500."""
+    logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return refusal(500, "internal error")
 
 
 async def _refused(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
-    return _answer(exc.status, exc.reason)
+    return refusal(exc.status, exc.reason)
 
 
 async def _http_exception(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return _answer(exc.status_code, str(exc.detail))
+    return refusal(exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
 
 async def _database_down(request: Request, exc: Exception) -> Response:
     logger.warning("database unavailable (%s) on %s", exc.__class__.__name__, request.url.path)
-    return _answer(503, "database unavailable, retry later")
+    return refusal(503, "database unavailable, retry later")
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    logger.error("unexpected error on %s", request.url.path, exc_info=exc)
-    return _answer(500, "internal error")
+    return unexpected(request, exc)
 
 
 EXCEPTION_HANDLERS = {

@@ -17,13 +17,14 @@ import asyncpg
 from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import Connection
 from prometheus_client import Counter
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from webhook_gateway import intake
 from webhook_gateway.auth import secret_matches
-from webhook_gateway.errors import DATABASE_DOWN, Refused
+from webhook_gateway.errors import DATABASE_DOWN, ClientGone, Refused, refusal, unexpected
 from webhook_gateway.intake import Item, Policy
 from webhook_gateway.properties import WebhookTarget, load_target
 from webhook_gateway.schemas import Malformed, parse_v1, parse_v2
@@ -56,11 +57,30 @@ class Gateway:
 
 
 def routes() -> list[Route]:
-    path = "/webhooks/beds24/{property_id}"
-    return [
-        Route(path, _counted("v2", receive_v2), methods=["POST"]),
-        Route(path, _counted("v1", receive_v1_ping), methods=["GET"]),
-    ]
+    return [Route("/webhooks/beds24/{property_id}", _WebhookPath(), methods=None)]
+
+
+class _WebhookPath:
+    """Both versions on one path, as a plain ASGI app so that every method reaches it:
+    any but these two gets 405 with an `Allow` header naming exactly them (a HEAD probe
+    too: it must store nothing)."""
+
+    def __init__(self) -> None:
+        self._by_method = {
+            "POST": _counted("v2", receive_v2),
+            "GET": _counted("v1", receive_v1_ping),
+        }
+        self._allow = ", ".join(sorted(self._by_method))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        handler = self._by_method.get(request.method)
+        response: Response
+        if handler is None:
+            response = refusal(405, "method not allowed", {"Allow": self._allow})
+        else:
+            response = await handler(request)
+        await response(scope, receive, send)
 
 
 async def receive_v2(request: Request, gw: Gateway) -> Response:
@@ -88,8 +108,6 @@ async def receive_v2(request: Request, gw: Gateway) -> Response:
 
 
 async def receive_v1_ping(request: Request, gw: Gateway) -> Response:
-    if request.method != "GET":  # starlette also routes HEAD here; a probe must store nothing
-        raise Refused(405, "method not allowed")
     target = await _authenticated_target(request, gw)
     try:
         ping = parse_v1(dict(request.query_params))
@@ -157,17 +175,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it passes `limit` (declared or streamed)."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise Refused(400, "invalid Content-Length")
-        if int(declared) > limit:
+        if len(declared) > 18 or int(declared) > limit:
             raise Refused(413, f"body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Refused(413, f"body larger than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise Refused(413, f"body larger than {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone() from None
     return b"".join(chunks)
 
 
@@ -198,9 +219,19 @@ def _counted(
                 "webhook refused (%d): %s", exc.status, exc.reason, extra={"path": request.url.path}
             )
             raise
+        except ClientGone:
+            status = "499"  # nginx's name for it: nothing to answer, nothing went wrong
+            logger.info(
+                "client closed the connection mid-request", extra={"path": request.url.path}
+            )
+            return refusal(400, "client closed the connection")
         except DATABASE_DOWN:
             status = "503"
             raise
+        except Exception as exc:
+            # Logged here once (bounded); answered here too, so that nothing re-raises it
+            # for the server to log a second time.
+            return unexpected(request, exc)
         finally:
             REQUESTS.labels(version, status).inc()
 

@@ -14,13 +14,13 @@ from admin_api.deps import deps
 from admin_api.dlq import sweep
 from admin_api.endpoint import Endpoint, answer
 from admin_api.errors import Unavailable
-from admin_api.parsing import parse_query
+from admin_api.parsing import QueryInt, parse_query
 
 
 class SweepQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    limit: int = Field(default=1000, ge=1, le=10_000, description="most messages per DLQ")
+    limit: QueryInt = Field(default=1000, ge=1, le=10_000, description="most messages per DLQ")
 
 
 class SweepCount(BaseModel):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from channel_sync.events import ChannelEvent, Direction, EventStatus
+from channel_sync.pms_limits import BIGINT_MAX
 from channel_sync.repository import EventFilter
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from admin_api.parsing import QueryBool, QueryDateTime, QueryInt, QueryUUID
 
 MAX_PAGE = 500
 MAX_BULK = 1000
@@ -22,16 +25,9 @@ class EventFilters(BaseModel):
     status: EventStatus | None = None
     direction: Direction | None = None
     event_type: str | None = Field(default=None, min_length=1, max_length=100)
-    property_id: UUID | None = None
-    since: datetime | None = Field(default=None, description="received_at >= since")
-    until: datetime | None = Field(default=None, description="received_at < until")
-
-    @field_validator("since", "until")
-    @classmethod
-    def _utc_if_naive(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+    property_id: QueryUUID | None = None
+    since: QueryDateTime | None = Field(default=None, description="received_at >= since")
+    until: QueryDateTime | None = Field(default=None, description="received_at < until")
 
     def to_filter(self) -> EventFilter:
         return EventFilter(
@@ -45,7 +41,9 @@ class EventFilters(BaseModel):
 
 
 class ListEventsQuery(EventFilters):
-    limit: int = Field(default=50, ge=1, description=f"page size, capped at {MAX_PAGE}")
+    limit: QueryInt = Field(
+        default=50, ge=1, le=BIGINT_MAX, description=f"page size, capped at {MAX_PAGE}"
+    )
     cursor: str | None = Field(
         default=None, max_length=200, description="next_cursor of the previous page"
     )
@@ -55,13 +53,13 @@ class BulkRetryQuery(EventFilters):
     status: Literal[EventStatus.FAILED] | None = Field(
         default=None, description="only failed events are retried in bulk"
     )
-    limit: int = Field(default=MAX_BULK, ge=1, le=MAX_BULK, description="most events per call")
+    limit: QueryInt = Field(default=MAX_BULK, ge=1, le=MAX_BULK, description="most events per call")
 
 
 class RetryOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    replay: bool = Field(default=False, description="required to run a `done` event again")
+    replay: QueryBool = Field(default=False, description="required to run a `done` event again")
 
 
 class EventSummary(BaseModel):

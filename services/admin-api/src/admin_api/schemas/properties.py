@@ -6,7 +6,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from channel_sync.pms_limits import BIGINT_MAX
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from admin_api.parsing import QueryBool, QueryInt
 
 MAX_MAPPINGS = 2000
 
@@ -37,7 +40,7 @@ class RegisterProperty(Credentials):
         description="required when creating the property",
     )
     timezone: str = Field(default="UTC", min_length=1, max_length=64)
-    beds24_property_id: int = Field(gt=0, lt=2**63)
+    beds24_property_id: int = Field(gt=0, le=BIGINT_MAX)
     account_id: str | None = Field(
         default=None,
         min_length=1,
@@ -109,7 +112,7 @@ class NewSecret(BaseModel):
 class RevokeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    force: bool = Field(default=False, description="allow revoking the last active secret")
+    force: QueryBool = Field(default=False, description="allow revoking the last active secret")
 
 
 class Mapping(BaseModel):
@@ -147,8 +150,8 @@ class MappingList(BaseModel):
 class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: QueryInt = Field(default=100, ge=1, le=1000)
+    offset: QueryInt = Field(default=0, ge=0, le=BIGINT_MAX)
 
 
 class Beds24Rooms(BaseModel):

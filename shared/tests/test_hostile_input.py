@@ -1,0 +1,79 @@
+"""Parsing outside JSON into values every part of the sync can hold, Beds24 times in range,
+and log lines bounded whatever the error."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+from channel_sync.inbound import parse_beds24_time
+from channel_sync.json_input import UnsafeJson, parse_json
+from channel_sync.logging import TRACEBACK_CHARS, configure_logging
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"a": "\\ud800"}', "not valid JSON"),
+        (b'{"a": "x\\udc00y"}', "not valid JSON"),
+        (b'{"a": "\xff"}', "not valid JSON"),
+        (b'{"a": NaN}', "not valid JSON"),
+        (b'{"a": 1e400}', "body.a: number out of range"),
+        (b'{"a": [' + b"9" * 5000 + b"]}", "not valid JSON"),
+        (b'{"a": ' + str(2**63).encode() + b"}", "body.a: integer out of range"),
+        (b'{"a": {"b\\u0000": 1}}', "body.a: a key holds a NUL"),
+        (b'{"a": ["ok", "\\u0000"]}', "body.a[1]: text holds a NUL"),
+        (b"[" * 33 + b"]" * 33, "nested deeper than 32 levels"),
+        (b"[" * 5000 + b"]" * 5000, "not valid JSON"),
+        (b'{"Ada Lovelace": "\\u0000"}', "body.?: text holds a NUL"),
+    ],
+)
+def test_unsafe_json_is_refused_with_a_reason_that_echoes_nothing(body: bytes, reason: str) -> None:
+    with pytest.raises(UnsafeJson) as refused:
+        parse_json(body)
+    assert reason in str(refused.value)
+    assert "Lovelace" not in str(refused.value)
+
+
+def test_json_at_the_limits_is_accepted() -> None:
+    body = json.dumps({"a": [2**63 - 1, -(2**63) + 1, 1e308, "\U0001f600 ü"]}).encode()
+    assert parse_json(body)["a"][0] == 2**63 - 1
+    assert parse_json(b"[" * 32 + b"]" * 32) is not None
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_times_out_of_range_in_utc_are_value_errors(value: str) -> None:
+    with pytest.raises(ValueError, match="not a Beds24 time") as refused:
+        parse_beds24_time(value)
+    assert value not in str(refused.value)
+
+
+def test_a_traceback_is_one_bounded_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stdout", stream)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO", "test")
+
+        def deep(n: int) -> int:
+            return deep(n + 1)
+
+        try:
+            deep(0)
+        except RecursionError:
+            logging.getLogger("test").exception("recursed")
+        try:
+            raise ValueError("x" * 200_000)
+        except ValueError:
+            logging.getLogger("test").exception("long message")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert len(line) < TRACEBACK_CHARS + 1000
+        assert "Traceback" in json.loads(line)["exc_info"]
