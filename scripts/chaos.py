@@ -425,6 +425,7 @@ class Faults:
         started = time.monotonic()
         rng = random.Random(len(self.recovery))
         hotel = self.hotels[0]
+        arrived: dict[str, float] = {}
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_S):
                 if ready is not None:
@@ -435,21 +436,27 @@ class Faults:
                 reservation = None
                 while reservation is None:
                     reservation = await self.pms.book(hotel, rng)
-                await wait_until(
-                    "probe", lambda: self._arrived(booking, reservation), PROBE_TIMEOUT_S, True
-                )
+
+                async def both() -> bool:
+                    for direction, done in (await self._arrived(booking, reservation)).items():
+                        if done:
+                            arrived.setdefault(direction, time.monotonic() - started)
+                    return len(arrived) == 2
+
+                await wait_until("probe", both, PROBE_TIMEOUT_S, True)
             took: float | None = time.monotonic() - started
         except (TimeoutError, StackFailed):
             took = None
         self.recovery.append((fault, took))
+        each = ", ".join(f"{d} {t:.1f} s" for d, t in sorted(arrived.items())) or "neither"
         shown = f"{took:.1f} s" if took is not None else f"not within {PROBE_TIMEOUT_S:.0f} s"
-        say(f"    {fault}: both directions flow again after {shown}")
+        say(f"    {fault}: both directions flow again after {shown} ({each})")
 
-    async def _arrived(self, booking: int, reservation: UUID) -> bool:
+    async def _arrived(self, booking: int, reservation: UUID) -> dict[str, bool]:
         try:
             conn = await asyncpg.connect(self.dsn, timeout=3)
         except DATABASE_ERRORS:
-            return False
+            return {}
         try:
             inbound = await conn.fetchval(
                 "SELECT count(*) FROM reservations WHERE beds24_booking_id = $1", booking
@@ -459,10 +466,10 @@ class Faults:
                 reservation,
             )
         except DATABASE_ERRORS:
-            return False
+            return {}
         finally:
             await conn.close(timeout=3)
-        return bool(inbound) and bool(outbound)
+        return {"inbound": bool(inbound), "outbound": bool(outbound)}
 
 
 # -- comparing Beds24 with the PMS ---------------------------------------------------------
@@ -684,6 +691,7 @@ async def chaos(plan: Plan, json_path: Path | None) -> int:
             RELAY_POLL_INTERVAL_S="1",
             POLL_INTERVAL_S="10",
             POLL_MARGIN_S="120",
+            LOG_LEVEL=os.environ.get("CHAOS_LOG_LEVEL", "INFO"),
         )
         await stack.start_all()
         async with httpx.AsyncClient(timeout=30) as http:
