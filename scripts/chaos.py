@@ -76,6 +76,9 @@ class Hotel:
     guest_nights: Counter[date] = field(default_factory=Counter)
     guest_bookings: dict[int, tuple[date, date]] = field(default_factory=dict)
     pms_stays: dict[UUID, tuple[UUID, date, date]] = field(default_factory=dict)
+    # Probe bookings (recovery measurement) hold their rooms but the load never touches
+    # them: a probe cancelled by the load before it synced would never arrive.
+    probes: set[int | UUID] = field(default_factory=set)
 
 
 async def onboard(http: httpx.AsyncClient, db: asyncpg.Connection, ports: Ports, n: int) -> Hotel:
@@ -237,9 +240,10 @@ class GuestSide:
         return booking_id
 
     async def change(self, hotel: Hotel, rng: random.Random) -> None:
-        if not hotel.guest_bookings:
+        candidates = [b for b in hotel.guest_bookings if b not in hotel.probes]
+        if not candidates:
             return
-        booking_id = rng.choice(list(hotel.guest_bookings))
+        booking_id = rng.choice(candidates)
         old = hotel.guest_bookings[booking_id]
         if rng.random() < 0.3:
             answer = await self._http.post(
@@ -322,9 +326,10 @@ class PmsSide:
         return reservation
 
     async def change(self, hotel: Hotel, rng: random.Random) -> None:
-        if not hotel.pms_stays:
+        candidates = [r for r in hotel.pms_stays if r not in hotel.probes]
+        if not candidates:
             return
-        reservation = rng.choice(list(hotel.pms_stays))
+        reservation = rng.choice(candidates)
         roll = rng.random()
         if roll < 0.25:
             done = await self._write(
@@ -433,9 +438,13 @@ class Faults:
                 booking = None
                 while booking is None:
                     booking = await self.guests.book(hotel, rng, delay_s=0)
+                    await asyncio.sleep(0)  # let the load run while no stay fits
+                hotel.probes.add(booking)
                 reservation = None
                 while reservation is None:
                     reservation = await self.pms.book(hotel, rng)
+                    await asyncio.sleep(0)  # let the load run while no stay fits
+                hotel.probes.add(reservation)
 
                 async def both() -> bool:
                     for direction, done in (await self._arrived(booking, reservation)).items():

@@ -140,6 +140,52 @@ class ChannelEventRepository:
         )
         return None if record is None else _event(record)
 
+    async def create_many(
+        self,
+        conn: Connection,
+        events: builtins.list[NewChannelEvent],
+        *,
+        publish_after_s: float = 0.0,
+    ) -> builtins.list[ChannelEvent]:
+        """`create` for many events in one statement; returns those inserted (a key already
+        stored, or repeated within `events`, is a duplicate and left out)."""
+        if not events:
+            return []
+        records = await conn.fetch(
+            f"""
+            INSERT INTO channel_events (property_id, direction, event_type, entity_type,
+                entity_external_id, entity_internal_id, idempotency_key, payload,
+                max_attempts, correlation_id, next_attempt_at)
+            SELECT p, d, t, et, ext, int_id, k, pl::jsonb, ma, c,
+                   now() + make_interval(secs => $11)
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                        $6::uuid[], $7::text[], $8::text[], $9::int[], $10::text[])
+                 AS e(p, d, t, et, ext, int_id, k, pl, ma, c)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING {_COLUMNS}
+            """,
+            [e.property_id for e in events],
+            [str(e.direction) for e in events],
+            [e.event_type for e in events],
+            [e.entity_type for e in events],
+            [e.entity_external_id for e in events],
+            [e.entity_internal_id for e in events],
+            [e.idempotency_key for e in events],
+            [json.dumps(e.payload) for e in events],
+            [e.max_attempts for e in events],
+            [e.correlation_id for e in events],
+            publish_after_s,
+        )
+        return [_event(r) for r in records]
+
+    async def defer_publish_many(self, conn: Connection, event_ids: builtins.list[UUID]) -> None:
+        """Hand rows the producer could not publish to the relay, now."""
+        await conn.execute(
+            """UPDATE channel_events SET next_attempt_at = now(), updated_at = now()
+               WHERE id = ANY($1::uuid[]) AND status = 'received'""",
+            event_ids,
+        )
+
     async def find_by_idempotency_key(self, conn: Connection, key: str) -> ChannelEvent | None:
         record = await conn.fetchrow(
             f"SELECT {_COLUMNS} FROM channel_events WHERE idempotency_key = $1", key
