@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import sys
 import time
 from collections import Counter
@@ -801,6 +802,9 @@ def main() -> None:
     parser.add_argument("--short", action="store_true", help="one fault of each kind")
     parser.add_argument("--json", type=Path, help="write the summary here as JSON")
     args = parser.parse_args()
+    # SIGTERM (a timeout, Ctrl-C from make) unwinds like Ctrl-C: the private servers and
+    # the services are stopped on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(asyncio.run(chaos(SHORT if args.short else FULL, args.json)))
 
 

@@ -53,6 +53,7 @@ class PrivatePostgres:
     """A throwaway Postgres cluster on `port` (trust auth, user postgres)."""
 
     def __init__(self, port: int) -> None:
+        _stop_leftover_postgres(port)
         self.port = port
         self.root = Path(tempfile.mkdtemp(prefix=f"chsync-pg-{port}-"))
         self.data = self.root / "data"
@@ -121,6 +122,7 @@ class PrivateRabbitMQ:
     def __init__(self, port: int) -> None:
         self.port = port
         self.node = f"chsync{port}@localhost"
+        _stop_leftover_rabbitmq(self.node, port)
         self.root = Path(tempfile.mkdtemp(prefix=f"chsync-rmq-{port}-"))
         for folder in ("mnesia", "log"):
             (self.root / folder).mkdir()
@@ -179,3 +181,37 @@ class PrivateRabbitMQ:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _stop_leftover_postgres(port: int) -> None:
+    """A run killed before its cleanup leaves its cluster running: stop and remove it."""
+    for data in glob.glob(f"{tempfile.gettempdir()}/chsync-pg-{port}-*/data"):
+        if Path(data, "postmaster.pid").exists():
+            subprocess.run(  # noqa: S603
+                [
+                    *_as_user("postgres"),
+                    _postgres_bin("pg_ctl"),
+                    "-D",
+                    data,
+                    "-w",
+                    "stop",
+                    "-m",
+                    "immediate",
+                ],
+                check=False,
+                capture_output=True,
+                timeout=60,
+            )
+        shutil.rmtree(Path(data).parent, ignore_errors=True)
+
+
+def _stop_leftover_rabbitmq(node: str, port: int) -> None:
+    if _port_open(port):
+        subprocess.run(  # noqa: S603
+            ["rabbitmqctl", "-q", "-n", node, "stop"],  # noqa: S607
+            check=False,
+            capture_output=True,
+            timeout=60,
+        )
+    for folder in glob.glob(f"{tempfile.gettempdir()}/chsync-rmq-{port}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
