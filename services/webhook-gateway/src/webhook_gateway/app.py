@@ -11,13 +11,16 @@ import asyncpg
 from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import create_pool, ping
 from channel_sync.health import health_routes
+from channel_sync.supervision import LoopHealth
 from prometheus_client import Gauge
 from starlette.applications import Starlette
 
 from webhook_gateway.errors import EXCEPTION_HANDLERS
+from webhook_gateway.group_commit import GroupCommitter
 from webhook_gateway.intake import Policy
 from webhook_gateway.routes import Gateway, routes
 from webhook_gateway.settings import GatewaySettings
+from webhook_gateway.targets import TargetCache
 
 BROKER_CONNECTED = Gauge(
     "webhook_gateway_broker_connected", "1 while the gateway holds a RabbitMQ connection"
@@ -52,20 +55,31 @@ def create_app(settings: GatewaySettings) -> Starlette:
             reconnect_interval_s=settings.amqp_reconnect_interval_s,
         )
         BROKER_CONNECTED.set_function(lambda: float(broker.connected))
+        targets = TargetCache(pool, settings.dsn, db_timeout_s=settings.db_timeout_s)
+        committer = GroupCommitter(
+            pool,
+            broker,
+            Policy(settings.event_max_attempts, settings.publish_hold_s),
+            db_timeout_s=settings.db_timeout_s,
+        )
         try:
             await broker.start(wait_s=settings.amqp_publish_timeout_s)
+            targets.start(LoopHealth())
+            committer.start()
             readiness.pool = pool
             yield {
                 "gateway": Gateway(
                     pool=pool,
-                    broker=broker,
-                    policy=Policy(settings.event_max_attempts, settings.publish_hold_s),
+                    committer=committer,
+                    targets=targets,
                     max_body_bytes=settings.max_body_bytes,
                     db_timeout_s=settings.db_timeout_s,
                 )
             }
         finally:
             readiness.pool = None
+            await committer.close()
+            await targets.close()
             await broker.close()
             await pool.close()
 

@@ -1,6 +1,7 @@
 """The webhook routes. Each request, in this order: known property (404) → its secret
-(401) → body size (413) → parse and validate (400) → store (503 while Postgres is out of
-reach) → answer 200 → publish. Nothing is stored for any refusal.
+(401) → body size (413) → parse and validate (400) → store with the next group commit (503
+while Postgres is out of reach) → answer 200; the group's events are published after.
+Nothing is stored for any refusal.
 """
 
 from __future__ import annotations
@@ -8,14 +9,11 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
-from channel_sync.amqp.link import BrokerLink
-from channel_sync.db import Connection
 from prometheus_client import Counter
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -25,9 +23,11 @@ from starlette.types import Receive, Scope, Send
 from webhook_gateway import intake
 from webhook_gateway.auth import secret_matches
 from webhook_gateway.errors import DATABASE_DOWN, ClientGone, Refused, refusal, unexpected
-from webhook_gateway.intake import Item, Policy
-from webhook_gateway.properties import WebhookTarget, load_target
+from webhook_gateway.group_commit import GroupCommitter
+from webhook_gateway.intake import Item
+from webhook_gateway.properties import WebhookTarget
 from webhook_gateway.schemas import Malformed, parse_v1, parse_v2
+from webhook_gateway.targets import TargetCache
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,8 @@ class Gateway:
     """What the routes need, built once by the app's lifespan."""
 
     pool: asyncpg.Pool
-    broker: BrokerLink
-    policy: Policy
+    committer: GroupCommitter
+    targets: TargetCache
     max_body_bytes: int
     db_timeout_s: float
 
@@ -128,18 +128,14 @@ async def _accept(
     request: Request, gw: Gateway, target: WebhookTarget, items: list[Item]
 ) -> Response:
     correlation_id = _correlation_id(request)
-    async with _database(gw) as conn:
-        stored, duplicates = await intake.record(
-            conn, target.property_id, items, gw.policy, correlation_id
-        )
+    recorded = await gw.committer.record(target.property_id, items, correlation_id)
+    stored, duplicates = recorded.stored, recorded.duplicates
     EVENTS.labels("stored").inc(len(stored))
     EVENTS.labels("duplicate").inc(duplicates)
-    published = await intake.publish(gw.pool, gw.broker, stored)
     logger.info(
-        "webhook accepted: %d stored, %d duplicate, %d published",
+        "webhook accepted: %d stored, %d duplicate",
         len(stored),
         duplicates,
-        published,
         extra={
             "property_id": str(target.property_id),
             "correlation_id": correlation_id,
@@ -162,8 +158,7 @@ async def _authenticated_target(request: Request, gw: Gateway) -> WebhookTarget:
         property_id = UUID(request.path_params["property_id"])
     except ValueError as exc:
         raise Refused(404, "unknown property") from exc
-    async with _database(gw) as conn:
-        target = await load_target(conn, property_id)
+    target = await gw.targets.get(property_id)
     if target is None:
         raise Refused(404, "unknown property")
     if not secret_matches(request.headers.get("authorization"), target.secret_digests):
@@ -190,13 +185,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
     except ClientDisconnect:
         raise ClientGone() from None
     return b"".join(chunks)
-
-
-@asynccontextmanager
-async def _database(gw: Gateway) -> AsyncIterator[Connection]:
-    """A pooled connection, or 503 (via DATABASE_DOWN) if none comes within the timeout."""
-    async with gw.pool.acquire(timeout=gw.db_timeout_s) as conn:
-        yield conn
 
 
 def _correlation_id(request: Request) -> str:

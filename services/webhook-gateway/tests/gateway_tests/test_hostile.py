@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 from channel_sync.testing.waiting import wait_for
-from webhook_gateway import intake
+from webhook_gateway.group_commit import GroupCommitter
 
 from .support import Hotel, inbound_events, webhook
 
@@ -135,7 +135,7 @@ async def test_an_unexpected_error_is_logged_once_in_one_bounded_line(
     async def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(intake, "record", broken)
+    monkeypatch.setattr(GroupCommitter, "record", broken)
     with caplog.at_level(logging.INFO):
         response = await gateway.post(hotel.path, json=webhook(address=GUEST), headers=hotel.auth)
 

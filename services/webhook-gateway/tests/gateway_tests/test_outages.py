@@ -75,7 +75,9 @@ async def test_broker_coming_back_is_used_without_restart(
         async with _proxy(port, real.hostname or "127.0.0.1", real.port or 5672):
             await wait_for(lambda: _broker_connected(gateway), timeout=15, what="reconnect")
             second = await gateway.post(hotel.path, json=webhook(71012), headers=hotel.auth)
-            statuses = {e["entity_external_id"]: e["status"] for e in await inbound_events(db)}
+            statuses = await wait_for(
+                lambda: _statuses_once_published(db, "71012"), what="the second one published"
+            )
 
     assert first.status_code == second.status_code == 200
     assert statuses == {"71011": "received", "71012": "processing"}
@@ -124,3 +126,8 @@ async def test_database_down_is_503_with_a_short_json_reason(amqp_url: str, hote
     assert post.status_code == ping.status_code == 503
     assert post.json() == {"error": "database unavailable, retry later"}
     assert ready.status_code == 503
+
+
+async def _statuses_once_published(db: asyncpg.Pool, booking_id: str) -> dict[str, str] | None:
+    statuses = {e["entity_external_id"]: e["status"] for e in await inbound_events(db)}
+    return statuses if statuses.get(booking_id) == "processing" else None

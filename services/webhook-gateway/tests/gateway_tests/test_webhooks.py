@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -23,8 +24,8 @@ async def test_v2_webhook_is_stored_published_and_processing(
 
     assert response.status_code == 200, response.text
     assert response.json()["stored"] == 1
-    [event] = await inbound_events(db)
-    assert event["status"] == "processing"
+    # Answered once committed; published right after, with the rest of its group.
+    [event] = await wait_for(lambda: _with_status(db, "processing"), what="published")
     assert event["event_type"] == "beds24.booking.created"
     assert event["entity_type"] == "booking"
     assert event["entity_external_id"] == "70001"
@@ -358,3 +359,8 @@ async def test_health_readiness_and_metrics(gateway: httpx.AsyncClient, hotel: H
     metrics = (await gateway.get("/metrics")).text
     assert 'webhook_gateway_requests_total{status="200",version="v2"}' in metrics
     assert "webhook_gateway_broker_connected 1.0" in metrics
+
+
+async def _with_status(db: asyncpg.Pool, status: str) -> list[Any] | None:
+    events = await inbound_events(db)
+    return events if events and all(e["status"] == status for e in events) else None

@@ -1,0 +1,81 @@
+"""Concurrent webhooks share commits, yet each answer is its own and means its row is
+committed; a revoked secret stops working at once despite the cached targets."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from channel_sync.repository import ChannelEventRepository
+from channel_sync.testing.waiting import wait_for
+
+from .support import Hotel, add_secret, inbound_events, webhook
+
+
+async def test_concurrent_webhooks_each_get_their_own_committed_answer(
+    gateway: httpx.AsyncClient, hotel: Hotel, db: asyncpg.Pool
+) -> None:
+    # 60 different bookings, plus the same version of one booking sent 5 times at once.
+    bodies = [webhook(72000 + n) for n in range(60)] + [webhook(72999)] * 5
+    answers = await asyncio.gather(
+        *(gateway.post(hotel.path, json=b, headers=hotel.auth) for b in bodies)
+    )
+
+    assert [a.status_code for a in answers] == [200] * 65
+    assert all(a.json()["stored"] == 1 for a in answers[:60])
+    twins = [a.json() for a in answers[60:]]
+    assert sorted(t["stored"] for t in twins) == [0, 0, 0, 0, 1]
+    assert sum(t["duplicates"] for t in twins) == 4
+    rows = await inbound_events(db)
+    assert len(rows) == 61
+    # Every answered event id is a committed row, and each row was answered once.
+    answered = [i for a in answers for i in a.json()["event_ids"]]
+    assert sorted(answered) == sorted(str(r["id"]) for r in rows)
+
+
+async def test_a_revoked_secret_is_refused_at_once_though_targets_are_cached(
+    gateway: httpx.AsyncClient, hotel: Hotel, db: asyncpg.Pool
+) -> None:
+    assert (await gateway.post(hotel.path, json=webhook(73001), headers=hotel.auth)).is_success
+    async with db.acquire() as conn:
+        await add_secret(conn, hotel.property_id, "the-next-secret")
+        await conn.execute(
+            "UPDATE webhook_secrets SET revoked_at = now() WHERE property_id = $1 "
+            "AND secret_sha256 <> encode(sha256('the-next-secret'), 'hex')",
+            hotel.property_id,
+        )
+
+    async def refused() -> bool:
+        answer = await gateway.post(hotel.path, json=webhook(73002), headers=hotel.auth)
+        return answer.status_code == 401
+
+    # The change notice reaches the gateway within moments (no fixed expiry to wait out).
+    await wait_for(refused, timeout=3, what="the revoked secret refused")
+    fresh = {"Authorization": "Bearer the-next-secret"}
+    assert (await gateway.post(hotel.path, json=webhook(73003), headers=fresh)).is_success
+    ids = {r["entity_external_id"] for r in await inbound_events(db)}
+    assert "73002" not in ids and {"73001", "73003"} <= ids
+
+
+async def test_a_failed_shared_commit_answers_no_request_2xx(
+    gateway: httpx.AsyncClient,
+    hotel: Hotel,
+    db: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = ChannelEventRepository.create_many
+
+    async def insert_then_lose_the_connection(self: Any, conn: Any, *args: Any, **kw: Any) -> Any:
+        await real(self, conn, *args, **kw)  # inserted, but the commit never happens
+        raise ConnectionResetError("connection lost before commit")
+
+    monkeypatch.setattr(ChannelEventRepository, "create_many", insert_then_lose_the_connection)
+    answers = await asyncio.gather(
+        *(gateway.post(hotel.path, json=webhook(75000 + n), headers=hotel.auth) for n in range(20))
+    )
+
+    assert [a.status_code for a in answers] == [503] * 20
+    assert await inbound_events(db) == []  # rolled back: Beds24 retries every one
