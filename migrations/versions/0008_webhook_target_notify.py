@@ -19,31 +19,38 @@ CREATE FUNCTION channel_sync_webhook_target_changed() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        PERFORM pg_notify('webhook_targets_changed',
-                          CASE WHEN TG_TABLE_NAME = 'hotel_settings' THEN OLD.id::text
-                               ELSE OLD.property_id::text END);
+        PERFORM pg_notify('webhook_targets_changed', OLD.property_id::text);
     END IF;
-    IF TG_OP <> 'DELETE' AND TG_TABLE_NAME <> 'hotel_settings' THEN
+    IF TG_OP <> 'DELETE' THEN
         PERFORM pg_notify('webhook_targets_changed', NEW.property_id::text);
     END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION channel_sync_webhook_property_deleted() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('webhook_targets_changed', OLD.id::text);
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER channel_sync_webhook_secrets_changed
     AFTER INSERT OR UPDATE OR DELETE ON webhook_secrets
     FOR EACH ROW EXECUTE FUNCTION channel_sync_webhook_target_changed();
+-- Only the link itself: polls update this row's bookkeeping columns every few minutes.
 CREATE TRIGGER channel_sync_beds24_link_changed
-    AFTER INSERT OR UPDATE OR DELETE ON beds24_properties
+    AFTER INSERT OR DELETE OR UPDATE OF property_id, beds24_property_id ON beds24_properties
     FOR EACH ROW EXECUTE FUNCTION channel_sync_webhook_target_changed();
 CREATE TRIGGER channel_sync_property_deleted
     AFTER DELETE ON hotel_settings
-    FOR EACH ROW EXECUTE FUNCTION channel_sync_webhook_target_changed();
+    FOR EACH ROW EXECUTE FUNCTION channel_sync_webhook_property_deleted();
 """
 
 DOWNGRADE = """
 DROP TRIGGER channel_sync_property_deleted ON hotel_settings;
 DROP TRIGGER channel_sync_beds24_link_changed ON beds24_properties;
 DROP TRIGGER channel_sync_webhook_secrets_changed ON webhook_secrets;
+DROP FUNCTION channel_sync_webhook_property_deleted();
 DROP FUNCTION channel_sync_webhook_target_changed();
 """
 

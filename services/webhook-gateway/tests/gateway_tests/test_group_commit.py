@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from channel_sync.db import connect
 from channel_sync.repository import ChannelEventRepository
 from channel_sync.testing.waiting import wait_for
 
@@ -79,3 +80,31 @@ async def test_a_failed_shared_commit_answers_no_request_2xx(
 
     assert [a.status_code for a in answers] == [503] * 20
     assert await inbound_events(db) == []  # rolled back: Beds24 retries every one
+
+
+async def test_the_change_notices_fire_for_links_and_secrets_but_not_for_polls(
+    db: asyncpg.Pool, hotel: Hotel, database_url: str
+) -> None:
+    notices: list[str] = []
+    listener = await connect(database_url)
+    try:
+        await listener.add_listener("webhook_targets_changed", lambda *a: notices.append(a[3]))
+        async with db.acquire() as conn:
+            await conn.execute(
+                "UPDATE beds24_properties SET last_polled_at = now() WHERE property_id = $1",
+                hotel.property_id,
+            )
+            await conn.execute(
+                "UPDATE beds24_properties SET beds24_property_id = 434343 WHERE property_id = $1",
+                hotel.property_id,
+            )
+            await add_secret(conn, hotel.property_id, "another-secret")
+        await wait_for(lambda: _count(notices, 2), timeout=5, what="notices")
+    finally:
+        await listener.close()
+    # The link change and the new secret; the poll's bookkeeping update sent nothing.
+    assert notices == [str(hotel.property_id)] * 2
+
+
+async def _count(notices: list[str], at_least: int) -> bool:
+    return len(notices) >= at_least
