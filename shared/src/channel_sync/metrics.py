@@ -24,3 +24,7 @@ HANDLER_SECONDS = Histogram(
     "Time to handle one event message, by queue",
     ["queue"],
 )
+BEDS24_CREDIT_REFUSALS = Counter(
+    "channel_sync_beds24_credit_refusals_total",
+    "Beds24 calls refused for credits (the budget should prevent every one)",
+)

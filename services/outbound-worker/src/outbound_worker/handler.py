@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 from channel_sync.beds24.accounts import Account, Beds24Clients
+from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.events import ChannelEvent, EventMessage, EventStatus
 from channel_sync.repository import ChannelEventRepository
@@ -52,6 +53,9 @@ class OutboundHandler:
         horizon_days: int,
         busy_retry_s: float,
         parallel_accounts: int,
+        budget: CreditBudget | None = None,
+        batch_credits: float = 4.0,
+        pace_below_credits: float = 50.0,
     ) -> None:
         self._pool = pool
         self._clients = clients
@@ -63,6 +67,19 @@ class OutboundHandler:
         # Each account holds a lock connection plus one working connection at a time: bound
         # the accounts in flight so they can never take the whole pool and wait on each other.
         self._accounts_in_flight = asyncio.Semaphore(parallel_accounts)
+        self._budget = budget
+        self._batch_credits = batch_credits
+        self._pace_below = pace_below_credits
+        self._recent_accounts: set[str] = set()
+
+    async def pause_s(self) -> float:
+        """How long the next batch should wait so the accounts of the last one keep
+        credits until their window resets (0 while they have plenty)."""
+        if self._budget is None or not self._recent_accounts:
+            return 0.0
+        return await self._budget.pause_s(
+            self._recent_accounts, batch_cost=self._batch_credits, short_below=self._pace_below
+        )
 
     async def __call__(self, messages: list[EventMessage]) -> Outcomes:
         ids = [m.event_id for m in messages]
@@ -83,6 +100,7 @@ class OutboundHandler:
             problem = self._add(work, event, link, today)
             if problem is not None:
                 outcomes[event.id] = problem
+        self._recent_accounts = set(accounts)
         results = await asyncio.gather(*(self._run_account(w) for w in accounts.values()))
         for result in results:
             outcomes |= result
