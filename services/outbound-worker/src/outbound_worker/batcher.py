@@ -62,7 +62,11 @@ class BatchingConsumer(EventConsumer):
         await super().start()
 
     async def stop(self, drain_timeout_s: float = 20.0) -> None:
-        """Stop consuming, finish the batches already gathered, then stop the flush loop."""
+        """Stop consuming, finish the batches already gathered (no pause for credits: what
+        cannot be paid goes back to the queue), then stop the flush loop."""
+        self._not_before = 0.0
+        if self._waiting:
+            self._arrived.set()  # wake a paused gathering
         await super().stop(drain_timeout_s)
         if self._flusher is not None:
             self._flusher.cancel()

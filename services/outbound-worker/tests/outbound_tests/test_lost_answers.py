@@ -278,3 +278,65 @@ async def test_burst_with_lost_answers_at_the_default_credit_limit_ends_equal(
     }
     async with Beds24Client(beds24_sandbox.url, prop.account.refresh_token) as client:
         assert await _num_avail(client, prop.room_ids[0], first, last) == expected
+
+
+async def test_a_create_in_doubt_for_days_is_looked_up_on_its_own(
+    db: asyncpg.Pool, beds24_sandbox: SandboxHandle, connected: Connected, start_worker: StartWorker
+) -> None:
+    hotel, prop = connected
+    async with db.acquire() as conn:
+        res = await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
+        await pending_creates.note(conn, [(res, hotel.property_id)])
+        await conn.execute(
+            "UPDATE beds24_pending_creates SET started_at = now() - interval '3 days'"
+        )
+    await start_worker()
+    await wait_for(lambda: _all_settled(db), timeout=20, what="every event settled")
+    [by_reference, *_] = await beds24_sandbox.calls(method="GET", path="/bookings")
+    # Too old for the bulk search (days of modified bookings): its own reference look-up.
+    assert f"apiReference={reservation_reference(res)}" in by_reference["query"]
+    [booking] = (await _carrying(beds24_sandbox, prop.id))[reservation_reference(res)]
+    assert booking["id"] == await _linked(db, res)
+
+
+async def test_batches_are_spaced_while_credits_are_short(
+    db: asyncpg.Pool, beds24_sandbox: SandboxHandle, start_worker: StartWorker
+) -> None:
+    prop = await beds24_sandbox.seed(rooms=[{"name": "Double", "qty": 2}], window_s=20)
+    async with db.acquire() as conn:
+        hotel = await insert_hotel(
+            conn,
+            beds24_property_id=prop.id,
+            beds24_room_id=str(prop.room_ids[0]),
+            account_id=str(prop.account.account_id),
+            refresh_token=prop.account.refresh_token,
+        )
+    # Always "short", and batches said to cost 20 of ~95 credits left for ~20 s: each batch
+    # is followed by a pause of about 4 s.
+    await start_worker(batch_window_ms=0, pace_below_credits=1000, batch_credits=20)
+    async with db.acquire() as conn:
+        res = await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
+    await wait_for(lambda: _all_settled(db), timeout=20, what="the create settled")
+
+    async def published(event_count: int) -> bool:
+        async with db.acquire() as conn:
+            received: int = await conn.fetchval(
+                "SELECT count(*) FROM channel_events WHERE status = 'received'"
+            )
+            total: int = await conn.fetchval("SELECT count(*) FROM channel_events")
+        return received == 0 and total == event_count
+
+    async with db.acquire() as conn:
+        events: int = await conn.fetchval("SELECT count(*) FROM channel_events")
+    for n in range(5):  # each change on its way before the next: without the pause, each
+        async with db.acquire() as conn:  # would be a batch (and a call) of its own
+            await conn.execute("UPDATE reservations SET adults = $2 WHERE id = $1", res, n + 3)
+        events += 1
+        await wait_for(lambda e=events: published(e), timeout=10, what="change published")
+    await wait_for(lambda: _all_settled(db), timeout=30, what="every change settled")
+    posts = await beds24_sandbox.calls(method="POST", path="/bookings")
+    assert 2 <= len(posts) <= 3  # the create, then the five changes gathered during the pause
+    [booking] = (await _carrying(beds24_sandbox, prop.id))[reservation_reference(res)]
+    assert booking["numAdult"] == 7
+    credits = await beds24_sandbox.credits(prop.account.account_id)
+    assert credits["refused"] == 0
