@@ -38,3 +38,15 @@ async def resolved(conn: Connection, reservation_id: UUID) -> None:
     await conn.execute(
         "DELETE FROM beds24_pending_creates WHERE reservation_id = $1", reservation_id
     )
+
+
+async def noted_of_properties(
+    conn: Connection, property_ids: list[UUID]
+) -> list[tuple[UUID, UUID]]:
+    """(reservation id, property id) of every note of these PMS properties."""
+    rows = await conn.fetch(
+        """SELECT reservation_id, property_id FROM beds24_pending_creates
+           WHERE property_id = ANY($1::uuid[])""",
+        property_ids,
+    )
+    return [(row["reservation_id"], row["property_id"]) for row in rows]
