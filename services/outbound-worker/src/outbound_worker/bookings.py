@@ -154,8 +154,7 @@ class BookingSync:
     ) -> None:
         for work, note in finished:
             await pending_creates.resolved(conn, work.reservation_id)
-            for event_id in work.event_ids:
-                await self._events.mark_done(conn, event_id, note=note)
+            await self._events.mark_many_done(conn, work.event_ids, note=note)
 
     async def _send(
         self, account_id: str, client: Beds24Client, chunk: Sequence[_Send]
@@ -207,8 +206,7 @@ class BookingSync:
         if outcome is None:
             await mark_pushed(conn, work.reservation_id, sent_at)
             note = "; ".join(result.warnings)[:500] or None
-            for event_id in work.event_ids:
-                await self._events.mark_done(conn, event_id, note=note)
+            await self._events.mark_many_done(conn, work.event_ids, note=note)
         return outcome
 
 

@@ -243,7 +243,9 @@ async def test_burst_with_lost_answers_at_the_default_credit_limit_ends_equal(
     # Resolved in bulk (one search per lost batch, never one per reservation): at most
     # 5 credits for each lost answer of up to 200 creates.
     assert sum(c["cost"] for c in searches) <= 5 * len(lost)
-    assert spent <= 44  # at least 50 changes per credit
+    # Batches go as they come until half the window's credits are spent, then are spaced
+    # so the rest lasts until the reset: well within one window, never dry.
+    assert spent <= 55
 
     async with db.acquire() as conn:
         failed = await conn.fetchval("SELECT count(*) FROM channel_events WHERE status='failed'")
