@@ -136,7 +136,7 @@ class BookingSync:
         if not adopted:
             return clashes
         async with self._pool.acquire() as conn, conn.transaction():
-            for reservation_id, booking_id in adopted.items():
+            for reservation_id, booking_id in sorted(adopted.items()):  # in lock order
                 try:
                     async with conn.transaction():
                         if await store_booking_id(conn, reservation_id, booking_id):
@@ -182,7 +182,9 @@ class BookingSync:
         in its own savepoint, so one item's database error cannot undo the others."""
         outcomes: Outcomes = {}
         async with self._pool.acquire() as conn, conn.transaction():
-            for send, result in zip(chunk, results, strict=True):
+            # In reservation order: transactions locking several reservations agree on it.
+            paired = zip(chunk, results, strict=True)
+            for send, result in sorted(paired, key=lambda p: p[0].work.reservation_id):
                 try:
                     async with conn.transaction():
                         outcome = await self._store_item(conn, send, result, sent_at)
