@@ -1,5 +1,6 @@
-"""The shared credit budget on real Postgres: answers recorded, one credit taken per call,
-RetryAfter at once (max_wait 0) or a wait for the reset while low, stop_waiting, refusals."""
+"""The shared credit budget on real Postgres: answers recorded, each request's estimated cost
+taken by the gate, RetryAfter at once (max_wait 0) or a wait for the reset while low,
+stop_waiting, refusals counted, and the pause that spreads short credits until the reset."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from decimal import Decimal
 import asyncpg
 import pytest
 from channel_sync.beds24 import Beds24CreditsExhausted, CreditStatus
-from channel_sync.beds24.credit_budget import RESET_MARGIN, CreditBudget
+from channel_sync.beds24.credit_budget import RESET_MARGIN, CreditBudget, request_cost
 from channel_sync.errors import RetryAfter
+from channel_sync.metrics import BEDS24_CREDIT_REFUSALS
 
 ACCOUNT = "acc-1"
 
@@ -49,7 +51,10 @@ async def test_low_without_waiting_raises_retry_after_the_reset(db: asyncpg.Pool
     await budget.record(ACCOUNT, CreditStatus(Decimal(5), resets_at))
     called: list[bool] = []
 
-    async def request() -> None:
+    gate = budget.gate(ACCOUNT)
+
+    async def request() -> None:  # what a client gated by the budget does
+        await gate("GET", "/bookings", None)
         called.append(True)
 
     with pytest.raises(RetryAfter) as raised:
@@ -90,7 +95,46 @@ async def test_a_refusal_empties_the_budget_until_beds24s_reset(db: asyncpg.Pool
     async def refused() -> None:
         raise Beds24CreditsExhausted("credits exhausted", not_before)
 
+    counted = BEDS24_CREDIT_REFUSALS._value.get()
     with pytest.raises(Beds24CreditsExhausted):
         await budget.call(ACCOUNT, refused)
     row = await budget_row(db)
     assert row is not None and row["remaining"] == 0 and row["resets_at"] == not_before
+    assert BEDS24_CREDIT_REFUSALS._value.get() == counted + 1
+
+
+def test_a_request_is_estimated_by_its_kind_and_size() -> None:
+    assert request_cost("GET", "/authentication/details") == 0  # free
+    assert request_cost("GET", "/authentication/token") == 1
+    assert request_cost("GET", "/bookings") == Decimal("1.5")  # a page of 100
+    assert request_cost("POST", "/bookings", [{}] * 200) == 3
+
+
+async def test_the_gate_takes_a_write_by_its_size_and_holds_what_it_cannot_pay(
+    db: asyncpg.Pool,
+) -> None:
+    budget = CreditBudget(db, reserve=5, max_wait_s=0)
+    gate = budget.gate(ACCOUNT)
+    await budget.record(
+        ACCOUNT, CreditStatus(Decimal(10), datetime.now(UTC) + timedelta(minutes=2))
+    )
+    await gate("POST", "/bookings", [{}] * 200)
+    row = await budget_row(db)
+    assert row is not None and row["remaining"] == 7
+    with pytest.raises(RetryAfter):  # 7 - 3 would leave less than the reserve
+        await gate("POST", "/bookings", [{}] * 200)
+    await gate("GET", "/authentication/details", None)  # free: never held
+
+
+async def test_pause_spreads_short_credits_until_the_reset(db: asyncpg.Pool) -> None:
+    budget = CreditBudget(db, reserve=5, max_wait_s=0)
+    resets_at = datetime.now(UTC) + timedelta(seconds=100)
+    await budget.record(ACCOUNT, CreditStatus(Decimal(85), resets_at))
+    pause = budget.pause_s
+    assert await pause([ACCOUNT], batch_cost=4, short_below=50) == 0  # plenty
+    assert await pause(["another"], batch_cost=4, short_below=50) == 0  # unknown account
+    await budget.record(ACCOUNT, CreditStatus(Decimal(45), resets_at))
+    # 40 to spend over ~100 s at 4 a batch: one batch every ~10 s.
+    assert 9 < await pause([ACCOUNT], batch_cost=4, short_below=50) <= 10.5
+    await budget.record(ACCOUNT, CreditStatus(Decimal(7), resets_at))
+    assert 99 < await pause([ACCOUNT], batch_cost=4, short_below=50) <= 100.5  # the reset

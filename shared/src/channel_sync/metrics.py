@@ -43,3 +43,7 @@ BROKER_CONNECTED = Gauge(
     "channel_sync_broker_connected",
     "1 while the service holds a working RabbitMQ connection",
 )
+BEDS24_CREDIT_REFUSALS = Counter(
+    "channel_sync_beds24_credit_refusals_total",
+    "Beds24 calls refused for credits (the budget should prevent every one)",
+)

@@ -3,7 +3,8 @@
 Thin over `channel_sync.beds24.Beds24Client`; one shared httpx client for every call. The
 refresh token passes through here and is never logged or returned. What the calls leave of
 the account's credits goes into the budget the workers share (`CreditBudget`), once the
-account is known; these operator calls only record it, they are never held back.
+account is known; for a known account, a call the budget knows it cannot pay is not sent
+(503 with Retry-After).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Beds24Access:
             # A token just issued by the invite exchange saves buying another one.
             token=setup.token if setup else None,
             token_expires_in=setup.expires_in if setup else None,
+            before_send=self._budget.gate(account_id) if account_id and not with_owner else None,
         )
         async with client:
             try:

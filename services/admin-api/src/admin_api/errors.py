@@ -29,6 +29,7 @@ from channel_sync.beds24 import (
     Beds24Rejected,
     Beds24Unavailable,
 )
+from channel_sync.errors import RetryAfter
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -92,7 +93,7 @@ async def _http_exception(_: Request, exc: Exception) -> Response:
 async def _beds24_error(_: Request, exc: Exception) -> Response:
     if isinstance(exc, Beds24AuthError):
         return error_response(400, str(exc))
-    if isinstance(exc, Beds24CreditsExhausted):
+    if isinstance(exc, (Beds24CreditsExhausted, RetryAfter)):  # refused, or held back by us
         wait_s = max(1, math.ceil((exc.not_before - datetime.now(UTC)).total_seconds()))
         return error_response(
             503, f"Beds24 credits exhausted; try again in {wait_s}s", {"Retry-After": str(wait_s)}
@@ -124,6 +125,7 @@ EXCEPTION_HANDLERS = {
     HTTPException: _http_exception,
     Beds24AuthError: _beds24_error,
     Beds24CreditsExhausted: _beds24_error,
+    RetryAfter: _beds24_error,
     Beds24Rejected: _beds24_error,
     Beds24Unavailable: _beds24_error,
     OSError: _database_down,

@@ -50,11 +50,15 @@ async def run(
                 busy_retry_s=settings.busy_retry_s,
                 # Two connections per account in flight; two left for the relay and settling.
                 parallel_accounts=max(1, (settings.db_pool_max_size - 2) // 2),
+                budget=budget,
+                batch_credits=settings.batch_credits,
+                pace_below_credits=settings.pace_below_credits,
             )
             consumer = BatchingConsumer(
                 batch_handler=handler,
                 window_s=settings.batch_window_ms / 1000,
                 max_batch=settings.batch_max_events,
+                pause=handler.pause_s,
                 channel=None,  # opened once the broker link is up
                 work_queue=OUTBOUND,
                 pool=pool,

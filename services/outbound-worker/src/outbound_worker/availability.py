@@ -115,9 +115,8 @@ class AvailabilitySync:
         return outcomes
 
     async def _mark_done(self, work: RoomWork, note: str | None) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            for event_id in work.event_ids:
-                await self._events.mark_done(conn, event_id, note=note)
+        async with self._pool.acquire() as conn:
+            await self._events.mark_many_done(conn, work.event_ids, note=note)
 
 
 def _item_outcome(result: ItemResult) -> Exception | None:

@@ -2,8 +2,10 @@
 
 Each delivered message waits in `process` while a flush loop gathers messages for a short
 window (from the first one) or until the batch is full, runs the batch handler once, and
-gives every message its outcome; each message is then settled exactly as the shared
-EventConsumer settles one (ack; failed + DLQ; delayed retry, counted or not). A message
+gives every message its outcome. When Beds24 credits are short, `pause` (asked after each
+batch) holds the next batch back: changes gather longer into fewer, larger calls, so an
+account never runs dry. Each message is then settled exactly as the shared EventConsumer
+settles one (ack; failed + DLQ; delayed retry, counted or not). A message
 still waiting when the worker stops is simply not acknowledged: the broker redelivers it.
 """
 
@@ -25,6 +27,10 @@ from outbound_worker.metrics import BATCH_EVENTS
 logger = logging.getLogger(__name__)
 
 BatchHandler = Callable[[list[EventMessage]], Awaitable[Mapping[UUID, Exception | None]]]
+# Seconds the next batch must wait after the last one (0: no pause).
+Pause = Callable[[], Awaitable[float]]
+# A pause this long or longer is capped: the budget is asked again after it.
+MAX_PAUSE_S = 60.0
 
 _Waiting = tuple[EventMessage, "asyncio.Future[Exception | None]"]
 
@@ -36,6 +42,7 @@ class BatchingConsumer(EventConsumer):
         batch_handler: BatchHandler,
         window_s: float,
         max_batch: int,
+        pause: Pause | None = None,
         **consumer_args: Any,
     ) -> None:
         # Prefetch two batches: the next one gathers while the current one is at Beds24.
@@ -44,6 +51,8 @@ class BatchingConsumer(EventConsumer):
         self._batch_handler = batch_handler
         self._window_s = window_s
         self._max_batch = max_batch
+        self._pause = pause
+        self._not_before = 0.0  # loop time before which no batch starts
         self._waiting: list[_Waiting] = []
         self._arrived = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
@@ -53,7 +62,11 @@ class BatchingConsumer(EventConsumer):
         await super().start(channel)
 
     async def stop(self, drain_timeout_s: float = 20.0) -> None:
-        """Stop consuming, finish the batches already gathered, then stop the flush loop."""
+        """Stop consuming, finish the batches already gathered (no pause for credits: what
+        cannot be paid goes back to the queue), then stop the flush loop."""
+        self._not_before = 0.0
+        if self._waiting:
+            self._arrived.set()  # wake a paused gathering
         await super().stop(drain_timeout_s)
         if self._flusher is not None:
             self._flusher.cancel()
@@ -87,19 +100,36 @@ class BatchingConsumer(EventConsumer):
                     for _, future in batch:
                         if not future.done():
                             future.set_result(exc)
+                self._not_before = asyncio.get_running_loop().time() + await self._next_pause()
         finally:
             for _, future in self._waiting:
                 future.cancel()  # their messages go back to the broker unacknowledged
 
     async def _gather(self) -> None:
-        """Wait until the window since the first waiting message ends or the batch is full."""
+        """Wait until the window since the first waiting message ends or the batch is full,
+        and in any case until the pause after the last batch is over."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._window_s
-        while len(self._waiting) < self._max_batch and loop.time() < deadline:
+        window_ends = loop.time() + self._window_s
+        while True:
+            full = len(self._waiting) >= self._max_batch
+            wake = self._not_before if full else max(window_ends, self._not_before)
+            if loop.time() >= wake:
+                return
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(deadline - loop.time()):
+                async with asyncio.timeout(wake - loop.time()):
                     await self._arrived.wait()
+
+    async def _next_pause(self) -> float:
+        """The pause the credit budget asks for; none when it cannot be asked (the loop
+        must outlive a failed round: the budget's gate still holds calls it cannot pay)."""
+        if self._pause is None:
+            return 0.0
+        try:
+            return min(max(await self._pause(), 0.0), MAX_PAUSE_S)
+        except Exception as exc:
+            logger.warning("credit pacing unavailable: %s", exc.__class__.__name__)
+            return self._window_s
 
     async def _run(self, batch: list[_Waiting]) -> None:
         first: dict[UUID, EventMessage] = {}

@@ -1,6 +1,8 @@
-"""Bookings of one account in one batch: the current PMS state of each reservation becomes
-one item (however many events it had), all items go out in as few `POST /bookings` as the
-size limit allows, and each item's result is stored with its events' outcome."""
+"""Bookings of one account in one batch, in one pass: the reservations' current PMS state is
+loaded, every create of unknown outcome resolved at once (`unknown_creates`), each
+reservation becomes one item (however many events it had), all items go out in as few
+`POST /bookings` as the size limit allows, and each item's result is stored with its
+events' outcome."""
 
 from __future__ import annotations
 
@@ -22,10 +24,9 @@ from channel_sync.beds24 import (
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.db import Connection
 from channel_sync.errors import PermanentError, RetryAfter
-from channel_sync.references import REFERENCE_INFO_CODE, reservation_reference
 from channel_sync.repository import ChannelEventRepository
 
-from outbound_worker import pending_creates
+from outbound_worker import pending_creates, unknown_creates
 from outbound_worker.items import Unmappable, booking_item, cancel_item
 from outbound_worker.metrics import record_write
 from outbound_worker.outcomes import Outcomes, batch_key, chunks, json_bytes, same_outcome
@@ -35,6 +36,7 @@ from outbound_worker.pms_state import (
     mark_pushed,
     store_booking_id,
 )
+from outbound_worker.unknown_creates import UnknownCreate
 
 logger = logging.getLogger(__name__)
 
@@ -69,97 +71,90 @@ class BookingSync:
     async def run(
         self, account_id: str, client: Beds24Client, works: list[BookingWork]
     ) -> Outcomes:
+        """One pass: load the reservations' state, resolve every create of unknown outcome
+        at once, build the items, send them in as few calls as possible, store results."""
         ids = [w.reservation_id for w in works]
         async with self._pool.acquire() as conn:
             state = await load_reservations(conn, ids)
             noted = await pending_creates.pending(conn, ids)
         outcomes: Outcomes = {}
+        booking_ids = {w.reservation_id: _known_booking_id(w, state) for w in works}
+        unknown = [
+            UnknownCreate(w.reservation_id, w.beds24_property_id, noted[w.reservation_id])
+            for w in works
+            if w.reservation_id in noted and booking_ids[w.reservation_id] is None
+        ]
+        if unknown:
+            undecided = {u.reservation_id for u in unknown}
+            try:
+                made = await unknown_creates.resolve(self._budget, account_id, client, unknown)
+            except (Beds24Error, RetryAfter) as exc:  # cannot tell: those wait, others go on
+                for work in works:
+                    if work.reservation_id in undecided:
+                        outcomes |= same_outcome(work.event_ids, exc)
+                works = [w for w in works if w.reservation_id not in undecided]
+            else:
+                adopted = {r: b for r, b in made.items() if b is not None}
+                clashes = await self._adopt(adopted)
+                for work in works:
+                    if work.reservation_id in clashes:
+                        outcomes |= same_outcome(work.event_ids, clashes[work.reservation_id])
+                works = [w for w in works if w.reservation_id not in clashes]
+                booking_ids |= adopted
         sends: list[_Send] = []
+        finished: list[tuple[BookingWork, str]] = []
         for work in works:
             try:
-                planned = await self._plan(
-                    account_id,
-                    client,
+                planned = _plan(
                     work,
                     state.get(work.reservation_id),
+                    booking_ids[work.reservation_id],
                     work.reservation_id in noted,
                 )
             except Unmappable as exc:
                 outcomes |= same_outcome(work.event_ids, PermanentError(str(exc)))
-            except (Beds24Error, RetryAfter, PermanentError) as exc:
-                outcomes |= same_outcome(work.event_ids, exc)
+                continue
+            if isinstance(planned, _Send):
+                sends.append(planned)
             else:
-                if isinstance(planned, _Send):
-                    sends.append(planned)
-                else:
-                    await self._finish_without_sending(work, planned)
-                    outcomes |= same_outcome(work.event_ids, None)
+                finished.append((work, planned))
         creates = [(s.work.reservation_id, s.work.property_id) for s in sends if s.creates]
-        if creates:  # committed before sending: a lost answer is then looked up, not repeated
-            async with self._pool.acquire() as conn:
-                await pending_creates.note(conn, creates)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._finish_without_sending(conn, finished)
+            # Committed before sending: a lost answer is then looked up, not repeated.
+            await pending_creates.note(conn, creates)
+        for work, _ in finished:
+            outcomes |= same_outcome(work.event_ids, None)
         for chunk in chunks(sends, self._max_items, weight=lambda s: json_bytes(s.item)):
             outcomes |= await self._send(account_id, client, chunk)
         return outcomes
 
-    async def _plan(
-        self,
-        account_id: str,
-        client: Beds24Client,
-        work: BookingWork,
-        res: Reservation | None,
-        create_pending: bool,
-    ) -> _Send | str:
-        """What to send for this reservation, or why nothing needs sending."""
-        booking_id = res.beds24_booking_id if res else work.known_booking_id
-        if booking_id is None and create_pending:
-            booking_id = await self._look_up(account_id, client, work)
-        if res is None:
-            if booking_id is not None:
-                return _Send(work, cancel_item(booking_id), creates=False, noted=create_pending)
-            return "deleted in the PMS before it reached Beds24: nothing to send"
-        if res.status == "cancelled":
-            if booking_id is None:
-                return "cancelled before it reached Beds24: nothing to send"
-            try:  # the whole state, so a cancelled booking still shows the PMS's dates
-                return _Send(work, booking_item(res, booking_id), creates=False)
-            except Unmappable:
-                return _Send(work, cancel_item(booking_id), creates=False)
-        return _Send(work, booking_item(res, booking_id), creates=booking_id is None)
-
-    async def _look_up(
-        self, account_id: str, client: Beds24Client, work: BookingWork
-    ) -> int | None:
-        """An earlier create's answer was lost: adopt the booking it made, if it made one."""
-        reference = reservation_reference(work.reservation_id)
-        found = await self._budget.call(
-            account_id,
-            lambda: client.find_bookings_by_reference(
-                reference, property_id=work.beds24_property_id, info_code=REFERENCE_INFO_CODE
-            ),
-        )
-        ids = sorted(int(b["id"]) for b in found if b.get("id") is not None)
-        if not ids:
-            logger.info("no Beds24 booking carries %s: creating it", reference)
-            return None
-        if len(ids) > 1:
-            logger.warning("%d Beds24 bookings carry %s; adopting %d", len(ids), reference, ids[0])
-        async with self._pool.acquire() as conn:
-            try:
-                async with conn.transaction():
-                    if await store_booking_id(conn, work.reservation_id, ids[0]):
-                        await pending_creates.resolved(conn, work.reservation_id)
-                    # else deleted: the note stays until the cancel of that booking succeeds
-            except asyncpg.UniqueViolationError:
-                raise await _already_linked(conn, work.reservation_id, ids[0]) from None
-        logger.info("adopted Beds24 booking %d created by an earlier attempt", ids[0])
-        return ids[0]
-
-    async def _finish_without_sending(self, work: BookingWork, note: str) -> None:
+    async def _adopt(self, adopted: dict[UUID, int]) -> dict[UUID, Exception]:
+        """Store the Beds24 ids earlier creates made, in one transaction (a savepoint each);
+        answers the reservations whose id is already another's (an operator must decide)."""
+        clashes: dict[UUID, Exception] = {}
+        if not adopted:
+            return clashes
         async with self._pool.acquire() as conn, conn.transaction():
+            for reservation_id, booking_id in sorted(adopted.items()):  # in lock order
+                try:
+                    async with conn.transaction():
+                        if await store_booking_id(conn, reservation_id, booking_id):
+                            await pending_creates.resolved(conn, reservation_id)
+                        # else deleted: the note stays until the cancel of that booking succeeds
+                except asyncpg.UniqueViolationError:
+                    clashes[reservation_id] = await _already_linked(
+                        conn, reservation_id, booking_id
+                    )
+        logger.info("adopted %d Beds24 bookings made by earlier creates", len(adopted))
+        return clashes
+
+    async def _finish_without_sending(
+        self, conn: Connection, finished: list[tuple[BookingWork, str]]
+    ) -> None:
+        for work, note in finished:
             await pending_creates.resolved(conn, work.reservation_id)
-            for event_id in work.event_ids:
-                await self._events.mark_done(conn, event_id, note=note)
+            await self._events.mark_many_done(conn, work.event_ids, note=note)
 
     async def _send(
         self, account_id: str, client: Beds24Client, chunk: Sequence[_Send]
@@ -187,7 +182,9 @@ class BookingSync:
         in its own savepoint, so one item's database error cannot undo the others."""
         outcomes: Outcomes = {}
         async with self._pool.acquire() as conn, conn.transaction():
-            for send, result in zip(chunk, results, strict=True):
+            # In reservation order: transactions locking several reservations agree on it.
+            paired = zip(chunk, results, strict=True)
+            for send, result in sorted(paired, key=lambda p: p[0].work.reservation_id):
                 try:
                     async with conn.transaction():
                         outcome = await self._store_item(conn, send, result, sent_at)
@@ -211,9 +208,31 @@ class BookingSync:
         if outcome is None:
             await mark_pushed(conn, work.reservation_id, sent_at)
             note = "; ".join(result.warnings)[:500] or None
-            for event_id in work.event_ids:
-                await self._events.mark_done(conn, event_id, note=note)
+            await self._events.mark_many_done(conn, work.event_ids, note=note)
         return outcome
+
+
+def _known_booking_id(work: BookingWork, state: dict[UUID, Reservation]) -> int | None:
+    res = state.get(work.reservation_id)
+    return res.beds24_booking_id if res else work.known_booking_id
+
+
+def _plan(
+    work: BookingWork, res: Reservation | None, booking_id: int | None, create_pending: bool
+) -> _Send | str:
+    """What to send for this reservation, or why nothing needs sending."""
+    if res is None:
+        if booking_id is not None:
+            return _Send(work, cancel_item(booking_id), creates=False, noted=create_pending)
+        return "deleted in the PMS before it reached Beds24: nothing to send"
+    if res.status == "cancelled":
+        if booking_id is None:
+            return "cancelled before it reached Beds24: nothing to send"
+        try:  # the whole state, so a cancelled booking still shows the PMS's dates
+            return _Send(work, booking_item(res, booking_id), creates=False)
+        except Unmappable:
+            return _Send(work, cancel_item(booking_id), creates=False)
+    return _Send(work, booking_item(res, booking_id), creates=booking_id is None)
 
 
 async def _already_linked(

@@ -13,11 +13,12 @@ from uuid import UUID
 
 import asyncpg
 from channel_sync.beds24.accounts import Account, Beds24Clients
+from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.events import ChannelEvent, EventMessage, EventStatus
 from channel_sync.repository import ChannelEventRepository
 
-from outbound_worker import locks
+from outbound_worker import locks, pending_creates
 from outbound_worker.availability import AvailabilitySync, RoomWork, nights_of
 from outbound_worker.bookings import BookingSync, BookingWork
 from outbound_worker.links import PropertyLink, links_of
@@ -52,6 +53,9 @@ class OutboundHandler:
         horizon_days: int,
         busy_retry_s: float,
         parallel_accounts: int,
+        budget: CreditBudget | None = None,
+        batch_credits: float = 4.0,
+        pace_below_credits: float = 50.0,
     ) -> None:
         self._pool = pool
         self._clients = clients
@@ -63,6 +67,19 @@ class OutboundHandler:
         # Each account holds a lock connection plus one working connection at a time: bound
         # the accounts in flight so they can never take the whole pool and wait on each other.
         self._accounts_in_flight = asyncio.Semaphore(parallel_accounts)
+        self._budget = budget
+        self._batch_credits = batch_credits
+        self._pace_below = pace_below_credits
+        self._recent_accounts: set[str] = set()
+
+    async def pause_s(self) -> float:
+        """How long the next batch should wait so the accounts of the last one keep
+        credits until their window resets (0 while they have plenty)."""
+        if self._budget is None or not self._recent_accounts:
+            return 0.0
+        return await self._budget.pause_s(
+            self._recent_accounts, batch_cost=self._batch_credits, short_below=self._pace_below
+        )
 
     async def __call__(self, messages: list[EventMessage]) -> Outcomes:
         ids = [m.event_id for m in messages]
@@ -70,6 +87,7 @@ class OutboundHandler:
         async with self._pool.acquire() as conn:
             events = [e for e in await self._events.get_many(conn, ids) if _open(e)]
             links = await links_of(conn, list({e.property_id for e in events}))
+            noted = await pending_creates.noted_of_properties(conn, list(links))
         accounts: dict[str, _AccountWork] = {}
         today = datetime.now(UTC).date()
         for event in events:
@@ -83,6 +101,8 @@ class OutboundHandler:
             problem = self._add(work, event, link, today)
             if problem is not None:
                 outcomes[event.id] = problem
+        _join_unknown_creates(accounts, noted, links)
+        self._recent_accounts = set(accounts)
         results = await asyncio.gather(*(self._run_account(w) for w in accounts.values()))
         for result in results:
             outcomes |= result
@@ -147,6 +167,27 @@ class OutboundHandler:
             if rooms:
                 outcomes |= await self._availability.run(account_id, client, rooms)
         return outcomes
+
+
+def _join_unknown_creates(
+    accounts: dict[str, _AccountWork],
+    noted: list[tuple[UUID, UUID]],
+    links: dict[UUID, PropertyLink],
+) -> None:
+    """When a batch has a create of unknown outcome to resolve, every other noted create of
+    its properties joins it (without events): the one bulk search decides them all, rather
+    than one search per later batch that carries a few of them."""
+    in_doubt = {r for r, _ in noted}
+    for work in accounts.values():
+        if not in_doubt & work.bookings.keys():
+            continue
+        for reservation_id, property_id in noted:
+            link = links[property_id]
+            if link.account.account_id == work.account.account_id:
+                work.bookings.setdefault(
+                    reservation_id,
+                    BookingWork(reservation_id, property_id, link.beds24_property_id, []),
+                )
 
 
 def _open(event: ChannelEvent) -> bool:

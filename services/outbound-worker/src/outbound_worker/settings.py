@@ -11,11 +11,16 @@ class OutboundSettings(CommonSettings):
     http_port: int = Field(default=8083, ge=1, le=65535)
     # Messages are gathered this long (from the first one) into one batch per account.
     batch_window_ms: int = Field(default=300, ge=0, le=60_000)
-    batch_max_events: int = Field(default=500, ge=1, le=5_000)
+    # A batch's events collapse into one item per reservation: large batches are cheap.
+    batch_max_events: int = Field(default=5_000, ge=1, le=20_000)
     # Items per Beds24 POST: well under Beds24's ~10,000 items and ~1 MB per call.
     max_items_per_call: int = Field(default=200, ge=1, le=1_000)
     # Below this many credits left, wait for the account's five-minute window to reset.
     credit_reserve: float = Field(default=5.0, ge=0)
+    # Fewer credits than this left to spend (past the reserve): batches are spaced so the
+    # rest lasts until the window resets, each expected to cost `batch_credits`.
+    pace_below_credits: float = Field(default=50.0, ge=0)
+    batch_credits: float = Field(default=4.0, gt=0)
     # Longer waits for credits go back to the queue (not counted) instead of holding messages.
     max_credit_wait_s: float = Field(default=330.0, ge=0)
     # Room/mapping changes update availability from today this many days ahead.

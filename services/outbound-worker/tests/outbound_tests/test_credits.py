@@ -7,7 +7,9 @@ from datetime import date, timedelta
 from uuid import UUID
 
 import asyncpg
+import pytest
 from beds24_sandbox.handle import SandboxHandle
+from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.testing.waiting import wait_for
 
 from .conftest import StartWorker
@@ -85,3 +87,32 @@ async def test_low_budget_waits_for_the_reset_instead_of_being_refused(
             str(account_id),
         )
     assert budget is not None and budget["resets_at"] is not None
+
+
+async def test_batches_keep_flowing_when_the_credit_pacing_cannot_be_read(
+    db: asyncpg.Pool,
+    beds24_sandbox: SandboxHandle,
+    start_worker: StartWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hotel, account_id = await _hotel(db, beds24_sandbox)
+
+    async def unreadable(*_: object, **__: object) -> float:
+        raise ConnectionResetError("the budget's database connection dropped")
+
+    monkeypatch.setattr(CreditBudget, "pause_s", unreadable)
+    await start_worker()
+    for n in range(2):  # one at a time: the pause is asked (and fails) after each batch
+        async with db.acquire() as conn:
+            res = await insert_reservation(
+                conn,
+                hotel,
+                arrival=D + timedelta(days=3 * n),
+                departure=D + timedelta(days=3 * n + 1),
+            )
+        row = await wait_for(
+            lambda res=res: _booking_event(db, res), timeout=15, what="event settled"
+        )
+        assert row["status"] == "done"
+    assert len(await beds24_sandbox.bookings()) == 2
+    assert (await beds24_sandbox.credits(account_id))["refused"] == 0

@@ -1,5 +1,6 @@
 """One Beds24 client per account, kept for the service's life so its token stays cached (a
-token costs credits), every answer's credits recorded into the account's shared budget."""
+token costs credits), every request planned by the account's shared budget (which may hold
+it until the reset) and every answer's credits recorded into it."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class Beds24Clients:
             http=self._http,
             timeout_s=self._timeout_s,
             on_credits=self._budget.recorder(account.account_id),
+            before_send=self._budget.gate(account.account_id),
         )
         self._clients[account.account_id] = (account.refresh_token, client)
         return client

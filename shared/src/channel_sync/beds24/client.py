@@ -19,7 +19,7 @@ from channel_sync.beds24.info_items import info_items_with_code
 from channel_sync.beds24.models import CreditStatus, ItemResult, SetupResult
 from channel_sync.beds24.queries import BookingFilter, Params, Statuses, booking_params
 from channel_sync.beds24.tokens import TokenCache
-from channel_sync.beds24.transport import CreditsCallback, Transport
+from channel_sync.beds24.transport import BeforeSend, CreditsCallback, Transport
 
 # A paging loop that does not end is a Beds24 fault, not a reason to spin forever.
 MAX_PAGES = 1000
@@ -38,12 +38,14 @@ class Beds24Client:
         http: httpx.AsyncClient | None = None,
         timeout_s: float = 15.0,
         on_credits: CreditsCallback | None = None,
+        before_send: BeforeSend | None = None,
         token: str | None = None,
         token_expires_in: float | None = None,
     ):
         self._owns_http = http is None
         self._transport = Transport(http or httpx.AsyncClient(), base_url, timeout_s)
         self._transport.on_credits = on_credits
+        self._transport.before_send = before_send  # e.g. a credit budget's gate
         self._refresh_token = refresh_token
         self._tokens = TokenCache(self._fetch_token)
         if token is not None and token_expires_in is not None:

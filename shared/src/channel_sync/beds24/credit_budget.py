@@ -3,9 +3,12 @@
 
 Beds24 grants each account a pool of credits per five-minute window and refuses calls past
 it. Each answer reports what is left and when the window resets (a client's `on_credits`
-feeds `record`). Before a call, `spend` takes one credit from the shared row; when fewer
-than the reserve are left it waits for the reset (up to `max_wait_s`) instead of being
-refused. A refusal anyway (`exhausted`) empties the budget until Beds24's reset time.
+feeds `record`). Before each HTTP request (a client's `before_send` is `gate`), `spend` takes
+the request's estimated cost from the shared row; when that would leave less than the
+reserve it waits for the reset (up to `max_wait_s`) instead of being refused. A refusal
+anyway (`exhausted`) empties the budget until Beds24's reset time and is counted.
+`pause_s` tells a batching caller how long to gather so the credits left last until the
+reset.
 """
 
 from __future__ import annotations
@@ -13,23 +16,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 
 from channel_sync.beds24.errors import Beds24CreditsExhausted
 from channel_sync.beds24.models import CreditStatus
 from channel_sync.errors import RetryAfter
+from channel_sync.metrics import BEDS24_CREDIT_REFUSALS
 
 logger = logging.getLogger(__name__)
 
 # A small margin past the announced reset, so the first call lands in the new window.
 RESET_MARGIN = timedelta(milliseconds=250)
-# Credits one call is assumed to cost until Beds24's answer says what is really left.
+# Credits one request is assumed to cost until Beds24's answer says what is really left
+# (BEDS24.md: about 1 per call, 1.5 for a page of 100 bookings, more for big writes).
 CALL_ESTIMATE = Decimal(1)
+PAGE_ESTIMATE = Decimal("1.5")
+PER_ITEM_ESTIMATE = Decimal("0.01")
+
+
+def request_cost(method: str, path: str, json: Any = None) -> Decimal:
+    """What one request is expected to cost: a read a full page, a write per item."""
+    if path == "/authentication/details":
+        return Decimal(0)  # free
+    if method == "GET":
+        return CALL_ESTIMATE if path.startswith("/authentication/") else PAGE_ESTIMATE
+    items = len(json) if isinstance(json, list) else 1
+    return CALL_ESTIMATE + PER_ITEM_ESTIMATE * items
+
 
 T = TypeVar("T")
 
@@ -56,21 +74,32 @@ class CreditBudget:
         self._stopping.set()
 
     async def call(self, account_id: str, request: Callable[[], Awaitable[T]]) -> T:
-        """Make one Beds24 call within the budget; a refusal for credits anyway empties the
-        budget until Beds24's reset and is raised (a RetryAfter, not counted as an attempt)."""
-        await self.spend(account_id)
+        """Make Beds24 calls with a client gated by this budget (`gate`, which takes each
+        request's credits); a refusal for credits anyway empties the budget until Beds24's
+        reset and is raised (a RetryAfter, not counted as an attempt)."""
         try:
             return await request()
         except Beds24CreditsExhausted as exc:
             await self.exhausted(account_id, exc.not_before)
             raise
 
-    async def spend(self, account_id: str) -> None:
-        """Take one call's credits, waiting for the window to reset while too few are left.
+    def gate(self, account_id: str) -> Callable[[str, str, Any], Awaitable[None]]:
+        """A client's `before_send`: each request first takes its estimated credits."""
+
+        async def before_send(method: str, path: str, json: Any) -> None:
+            cost = request_cost(method, path, json)
+            if cost > 0:
+                await self.spend(account_id, cost)
+
+        return before_send
+
+    async def spend(self, account_id: str, cost: Decimal = CALL_ESTIMATE) -> None:
+        """Take one request's credits, waiting for the window to reset while too few are
+        left.
 
         Raises RetryAfter (not counted as an attempt) when the wait would be too long."""
         while True:
-            resets_at = await self._try_spend(account_id)
+            resets_at = await self._try_spend(account_id, cost)
             if resets_at is None:
                 return
             wait = resets_at + RESET_MARGIN - datetime.now(UTC)
@@ -92,7 +121,7 @@ class CreditBudget:
                     await self._stopping.wait()
                     raise low
 
-    async def _try_spend(self, account_id: str) -> datetime | None:
+    async def _try_spend(self, account_id: str, cost: Decimal) -> datetime | None:
         """None if a call may go now (credits taken); else when the window resets."""
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
@@ -110,12 +139,12 @@ class CreditBudget:
                     account_id,
                 )
                 return None
-            if row["remaining"] - CALL_ESTIMATE >= self._reserve:
+            if row["remaining"] - cost >= self._reserve:
                 await conn.execute(
                     """UPDATE beds24_credit_budgets SET remaining = remaining - $2,
                            updated_at = now() WHERE account_id = $1""",
                     account_id,
-                    CALL_ESTIMATE,
+                    cost,
                 )
                 return None
             resets_at: datetime = row["resets_at"]
@@ -137,6 +166,8 @@ class CreditBudget:
 
     async def exhausted(self, account_id: str, until: datetime) -> None:
         """Beds24 refused for credits: nothing more until its reset."""
+        BEDS24_CREDIT_REFUSALS.inc()
+        logger.warning("Beds24 refused a call of account %s for credits", account_id)
         await self.record(account_id, CreditStatus(remaining=Decimal(0), resets_at=until))
 
     def recorder(self, account_id: str) -> Callable[[CreditStatus], Awaitable[None]]:
@@ -146,3 +177,28 @@ class CreditBudget:
             await self.record(account_id, status)
 
         return record
+
+    async def pause_s(
+        self, account_ids: Collection[str], *, batch_cost: float, short_below: float
+    ) -> float:
+        """How long a batching caller should gather before its next batch so that, at
+        `batch_cost` credits a batch, no account runs dry before its window resets: 0 while
+        every account has `short_below` credits or more to spend; else the credits left
+        spread evenly over the time left (the most pressed account decides)."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                """SELECT remaining, extract(epoch FROM resets_at - now()) AS left_s
+                   FROM beds24_credit_budgets WHERE account_id = ANY($1::text[])
+                     AND remaining IS NOT NULL AND resets_at > now()""",
+                list(account_ids),
+            )
+        pause = 0.0
+        for row in rows:
+            spendable = float(row["remaining"] - self._reserve)
+            if spendable >= short_below:
+                continue
+            left_s = float(row["left_s"]) + RESET_MARGIN.total_seconds()
+            pause = max(
+                pause, left_s if spendable < batch_cost else batch_cost * left_s / spendable
+            )
+        return pause

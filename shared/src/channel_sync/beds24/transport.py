@@ -32,6 +32,8 @@ _CREDIT_WORDS = re.compile(r"credit|rate.?limit|too many requests", re.IGNORECAS
 DEFAULT_CREDIT_WAIT = timedelta(minutes=5)
 
 CreditsCallback = Callable[[CreditStatus], Awaitable[None]]
+# Called with (method, path, json body) before each request: may wait, or raise to hold it.
+BeforeSend = Callable[[str, str, Any], Awaitable[None]]
 
 
 class Transport:
@@ -41,6 +43,7 @@ class Transport:
         self.timeout = httpx.Timeout(timeout_s)
         self.credits: CreditStatus | None = None
         self.on_credits: CreditsCallback | None = None
+        self.before_send: BeforeSend | None = None
 
     async def send(
         self,
@@ -52,6 +55,8 @@ class Transport:
         json: Any = None,
     ) -> httpx.Response:
         """Send one request; network trouble becomes Beds24Unavailable."""
+        if self.before_send is not None:
+            await self.before_send(method, path, json)
         started = time.monotonic()
         try:
             response = await self.http.request(
