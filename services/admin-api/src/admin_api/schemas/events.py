@@ -23,6 +23,9 @@ class EventFilters(BaseModel):
     direction: Direction | None = None
     event_type: str | None = Field(default=None, min_length=1, max_length=100)
     property_id: UUID | None = None
+    beds24_booking_id: str | None = Field(
+        default=None, min_length=1, max_length=50, description="the Beds24 booking id"
+    )
     since: datetime | None = Field(default=None, description="received_at >= since")
     until: datetime | None = Field(default=None, description="received_at < until")
 
@@ -41,6 +44,7 @@ class EventFilters(BaseModel):
             property_id=self.property_id,
             since=self.since,
             until=self.until,
+            entity_external_id=self.beds24_booking_id,
         )
 
 
