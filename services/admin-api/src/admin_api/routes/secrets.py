@@ -5,12 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin_api import rotation
 from admin_api.deps import deps
 from admin_api.endpoint import Endpoint, answer
 from admin_api.errors import NotFound
 from admin_api.parsing import parse_query, path_uuid
 from admin_api.queries import properties, secrets
-from admin_api.rotation import add_secret as add, revoke_secret as revoke
 from admin_api.schemas.properties import (
     NewSecret,
     RevokeOptions,
@@ -32,7 +32,7 @@ async def list_secrets(request: Request) -> Response:
 async def add_secret(request: Request) -> Response:
     property_id = path_uuid(request, "property_id")
     d = deps(request)
-    secret, secret_id, listed = await add(d.pool, property_id)
+    secret, secret_id, listed = await rotation.add_secret(d.pool, property_id)
     webhook = WebhookSetup(
         url=webhook_url(d.settings.public_webhook_base_url, property_id),
         custom_header=secret.header_line,
@@ -45,7 +45,8 @@ async def revoke_secret(request: Request) -> Response:
     property_id = path_uuid(request, "property_id")
     secret_id = path_uuid(request, "secret_id")
     force = parse_query(request, RevokeOptions).force
-    return answer(await revoke(deps(request).pool, property_id, secret_id, force=force))
+    revoked = await rotation.revoke_secret(deps(request).pool, property_id, secret_id, force=force)
+    return answer(revoked)
 
 
 ENDPOINTS = [
