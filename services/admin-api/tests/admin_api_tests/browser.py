@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import pytest
 from channel_sync.testing.waiting import wait_for
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -77,6 +78,23 @@ class Browser:
         await self._run(lambda: Select(element).select_by_value(value))
 
     async def click(self, css: str) -> None:
+        """Click a link or button and wait for the next page to replace this one (so a
+        check that follows never reads the old page)."""
+        old_page = await self.find("html")
+        element = await self.find(css)
+        await self._run(element.click)
+
+        async def replaced() -> bool:
+            try:
+                await self._run(lambda: old_page.tag_name)
+            except StaleElementReferenceException:
+                return True
+            return False
+
+        await wait_for(replaced, timeout=10, what=f"the page after clicking {css}")
+
+    async def tick(self, css: str) -> None:
+        """Click what changes nothing but itself (a checkbox)."""
         element = await self.find(css)
         await self._run(element.click)
 
@@ -91,7 +109,10 @@ class Browser:
     async def wait_text(self, css: str, expected: str, timeout: float = 10) -> None:
         async def shows() -> bool:
             found = await self.all(css)
-            return bool(found) and expected in await self._run(lambda: found[0].text)
+            try:
+                return bool(found) and expected in await self._run(lambda: found[0].text)
+            except StaleElementReferenceException:  # replaced meanwhile (htmx): look again
+                return False
 
         await wait_for(shows, timeout=timeout, what=f"{css} to show {expected!r}")
 

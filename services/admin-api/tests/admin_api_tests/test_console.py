@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import asyncpg
@@ -20,18 +20,11 @@ from channel_sync.testing.waiting import wait_for
 from selenium import webdriver
 
 from .amqp_helpers import drain
-from .browser import Browser, start_chromium
+from .browser import Browser
 from .conftest import TOKEN, Admin
 from .factories import insert_event, insert_property
 
 repo = ChannelEventRepository()
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[webdriver.Chrome]:
-    driver = start_chromium()
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture
@@ -268,7 +261,7 @@ async def test_dead_letters_group_by_reason_and_retry_a_reason_after_confirming(
     await browser.click("#confirm")
     await browser.wait_text("#notice", "3 events retried")
 
-    await browser.click(f"#pick-{lone.id}")
+    await browser.tick(f"#pick-{lone.id}")
     await browser.click("#retry-selected")
     await browser.wait_text("h1", "Retry 1 failed event?")
     await browser.click("#confirm")

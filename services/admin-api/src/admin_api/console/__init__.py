@@ -9,7 +9,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin_api.console import dead_letters, events, properties
+from admin_api.console import dead_letters, events, mappings, properties
 from admin_api.console.guard import Handler, guarded
 from admin_api.console.login import Login
 from admin_api.console.render import redirect
@@ -51,6 +51,8 @@ def console_routes(settings: AdminSettings) -> list[BaseRoute]:
         get("/properties/new", properties.onboarding_form),
         post("/properties/new", properties.onboard),
         get("/properties/{property_id}", properties.show_property),
+        get("/properties/{property_id}/mappings", mappings.mapping_form),
+        post("/properties/{property_id}/mappings", mappings.save_mappings),
         post("/properties/{property_id}/secrets", properties.rotate_secret),
         post("/properties/{property_id}/secrets/{secret_id}/revoke", properties.revoke),
         Mount("/static", StaticFiles(directory=STATIC), name="console-static"),

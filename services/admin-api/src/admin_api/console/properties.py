@@ -10,9 +10,9 @@ from admin_api.console.forms import filled, path_id, validate
 from admin_api.console.render import page, redirect
 from admin_api.deps import deps
 from admin_api.errors import BadRequest, NotFound
-from admin_api.queries import health, mappings, secrets
+from admin_api.queries import health, mappings, properties, secrets
 from admin_api.rotation import add_secret, revoke_secret
-from admin_api.schemas.properties import RegisterProperty
+from admin_api.schemas.properties import PropertyInfo, RegisterProperty
 from admin_api.webhook_secret import webhook_url
 
 
@@ -66,7 +66,14 @@ async def revoke(request: Request) -> Response:
 
 
 async def onboarding_form(request: Request) -> Response:
-    return page(request, "onboard.html", values={}, step=1)
+    return page(request, "onboard.html", values={}, step=1, unconnected=await _unconnected(request))
+
+
+async def _unconnected(request: Request) -> list[PropertyInfo]:
+    """PMS properties not registered with Beds24 yet: onboarding may pick one of them."""
+    async with deps(request).pool.acquire() as conn:
+        listed = await properties.list_page(conn, limit=1000, offset=0)
+    return [p for p in listed if p.beds24_property_id is None]
 
 
 async def onboard(request: Request) -> Response:
@@ -84,7 +91,16 @@ async def onboard(request: Request) -> Response:
         d = deps(request)
         property_id, new_secret, secret_id, rooms = await d.onboarding.register(body)
     except BadRequest as exc:
-        return page(request, "onboard.html", 400, values=shown, step=1, error=exc.message)
+        unconnected = await _unconnected(request)
+        return page(
+            request,
+            "onboard.html",
+            400,
+            values=shown,
+            step=1,
+            error=exc.message,
+            unconnected=unconnected,
+        )
     return page(
         request,
         "onboarded.html",
