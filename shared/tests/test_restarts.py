@@ -33,11 +33,20 @@ repo = ChannelEventRepository()
 
 
 def _free_port(low: int = 30_000, high: int = 40_000) -> int:
-    """A free port whose RabbitMQ distribution port (+20,000) is free too."""
-    for port in range(low + os.getpid() % 1000, high):
-        if all(_bindable(p) for p in (port, port + 20_000)):
+    """A free port in [low, high) whose RabbitMQ distribution port (+20,000) is free too."""
+    start = low + os.getpid() % (high - low)
+    for offset in range(high - low):
+        port = low + (start - low + offset) % (high - low)
+        if _bindable(port) and _bindable(port + 20_000):
             return port
     raise RuntimeError("no free port")
+
+
+def _any_free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def _bindable(port: int) -> bool:
@@ -142,7 +151,7 @@ async def test_worker_readiness_follows_outages_and_work_resumes(
     """An outbound worker process against private servers: ready; not ready while RabbitMQ
     is stopped, ready again after it returns; not ready while Postgres restarts, ready
     after; and an event recorded after both outages is relayed and consumed."""
-    port = _free_port(45_100, 46_000)
+    port = _any_free_port()
     env = {
         **os.environ,
         "DATABASE_URL": private_dsn,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -31,7 +33,7 @@ def console_routes(settings: AdminSettings) -> list[BaseRoute]:
     def post(path: str, handler: Handler, *, operator: bool = True) -> Route:
         return Route(path, guarded(codec, handler, operator=operator), methods=["POST"])
 
-    async def home(_: object) -> object:
+    async def home(_: Request) -> Response:
         return redirect(f"{PREFIX}/events")
 
     pages: list[BaseRoute] = [
