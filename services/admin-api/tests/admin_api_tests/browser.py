@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import pytest
 from channel_sync.testing.waiting import wait_for
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -89,9 +89,20 @@ class Browser:
                 await self._run(lambda: old_page.tag_name)
             except StaleElementReferenceException:
                 return True
+            except WebDriverException:  # Chromium mid-navigation: ask again
+                return False
             return False
 
         await wait_for(replaced, timeout=10, what=f"the page after clicking {css}")
+
+        async def loaded() -> bool:
+            try:
+                state = await self._run(self.driver.execute_script, "return document.readyState")
+            except WebDriverException:
+                return False
+            return bool(state == "complete")
+
+        await wait_for(loaded, timeout=10, what=f"the page after clicking {css} to load")
 
     async def tick(self, css: str) -> None:
         """Click what changes nothing but itself (a checkbox)."""
@@ -111,7 +122,7 @@ class Browser:
             found = await self.all(css)
             try:
                 return bool(found) and expected in await self._run(lambda: found[0].text)
-            except StaleElementReferenceException:  # replaced meanwhile (htmx): look again
+            except WebDriverException:  # replaced meanwhile (htmx, navigation): look again
                 return False
 
         await wait_for(shows, timeout=timeout, what=f"{css} to show {expected!r}")
