@@ -2,6 +2,8 @@
 # Makes sure Postgres and RabbitMQ answer on this machine: starts them when installed but
 # stopped; installs them from the OS packages when absent (needs root). Then creates the
 # database named in DATABASE_URL. Skip all of it with SKIP_INFRA=1 (managed services).
+# Also installs headless Chromium and its driver for the console's browser tests (skip with
+# SKIP_BROWSER=1).
 set -euo pipefail
 
 DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/channel_sync}
@@ -22,7 +24,10 @@ apt_install() {
     log "cannot install $* without root: install it, or point the settings at a running one"; exit 1
   fi
   log "installing $* from the OS packages"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  if [ -z "${APT_UPDATED:-}" ]; then  # once per run
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    APT_UPDATED=1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
@@ -51,6 +56,13 @@ ensure_rabbitmq() {
   wait_port 127.0.0.1 "$AMQP_PORT" 120 || { log "rabbitmq did not come up"; exit 1; }
 }
 
+ensure_browser() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    log "chromium: present"; return
+  fi
+  apt_install chromium chromium-driver
+}
+
 ensure_database() {
   local name=${DATABASE_URL##*/}
   name=${name%%\?*}
@@ -64,5 +76,8 @@ ensure_database() {
 if [ "${SKIP_INFRA:-0}" != "1" ]; then
   ensure_postgres
   ensure_rabbitmq
+fi
+if [ "${SKIP_BROWSER:-0}" != "1" ]; then
+  ensure_browser
 fi
 ensure_database

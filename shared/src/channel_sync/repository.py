@@ -10,7 +10,7 @@ import base64
 import builtins
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -45,6 +45,10 @@ class EventFilter:
     property_id: UUID | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # The Beds24 booking id (or room id, for availability events) the event is about.
+    entity_external_id: str | None = None
+    # Exactly this reason: an operator retrying every failed event of one reason.
+    last_error: str | None = None
 
     def where(self, start: int = 1) -> tuple[str, list[Any]]:
         """SQL conditions and their arguments, numbered from `$start`."""
@@ -57,6 +61,8 @@ class EventFilter:
             ("property_id", "=", self.property_id),
             ("received_at", ">=", self.since),
             ("received_at", "<", self.until),
+            ("entity_external_id", "=", self.entity_external_id),
+            ("last_error", "=", self.last_error),
         ):
             if value is not None:
                 args.append(str(value) if isinstance(value, str) else value)
@@ -288,6 +294,38 @@ class ChannelEventRepository:
         )
         return [_event(r) for r in records], int(total)
 
+    async def timeline(
+        self, conn: Connection, event: ChannelEvent, *, limit: int = 200
+    ) -> builtins.list[ChannelEvent]:
+        """Every event of the same booking (by Beds24 booking id or PMS reservation id) in
+        the event's property, oldest first: what that booking went through, both ways."""
+        records = await conn.fetch(
+            f"""SELECT {_COLUMNS} FROM channel_events
+                WHERE property_id = $1 AND entity_type = $2
+                  AND (entity_external_id = $3 OR entity_internal_id = $4 OR id = $5)
+                ORDER BY received_at, id LIMIT $6""",
+            event.property_id,
+            event.entity_type,
+            event.entity_external_id,
+            event.entity_internal_id,
+            event.id,
+            limit,
+        )
+        return [_event(r) for r in records]
+
+    async def failed_by_reason(
+        self, conn: Connection, *, limit: int = 100
+    ) -> builtins.list[tuple[str | None, int, datetime]]:
+        """Failed events grouped by their last error: (reason, count, latest received_at),
+        the largest groups first."""
+        records = await conn.fetch(
+            """SELECT last_error, count(*) AS n, max(received_at) AS latest
+               FROM channel_events WHERE status = 'failed'
+               GROUP BY last_error ORDER BY n DESC, latest DESC LIMIT $1""",
+            limit,
+        )
+        return [(r["last_error"], int(r["n"]), r["latest"]) for r in records]
+
     # --- life cycle -----------------------------------------------------------------------
 
     async def mark_published(self, conn: Connection, event_ids: builtins.list[UUID]) -> None:
@@ -435,14 +473,7 @@ class ChannelEventRepository:
         publish_after_s: float = 0.0,
     ) -> builtins.list[ChannelEvent]:
         """Bulk retry of `failed` events chosen by a listing filter (its status is ignored)."""
-        scoped = EventFilter(
-            status=EventStatus.FAILED,
-            direction=event_filter.direction,
-            event_type=event_filter.event_type,
-            property_id=event_filter.property_id,
-            since=event_filter.since,
-            until=event_filter.until,
-        )
+        scoped = replace(event_filter, status=EventStatus.FAILED)
         where, args = scoped.where()
         args += [limit, publish_after_s]
         records = await conn.fetch(

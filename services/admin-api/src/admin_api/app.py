@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from admin_api.auth import AdminAuthMiddleware
 from admin_api.beds24_access import Beds24Access
+from admin_api.console import console_routes
 from admin_api.deps import Deps
 from admin_api.endpoint import Endpoint
 from admin_api.endpoint import routes as endpoint_routes
@@ -60,6 +61,7 @@ def create_app(settings: AdminSettings) -> Starlette:
         *endpoint_routes(ENDPOINTS),
         *health_routes(readiness),
         openapi_route(ENDPOINTS),
+        *console_routes(settings),  # HTML pages; not in the JSON API's OpenAPI document
     ]
     middleware = [
         Middleware(RequestMetricsMiddleware),

@@ -21,6 +21,9 @@ class AdminSettings(CommonSettings):
     beds24_timeout_s: float = Field(default=15.0, gt=0)
     # How long a start waits for RabbitMQ before serving without it (it keeps trying).
     amqp_start_wait_s: float = Field(default=5.0, ge=0)
+    console_session_ttl_s: int = Field(
+        default=8 * 3600, ge=60, description="How long an ops console login lasts"
+    )
 
     @field_validator("admin_api_token")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,10 @@ from admin_api.app import create_app
 from admin_api.settings import AdminSettings
 from channel_sync.health import EmbeddedServer
 from channel_sync.testing.waiting import wait_for
+from selenium import webdriver
 from starlette.applications import Starlette
+
+from .browser import start_chromium
 
 TOKEN = "admin-test-token-0123456789"
 # Nothing listens here: Beds24 calls fail fast unless a test points at the sandbox.
@@ -69,6 +72,14 @@ async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
         task.result()  # raise the start-up error instead of waiting for the deadline
         raise AssertionError("admin-api stopped during start (see its log)")
     return server.started
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[webdriver.Chrome]:
+    """One headless Chromium for the console's browser tests (see browser.py)."""
+    driver = start_chromium()
+    yield driver
+    driver.quit()
 
 
 @pytest.fixture(scope="session")

@@ -230,3 +230,18 @@ async def test_unknown_or_malformed_event_id(api: httpx.AsyncClient) -> None:
     assert missing.status_code == 404 and "no event" in missing.json()["error"]
     malformed = await api.get("/admin/events/12345")
     assert malformed.status_code == 400 and "'event_id'" in malformed.json()["error"]
+
+
+async def test_filter_by_beds24_booking_id(api: httpx.AsyncClient, db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        hotel = await insert_property(conn)
+        inbound = await insert_event(
+            conn, hotel, direction=Direction.INBOUND, entity_external_id="4242"
+        )
+        outbound = await insert_event(conn, hotel, entity_external_id="4242")
+        await insert_event(conn, hotel, entity_external_id="42")
+    response = await api.get("/admin/events", params={"beds24_booking_id": "4242"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == 2
+    assert {e["id"] for e in body["events"]} == {str(inbound.id), str(outbound.id)}

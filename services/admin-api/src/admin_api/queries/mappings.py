@@ -66,3 +66,15 @@ async def replace(conn: Connection, property_id: UUID, mappings: list[Mapping]) 
             for m in mappings
         ],
     )
+
+
+async def mappable(conn: Connection, property_id: UUID) -> list[tuple[str, UUID, str]]:
+    """The property's room types and rooms, as (mapping_type, id, name), types first."""
+    records = await conn.fetch(
+        """SELECT 'room_type' AS kind, id, name FROM room_types WHERE property_id = $1
+           UNION ALL
+           SELECT 'room', id, name FROM rooms WHERE property_id = $1
+           ORDER BY kind DESC, name, id""",
+        property_id,
+    )
+    return [(r["kind"], r["id"], r["name"]) for r in records]

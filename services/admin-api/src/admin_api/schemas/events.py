@@ -26,6 +26,9 @@ class EventFilters(BaseModel):
     direction: Direction | None = None
     event_type: str | None = Field(default=None, min_length=1, max_length=100)
     property_id: QueryUUID | None = None
+    beds24_booking_id: str | None = Field(
+        default=None, pattern=r"^[0-9]{1,19}$", description="the Beds24 booking id (digits)"
+    )
     since: QueryDateTime | None = Field(default=None, description="received_at >= since")
     until: QueryDateTime | None = Field(default=None, description="received_at < until")
 
@@ -37,6 +40,7 @@ class EventFilters(BaseModel):
             property_id=self.property_id,
             since=self.since,
             until=self.until,
+            entity_external_id=self.beds24_booking_id,
         )
 
 

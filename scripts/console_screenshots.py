@@ -1,0 +1,358 @@
+"""Screenshots of the ops console for the README: `uv run python scripts/console_screenshots.py`.
+
+Seeds a scratch database with a small, made-up hotel day (bookings in both directions, a few
+failures, credits, secrets, mappings), serves the admin-api on a free port, logs in with
+headless Chromium (Debian's `chromium` and `chromium-driver`, as `make setup` installs) and
+writes PNGs under docs/console/, at laptop and phone widths. The scratch database is dropped
+afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import uvicorn
+from admin_api.app import create_app
+from admin_api.settings import AdminSettings
+from channel_sync.db import connect
+from channel_sync.events import Direction, EventStatus, NewChannelEvent
+from channel_sync.health import EmbeddedServer
+from channel_sync.repository import ChannelEventRepository
+from channel_sync.testing import infra
+from channel_sync.testing.waiting import wait_for
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import url_contains
+from selenium.webdriver.support.wait import WebDriverWait
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "console"
+ADMIN_DSN = os.environ.get(
+    "TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+TOKEN = "screenshot-token-" + uuid.uuid4().hex  # made up per run, never shown
+LAPTOP = (1280, 860)
+PHONE = (390, 844)
+repo = ChannelEventRepository()
+
+
+async def _event(
+    conn: asyncpg.Connection,
+    property_id: uuid.UUID,
+    *,
+    direction: Direction,
+    event_type: str,
+    booking: str,
+    status: EventStatus,
+    minutes_ago: float,
+    payload: dict[str, Any],
+    last_error: str | None = None,
+    note: str | None = None,
+    attempts: int = 1,
+    reservation: uuid.UUID | None = None,
+) -> uuid.UUID:
+    created = await repo.create(
+        conn,
+        NewChannelEvent(
+            property_id=property_id,
+            direction=direction,
+            event_type=event_type,
+            entity_type="booking",
+            entity_external_id=booking,
+            entity_internal_id=reservation,
+            idempotency_key=f"screens:{uuid.uuid4()}",
+            payload=payload,
+            correlation_id=uuid.uuid4().hex[:16],
+        ),
+    )
+    assert created is not None
+    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    await conn.execute(
+        """UPDATE channel_events SET status = $2::varchar, last_error = $3, outcome_note = $4,
+               attempts = $5, received_at = $6::timestamptz,
+               processed_at = CASE WHEN $2::varchar IN ('done', 'failed')
+                                   THEN $6::timestamptz + interval '2 s' END
+           WHERE id = $1""",
+        created.id,
+        str(status),
+        last_error,
+        note,
+        attempts if status is not EventStatus.FAILED else 3,
+        at,
+    )
+    return created.id
+
+
+def _guest(booking: int, first: str, last: str, arrival: str) -> dict[str, Any]:
+    return {
+        "booking": {
+            "id": booking,
+            "propertyId": 48213,
+            "roomId": 117004,
+            "status": "confirmed",
+            "arrival": arrival,
+            "departure": "2026-12-06",
+            "numAdult": 2,
+            "numChild": 0,
+            "firstName": first,
+            "lastName": last,
+            "email": f"{first.lower()}.{last.lower()}@example.com",
+            "mobile": "+44 7700 900123",
+            "price": 412.5,
+            "modifiedTime": "2026-11-26T07:41:09Z",
+        },
+        "source": "webhook",
+    }
+
+
+async def seed(dsn: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """Returns the ids of the events whose pages are shown: a failure, and a guest's change."""
+    conn = await connect(dsn)
+    try:
+        seaside = await conn.fetchval(
+            "INSERT INTO hotel_settings (name, timezone) VALUES ('Seaside Hotel', "
+            "'Europe/London') RETURNING id"
+        )
+        hilltop = await conn.fetchval(
+            "INSERT INTO hotel_settings (name, timezone) VALUES ('Hilltop Lodge', "
+            "'Europe/Lisbon') RETURNING id"
+        )
+        await conn.fetchval(
+            "INSERT INTO hotel_settings (name) VALUES ('Harbour Inn (not connected yet)') "
+            "RETURNING id"
+        )
+        for hotel, b24, account, polled in (
+            (seaside, 48213, "acct-51", 1),
+            (hilltop, 50920, "acct-77", 4),
+        ):
+            await conn.execute(
+                """INSERT INTO beds24_properties (property_id, beds24_property_id, account_id,
+                       refresh_token, last_polled_at)
+                   VALUES ($1, $2, $3, 'made-up', now() - make_interval(mins => $4))""",
+                hotel,
+                b24,
+                account,
+                polled,
+            )
+            await conn.execute(
+                "INSERT INTO webhook_secrets (property_id, secret_sha256) VALUES ($1, $2)",
+                hotel,
+                "0" * 64,
+            )
+        await conn.execute(
+            """INSERT INTO beds24_credit_budgets (account_id, remaining, resets_at) VALUES
+               ('acct-51', $1, now() + interval '3 minutes'),
+               ('acct-77', $2, now() + interval '1 minute')""",
+            Decimal("812"),
+            Decimal("41"),
+        )
+        double = await conn.fetchval(
+            "INSERT INTO room_types (property_id, name) VALUES ($1, 'Double') RETURNING id",
+            seaside,
+        )
+        for name, unit in (("Room 101", "1"), ("Room 102", "2")):
+            room = await conn.fetchval(
+                "INSERT INTO rooms (property_id, name, room_type_id) VALUES ($1, $2, $3) "
+                "RETURNING id",
+                seaside,
+                name,
+                double,
+            )
+            await conn.execute(
+                """INSERT INTO channel_mappings (property_id, mapping_type, internal_id,
+                       external_id, external_unit_id, is_active)
+                   VALUES ($1, 'room', $2, '117004', $3, true)""",
+                seaside,
+                room,
+                unit,
+            )
+        reservation = uuid.uuid4()
+        ada = _guest(70412233, "Ada", "Lovelace", "2026-12-03")
+        await _event(
+            conn,
+            seaside,
+            direction=Direction.INBOUND,
+            event_type="beds24.booking.created",
+            booking="70412233",
+            status=EventStatus.DONE,
+            minutes_ago=95,
+            payload=ada,
+            note="reservation created in Room 101",
+            reservation=reservation,
+        )
+        shown = await _event(
+            conn,
+            seaside,
+            direction=Direction.OUTBOUND,
+            event_type="pms.booking.update",
+            booking="70412233",
+            status=EventStatus.FAILED,
+            minutes_ago=31,
+            payload={"reservation_id": str(reservation), "beds24_booking_id": 70412233},
+            last_error="Beds24 refused the change: room 117004 has no unit free on "
+            "2026-12-04 (the front desk moved the guest to a room Beds24 sells out)",
+            reservation=reservation,
+        )
+        guest_change = await _event(
+            conn,
+            seaside,
+            direction=Direction.INBOUND,
+            event_type="beds24.booking.modified",
+            booking="70412233",
+            status=EventStatus.DONE,
+            minutes_ago=12,
+            payload=_guest(70412233, "Ada", "Lovelace", "2026-12-03"),
+            note="departure moved to 2026-12-06",
+            reservation=reservation,
+        )
+        names = [
+            ("Grace", "Hopper"),
+            ("Alan", "Turing"),
+            ("Edsger", "Dijkstra"),
+            ("Barbara", "Liskov"),
+            ("Donald", "Knuth"),
+            ("Frances", "Allen"),
+        ]
+        for i, (first, last) in enumerate(names):
+            booking = 70412300 + i
+            await _event(
+                conn,
+                hilltop if i % 2 else seaside,
+                direction=Direction.INBOUND,
+                event_type="beds24.booking.created",
+                booking=str(booking),
+                status=EventStatus.DONE,
+                minutes_ago=80 - i * 9,
+                payload=_guest(booking, first, last, "2026-12-10"),
+                note="reservation created",
+            )
+        for i in range(3):
+            await _event(
+                conn,
+                hilltop,
+                direction=Direction.INBOUND,
+                event_type="beds24.booking.created",
+                booking=str(70412400 + i),
+                status=EventStatus.FAILED,
+                minutes_ago=50 - i,
+                payload=_guest(70412400 + i, "Guest", f"Number{i}", "2026-12-12"),
+                last_error="no PMS room is mapped to Beds24 room 117099: map it, then retry",
+            )
+        await _event(
+            conn,
+            seaside,
+            direction=Direction.OUTBOUND,
+            event_type="pms.booking.cancel",
+            booking="70412310",
+            status=EventStatus.FAILED,
+            minutes_ago=22,
+            payload={"beds24_booking_id": 70412310},
+            last_error="Beds24 credits exhausted until 08:05 UTC; retried 3 times",
+        )
+        await _event(
+            conn,
+            seaside,
+            direction=Direction.OUTBOUND,
+            event_type="pms.booking.create",
+            booking="70412320",
+            status=EventStatus.PROCESSING,
+            minutes_ago=1,
+            payload={"beds24_booking_id": None},
+        )
+        return shown, guest_change
+    finally:
+        await conn.close()
+
+
+async def main() -> int:
+    name, dsn = await infra.create_database(ADMIN_DSN, prefix="chsync_screens")
+    try:
+        infra.migrate(dsn)
+        shown = await seed(dsn)
+        settings = AdminSettings(
+            database_url=dsn,
+            admin_api_token=TOKEN,
+            amqp_start_wait_s=1.0,
+            public_webhook_base_url="https://sync.example.com",
+        )
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=0, log_config=None, access_log=False
+        )
+        server = EmbeddedServer(config)
+        task = asyncio.create_task(server.serve())
+        await wait_for(lambda: _up(server), timeout=30, what="admin-api start")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            await asyncio.to_thread(shoot, f"http://127.0.0.1:{port}", *shown)
+        finally:
+            server.should_exit = True
+            await task
+    finally:
+        await infra.drop_database(ADMIN_DSN, name)
+    print(f"screenshots written to {OUT.relative_to(ROOT)}/")
+    return 0
+
+
+async def _up(server: uvicorn.Server) -> bool:
+    return server.started
+
+
+def shoot(base: str, failed: uuid.UUID, guest_change: uuid.UUID) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--hide-scrollbars"):
+        options.add_argument(flag)
+    service = Service(executable_path=os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver"))
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        driver.set_window_size(*LAPTOP)
+        driver.get(base + "/console/login")
+        _save(driver, "login")
+        driver.find_element(By.ID, "token").send_keys(TOKEN)
+        driver.find_element(By.ID, "login").click()
+        WebDriverWait(driver, 10).until(url_contains("/console/events"))
+        _save(driver, "events")
+        driver.get(base + f"/console/events/{failed}")
+        _save(driver, "event")
+        driver.get(base + "/console/dead-letters")
+        _save(driver, "dead-letters")
+        driver.get(base + "/console/properties")
+        _save(driver, "properties")
+        driver.find_element(By.LINK_TEXT, "Seaside Hotel").click()
+        WebDriverWait(driver, 10).until(url_contains("/console/properties/"))
+        _save(driver, "property")
+        driver.find_element(By.ID, "edit-mappings").click()
+        WebDriverWait(driver, 10).until(url_contains("/mappings"))
+        _save(driver, "mappings")
+        driver.get(base + "/console/properties/new")
+        _save(driver, "onboarding")
+        driver.set_window_size(*PHONE)
+        driver.get(base + "/console/events?status=failed")
+        _save(driver, "phone-events")
+        driver.get(base + f"/console/events/{guest_change}")
+        _save(driver, "phone-event")
+    finally:
+        driver.quit()
+
+
+def _save(driver: webdriver.Chrome, name: str) -> None:
+    """The whole page: the window grows to the document's height first."""
+    width = driver.get_window_size()["width"]
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(max(int(height) + 100, 600), 4000))
+    driver.save_screenshot(str(OUT / f"{name}.png"))
+    print(f"  {name}.png")
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

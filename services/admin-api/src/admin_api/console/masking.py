@@ -1,0 +1,74 @@
+"""Guest personal data in event payloads, hidden until the operator asks to see it.
+
+Keys are matched without case, underscores or dashes, at any depth (a Beds24 booking, a
+webhook envelope or a PMS reservation alike); whatever sits under such a key (a string, a
+list of guests, a whole address object) is hidden.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MASK = "••••••"
+
+PERSONAL_KEYS = frozenset(
+    {
+        "title",
+        "firstname",
+        "lastname",
+        "name",
+        "guestname",
+        "guestfirstname",
+        "guestlastname",
+        "email",
+        "guestemail",
+        "phone",
+        "mobile",
+        "fax",
+        "address",
+        "city",
+        "state",
+        "postcode",
+        "zip",
+        "country",
+        "country2",
+        "company",
+        "comments",
+        "notes",
+        "message",
+        "guestcomments",
+        "guests",
+        "custom1",
+        "custom2",
+        "custom3",
+        "custom4",
+        "custom5",
+        "custom6",
+        "custom7",
+        "custom8",
+        "custom9",
+        "custom10",
+        "dateofbirth",
+        "passport",
+        "idnumber",
+    }
+)
+
+
+def _personal(key: str) -> bool:
+    return key.lower().replace("_", "").replace("-", "") in PERSONAL_KEYS
+
+
+def mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: (MASK if _personal(str(k)) and v not in (None, "") else mask(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    return value
+
+
+def has_personal(value: Any) -> bool:
+    return bool(mask(value) != value)
