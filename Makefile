@@ -37,6 +37,7 @@ demo: setup ## the three demo scenarios end to end, with evidence
 
 bench:
 	$(RUN) python scripts/bench.py
+	$(RUN) python scripts/bench_gateway.py
 
 chaos: ## faults under load (SIGKILLs, RabbitMQ and Postgres restarts) on private servers
 	$(RUN) python scripts/chaos.py $(ARGS)

@@ -63,6 +63,11 @@ ensure_browser() {
   apt_install chromium chromium-driver
 }
 
+ensure_load_generator() {  # wrk: the gateway benchmark's load generator (make bench)
+  if command -v wrk >/dev/null; then log "wrk: present"; return; fi
+  apt_install wrk
+}
+
 ensure_database() {
   local name=${DATABASE_URL##*/}
   name=${name%%\?*}
@@ -79,5 +84,8 @@ if [ "${SKIP_INFRA:-0}" != "1" ]; then
 fi
 if [ "${SKIP_BROWSER:-0}" != "1" ]; then
   ensure_browser
+fi
+if [ "${SKIP_BENCH_TOOLS:-0}" != "1" ]; then
+  ensure_load_generator
 fi
 ensure_database
