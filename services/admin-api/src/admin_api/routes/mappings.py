@@ -15,7 +15,7 @@ from admin_api.endpoint import Endpoint, answer
 from admin_api.errors import BadRequest, NotFound, UpstreamError
 from admin_api.onboarding import rooms_of
 from admin_api.parsing import path_uuid, read_json
-from admin_api.queries import mappings, properties
+from admin_api.queries import mappings, properties, sync
 from admin_api.schemas.properties import Beds24Rooms, Mapping, MappingList, Mappings
 
 
@@ -23,7 +23,7 @@ async def get_mappings(request: Request) -> Response:
     property_id = path_uuid(request, "property_id")
     async with deps(request).pool.acquire() as conn:
         await _require_property(conn, property_id)
-        return answer(MappingList(mappings=await mappings.list_for(conn, property_id)))
+        return answer(await _mapping_list(conn, property_id))
 
 
 async def put_mappings(request: Request) -> Response:
@@ -43,7 +43,7 @@ async def put_mappings(request: Request) -> Response:
                     + ", ".join(str(i) for i in foreign[:10])
                 )
         await mappings.replace(conn, property_id, body.mappings)
-        return answer(MappingList(mappings=await mappings.list_for(conn, property_id)))
+        return answer(await _mapping_list(conn, property_id))
 
 
 async def beds24_rooms(request: Request) -> Response:
@@ -82,6 +82,18 @@ def _check_unique(given: list[Mapping]) -> None:
     shared = [k for k, n in Counter(units).items() if n > 1]
     if shared:
         raise BadRequest(f"Beds24 unit {shared[0][1]} of room {shared[0][0]} is mapped twice")
+
+
+async def _mapping_list(conn: Connection, property_id: UUID) -> MappingList:
+    """The mappings; once rooms are mapped, the end of onboarding offers the initial sync."""
+    found = await mappings.list_for(conn, property_id)
+    offer = None
+    if found and not await sync.initial_sync_done(conn, property_id):
+        offer = (
+            f"POST /admin/properties/{property_id}/initial-sync imports the bookings Beds24 "
+            "already holds and sends the PMS's reservations and availability"
+        )
+    return MappingList(mappings=found, next_step=offer)
 
 
 async def _require_property(conn: Connection, property_id: UUID) -> None:
