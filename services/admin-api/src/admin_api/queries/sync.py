@@ -56,22 +56,16 @@ async def initial_sync_done(conn: Connection, property_id: UUID) -> bool:
     return done
 
 
-def _drift_where(query: DriftQuery) -> tuple[str, list[object]]:
-    clauses, args = ["TRUE"], []
-    for column in ("property_id", "status", "kind"):
-        value = getattr(query, column)
-        if value is not None:
-            args.append(value)
-            clauses.append(f"{column} = ${len(args)}")
-    return " AND ".join(clauses), args
+_DRIFT_MATCH = """WHERE ($1::uuid IS NULL OR property_id = $1)
+                     AND ($2::text IS NULL OR status = $2)
+                     AND ($3::text IS NULL OR kind = $3)"""
 
 
 async def drift(conn: Connection, query: DriftQuery) -> tuple[list[DriftRecord], int]:
-    where, args = _drift_where(query)
-    total: int = await conn.fetchval(f"SELECT count(*) FROM drift_records WHERE {where}", *args)
-    n = len(args)
+    args = (query.property_id, query.status, query.kind)
+    total: int = await conn.fetchval("SELECT count(*) FROM drift_records " + _DRIFT_MATCH, *args)
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"{_DRIFT} WHERE {where} ORDER BY found_at DESC, id LIMIT ${n + 1} OFFSET ${n + 2}",
+        _DRIFT + " " + _DRIFT_MATCH + " ORDER BY found_at DESC, id LIMIT $4 OFFSET $5",
         *args,
         query.limit,
         query.offset,
