@@ -63,7 +63,12 @@ _DRIFT_MATCH = """WHERE ($1::uuid IS NULL OR property_id = $1)
 
 async def drift(conn: Connection, query: DriftQuery) -> tuple[list[DriftRecord], int]:
     args = (query.property_id, query.status, query.kind)
-    total: int = await conn.fetchval("SELECT count(*) FROM drift_records " + _DRIFT_MATCH, *args)
+    total: int = await conn.fetchval(
+        """SELECT count(*) FROM drift_records
+           WHERE ($1::uuid IS NULL OR property_id = $1)
+             AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3)""",
+        *args,
+    )
     rows: list[asyncpg.Record] = await conn.fetch(
         _DRIFT + " " + _DRIFT_MATCH + " ORDER BY found_at DESC, id LIMIT $4 OFFSET $5",
         *args,
