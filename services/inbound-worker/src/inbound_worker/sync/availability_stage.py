@@ -1,8 +1,8 @@
 """Availability over the horizon (the last stage of a run).
 
-An initial sync sends every mapped Beds24 room's availability for the whole horizon (one
-outbound availability event per room; the outbound worker computes and sends it). A
-reconciliation reads Beds24's calendar for every room in ONE call and compares each night
+A property's first initial sync sends every mapped Beds24 room's availability for the whole
+horizon (one outbound availability event per room; the outbound worker computes and sends
+it). A reconciliation (or a later initial sync) reads Beds24's calendar for every room in ONE call and compares each night
 with the PMS's free units; each run of differing nights of a room is a drift record,
 repaired by an availability event for those nights (the PMS's count is the truth). It
 compares once the property's events in flight are done (or after `settle_s` anyway), so a
@@ -40,7 +40,7 @@ class AvailabilityStage:
                GROUP BY beds24_room_id ORDER BY beds24_room_id""",
             run.property_id,
         )
-        if run.kind == "initial":
+        if run.kind == "initial" and not await _synced_before(conn, run):
             for room in rooms:
                 await record_room_availability_change(
                     conn, room["room_id"], today, None, correlation_id=f"sync-run:{run.id}"
@@ -93,6 +93,17 @@ class AvailabilityStage:
         now = datetime.now(UTC)
         since = datetime.fromisoformat(run.cursor.setdefault("settling_since", now.isoformat()))
         return in_flight == 0 or now - since >= self._settle
+
+
+async def _synced_before(conn: Connection, run: Run) -> bool:
+    """An initial sync done before: a second one compares, as a reconciliation does."""
+    done: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM sync_runs WHERE property_id = $1 AND id <> $2
+                          AND kind = 'initial' AND status = 'done')""",
+        run.property_id,
+        run.id,
+    )
+    return done
 
 
 def _nights(calendar: list[dict[str, Any]]) -> dict[tuple[str, date], int]:

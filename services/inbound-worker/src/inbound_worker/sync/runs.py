@@ -63,10 +63,10 @@ async def claim(conn: Connection, run_id: UUID) -> Run | None:
 async def save(conn: Connection, run: Run) -> None:
     """The step's cursor and counts; `finished` ends the run."""
     await conn.execute(
-        """UPDATE sync_runs SET stage = $2, cursor = $3, progress = $4, last_error = NULL,
-               status = CASE WHEN $2 = 'finished' THEN 'done' ELSE 'running' END,
+        """UPDATE sync_runs SET stage = $2::varchar, cursor = $3, progress = $4, last_error = NULL,
+               status = CASE WHEN $2::varchar = 'finished' THEN 'done' ELSE 'running' END,
                started_at = coalesce(started_at, now()), updated_at = now(),
-               finished_at = CASE WHEN $2 = 'finished' THEN now() END
+               finished_at = CASE WHEN $2::varchar = 'finished' THEN now() END
            WHERE id = $1""",
         run.id,
         run.stage,
