@@ -20,6 +20,7 @@ from channel_sync.inbound import ENTITY_TYPE, MODIFIED, booking_event_key, booki
 from channel_sync.pms_changes import record_reservation_change
 from channel_sync.repository import ChannelEventRepository
 
+from inbound_worker.apply import PUSH_SKEW
 from inbound_worker.booking import Booking, read_booking
 from inbound_worker.sync import drift, pms_side
 from inbound_worker.sync.compare import Stay, beds24_stay, differences, winner
@@ -77,11 +78,7 @@ class BookingsStage:
     ) -> None:
         beds24 = beds24_stay(booking)
         differ = [] if _both_cancelled(beds24, pms.stay) else differences(beds24, pms.stay)
-        unseen = (
-            booking.modified_time is None
-            or pms.modified_time is None
-            or booking.modified_time > pms.modified_time
-        )
+        unseen = _unseen(booking, pms)
         if not differ:
             if unseen and await self._record_version(conn, run, raw, known=True):
                 run.count("inbound_events")  # e.g. a guest's name: no drift, still applied
@@ -168,6 +165,17 @@ class BookingsStage:
             ),
         )
         return None if event is None else event.id
+
+
+def _unseen(booking: Booking, pms: pms_side.PmsStay) -> bool:
+    """Beds24's version is newer than the one the PMS holds and than our last write to it
+    (the version that write made is no news; see `apply.PUSH_SKEW`)."""
+    stamp = booking.modified_time
+    if stamp is None:
+        return True
+    if pms.modified_time is not None and stamp <= pms.modified_time:
+        return False
+    return pms.pushed_at is None or stamp > pms.pushed_at + PUSH_SKEW
 
 
 def _both_cancelled(beds24: Stay, pms: Stay) -> bool:

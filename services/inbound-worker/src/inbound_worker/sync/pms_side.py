@@ -17,14 +17,15 @@ from inbound_worker.sync.compare import Stay
 class PmsStay:
     reservation_id: UUID
     beds24_booking_id: int | None
-    modified_time: datetime | None
+    modified_time: datetime | None  # of the Beds24 version it holds
+    pushed_at: datetime | None  # when our last write to Beds24 was sent
     mapped: bool  # its room belongs to a Beds24 room
     in_flight: bool
     stay: Stay
 
 
 _STAYS = """
-SELECT r.id, r.beds24_booking_id, r.beds24_modified_time, r.arrival, r.departure, r.status,
+SELECT r.id, r.beds24_booking_id, r.beds24_modified_time, r.beds24_pushed_at, r.arrival, r.departure, r.status,
        r.adults, r.children, m.beds24_room_id IS NOT NULL AS mapped,
        coalesce(m.beds24_room_id, r.beds24_room_id) AS beds24_room,
        EXISTS (SELECT 1 FROM channel_events e
@@ -41,6 +42,7 @@ def _stay(row: Record) -> PmsStay:
         reservation_id=row["id"],
         beds24_booking_id=row["beds24_booking_id"],
         modified_time=row["beds24_modified_time"],
+        pushed_at=row["beds24_pushed_at"],
         mapped=row["mapped"],
         in_flight=row["in_flight"],
         stay=Stay(
