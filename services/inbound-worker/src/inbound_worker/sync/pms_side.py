@@ -25,8 +25,8 @@ class PmsStay:
 
 
 _STAYS = """
-SELECT r.id, r.beds24_booking_id, r.beds24_modified_time, r.beds24_pushed_at, r.arrival, r.departure, r.status,
-       r.adults, r.children, m.beds24_room_id IS NOT NULL AS mapped,
+SELECT r.id, r.beds24_booking_id, r.beds24_modified_time, r.beds24_pushed_at, r.arrival,
+       r.departure, r.status, r.adults, r.children, m.beds24_room_id IS NOT NULL AS mapped,
        coalesce(m.beds24_room_id, r.beds24_room_id) AS beds24_room,
        EXISTS (SELECT 1 FROM channel_events e
                WHERE e.status IN ('received', 'processing') AND e.entity_type = 'booking'
