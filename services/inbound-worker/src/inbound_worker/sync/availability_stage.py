@@ -3,9 +3,9 @@
 A property's first initial sync sends every mapped Beds24 room's availability for the whole
 horizon (one outbound availability event per room; the outbound worker computes and sends
 it). A reconciliation (or a later initial sync) reads Beds24's calendar for every room in
-ONE call and compares each night with the PMS's free units; each run of differing nights of a room is a drift record,
-repaired by an availability event for those nights (the PMS's count is the truth). It
-compares once the property's events in flight are done (or after `settle_s` anyway), so a
+ONE call and compares each night with the PMS's free units; each run of differing nights
+of a room is a drift record, repaired by an availability event for those nights (the PMS's
+count is the truth). It compares once the property's events in flight are done (or after `settle_s` anyway), so a
 change on its way is not reported as drift.
 """
 
