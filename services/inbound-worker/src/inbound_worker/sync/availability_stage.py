@@ -5,8 +5,8 @@ horizon (one outbound availability event per room; the outbound worker computes 
 it). A reconciliation (or a later initial sync) reads Beds24's calendar for every room in
 ONE call and compares each night with the PMS's free units; each run of differing nights
 of a room is a drift record, repaired by an availability event for those nights (the PMS's
-count is the truth). It compares once the property's events in flight are done (or after `settle_s` anyway), so a
-change on its way is not reported as drift.
+count is the truth). It compares once the property's events in flight are done (or after
+`settle_s` anyway), so a change on its way is not reported as drift.
 """
 
 from __future__ import annotations
