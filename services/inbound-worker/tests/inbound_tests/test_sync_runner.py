@@ -1,12 +1,18 @@
 """The sync runner against the Beds24 sandbox and real Postgres: an initial sync imports
 every current and future booking (every status, every page) with the keys a webhook or a
 poll gets, sends the PMS's own reservations and the availability, changes nothing when run
-again, and resumes at the page where a failed step stopped."""
+again, and resumes at the page where a failed step stopped, or where a killed worker
+process left it."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 from uuid import UUID
@@ -18,10 +24,11 @@ from channel_sync.beds24.accounts import Beds24Clients
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.inbound import booking_event_key
 from channel_sync.pms_origin import mark_beds24_origin
+from channel_sync.testing.waiting import wait_for
 from inbound_worker.beds24_bookings import Beds24Bookings
 from inbound_worker.sync.runner import SyncRunner
 
-from .support import Hotel, insert_hotel
+from .support import Hotel, free_port, insert_hotel
 
 TODAY = date.today()
 
@@ -206,3 +213,100 @@ def _booking_events(found: list[asyncpg.Record]) -> list[UUID]:
 async def _as_listed(sandbox: SandboxHandle, made: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The bookings as GET /bookings lists them (info items and group included)."""
     return made
+
+
+@asynccontextmanager
+async def worker_process(
+    database_url: str, amqp_url: str, beds24_url: str, log: Path, **env: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`inbound-worker` as deployed, in its own process; killed (SIGKILL) at the end if the
+    test has not killed it already."""
+    values = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RABBITMQ_URL": amqp_url,
+        "BEDS24_API_URL": beds24_url,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(free_port()),
+        "POLL_ENABLED": "false",
+        "SYNC_EVERY_S": "0.2",
+        "SYNC_SETTLE_S": "0",
+        "RECONCILE_INTERVAL_S": "0",
+        **env,
+    }
+    with log.open("ab") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "inbound_worker.main", env=values, stdout=out, stderr=out
+        )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_a_reconciliation_killed_mid_run_resumes_in_a_new_process(
+    db: asyncpg.Pool,
+    database_url: str,
+    amqp_url: str,
+    tmp_path: Path,
+    beds24_sandbox: SandboxHandle,
+) -> None:
+    # Pages of one booking, and so few credits per (short) window that the first process
+    # stops after a page or two, waiting for Beds24's reset: that is when it is killed.
+    await beds24_sandbox.configure(page_size=1)
+    beds24 = await beds24_sandbox.seed(
+        rooms=[{"name": "Double", "qty": 3}], credit_limit=4.5, window_s=4
+    )
+    async with db.acquire() as conn:
+        hotel = await insert_hotel(
+            conn,
+            rooms=("101", "102", "103"),
+            beds24_property_id=beds24.id,
+            beds24_room_id=beds24.room_ids[0],
+            account_id=str(beds24.account.account_id),
+            refresh_token=beds24.account.refresh_token,
+        )
+    made = await existing_bookings(beds24_sandbox, beds24)
+    await beds24_sandbox.clear_calls()
+    run_id = await request_run(db, hotel, "reconcile")
+    log = tmp_path / "inbound-worker.log"
+
+    async def stopped_for_credits() -> asyncpg.Record | None:
+        run = await run_row(db, run_id)
+        waiting = run["cursor"].get("page", 1) >= 2 and "credits" in (run["last_error"] or "")
+        return run if waiting else None
+
+    async with worker_process(
+        database_url, amqp_url, beds24_sandbox.url, log, CREDIT_RESERVE="1"
+    ) as first:
+        killed_at = await wait_for(stopped_for_credits, timeout=30, what=f"a stop ({log})")
+        first.kill()  # SIGKILL: no clean shutdown
+        await first.wait()
+    assert killed_at["status"] == "running"
+
+    async with worker_process(database_url, amqp_url, beds24_sandbox.url, log):
+        done = await wait_for(
+            lambda: _done(db, run_id), timeout=45, what=f"the run resumed ({log})"
+        )
+
+    assert done["progress"]["bookings_seen"] == len(made)  # each page counted once
+    answered = [
+        parse_qs(c["query"])["page"][0]
+        for c in await beds24_sandbox.calls(method="GET", path="/bookings")
+        if c["status"] == 200
+    ]
+    assert sorted(answered) == [str(p) for p in range(1, len(made) + 1)]  # none read twice
+    async with db.acquire() as conn:
+        keys = await conn.fetch(
+            "SELECT idempotency_key FROM channel_events WHERE direction = 'inbound'"
+        )
+    assert sorted(k["idempotency_key"] for k in keys) == sorted(
+        booking_event_key(hotel.property_id, b) for b in made
+    )
+
+
+async def _done(db: asyncpg.Pool, run_id: UUID) -> asyncpg.Record | None:
+    run = await run_row(db, run_id)
+    return run if run["status"] == "done" else None
