@@ -5,7 +5,8 @@ The initial sync imports Beds24's current and future bookings (cancelled ones an
 past the first page included) and sends the PMS's own reservations; run again, it changes
 nothing. Then drift is made on purpose on each side (a booking edited in Beds24 whose
 webhook is dropped, a reservation changed in the PMS whose event is deleted, availability
-changed in Beds24) and a reconciliation finds and repairs it, through events; a stay no
+changed in Beds24) and a reconciliation finds and repairs it, through events: a stay changed
+in the PMS is won by Beds24 for a channel booking and by the PMS for its own; a stay no
 policy can decide stays open; a second reconciliation finds nothing new.
 """
 
@@ -165,6 +166,7 @@ async def test_a_hotel_with_bookings_on_both_sides_is_synced_then_drift_is_repai
         # Drift on purpose, on each side.
         await sandbox.modify_guest_booking(ota[0]["id"], departure=day(5), delivery=DROP)
         await change_without_event(db, desk[0], day(23))
+        await change_without_event(db, (await reservation_of(db, ota[2]["id"]))["id"], day(11))
         await change_without_event(db, (await reservation_of(db, typed_in["id"]))["id"], day(20))
         async with Beds24Client(sandbox.url, site.beds24.account.refresh_token) as client:
             nights = {day(n): {"numAvail": 0} for n in (40, 41, 42)}
@@ -187,6 +189,10 @@ async def test_a_hotel_with_bookings_on_both_sides_is_synced_then_drift_is_repai
             {"departure": day(23).isoformat()},
         )
         assert (await sandbox.booking(desk_booking))["departure"] == day(23).isoformat()
+        channel_wins = by_subject[f"booking {ota[2]['id']}"]
+        assert channel_wins["status"] == "repaired"
+        assert "Beds24 wins" in channel_wins["resolution"]
+        assert (await reservation_of(db, ota[2]["id"]))["departure"] == day(10)
         conflict = by_subject[f"booking {typed_in['id']}"]
         assert (conflict["status"], conflict["event_id"]) == ("open", None)
         assert (await sandbox.booking(typed_in["id"]))["departure"] == day(19).isoformat()
@@ -197,7 +203,7 @@ async def test_a_hotel_with_bookings_on_both_sides_is_synced_then_drift_is_repai
         async with Beds24Client(sandbox.url, site.beds24.account.refresh_token) as client:
             [calendar] = await client.get_calendar([room], day(40), day(42))
         assert [c["numAvail"] for c in calendar["calendar"]] == [3]
-        for repaired in (edited, changed, closed):
+        for repaired in (edited, changed, channel_wins, closed):
             [event] = await rows(
                 db, "SELECT * FROM channel_events WHERE id = $1", repaired["event_id"]
             )

@@ -310,3 +310,46 @@ async def test_a_reconciliation_killed_mid_run_resumes_in_a_new_process(
 async def _done(db: asyncpg.Pool, run_id: UUID) -> asyncpg.Record | None:
     run = await run_row(db, run_id)
     return run if run["status"] == "done" else None
+
+
+async def test_a_synced_property_is_reconciled_on_schedule(
+    db: asyncpg.Pool, beds24_sandbox: SandboxHandle, site: tuple[Hotel, SandboxProperty]
+) -> None:
+    hotel, _ = site
+    never_synced = await _other_hotel(db)
+    async with db.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO sync_runs (property_id, kind, status, stage, requested_at)
+               VALUES ($1, 'initial', 'done', 'finished', now() - interval '2 hours')""",
+            hotel.property_id,
+        )
+    budget = CreditBudget(db, reserve=5, max_wait_s=0)
+    clients = Beds24Clients(beds24_sandbox.url, budget, timeout_s=5)
+    scheduled = SyncRunner(
+        db,
+        Beds24Bookings(db, clients, budget),
+        every_s=1,
+        reconcile_interval_s=3600,
+        horizon_days=30,
+        settle_s=0,
+        max_attempts=3,
+    )
+    try:
+        await scheduled.round()
+        await scheduled.round()  # not due again
+    finally:
+        await clients.aclose()
+
+    async with db.acquire() as conn:
+        runs = await conn.fetch(
+            "SELECT property_id, requested_by, status FROM sync_runs WHERE kind = 'reconcile'"
+        )
+    assert [tuple(r) for r in runs] == [(hotel.property_id, "schedule", "done")]
+    assert never_synced != hotel.property_id
+
+
+async def _other_hotel(db: asyncpg.Pool) -> UUID:
+    """A connected property whose initial sync never ran: never reconciled on schedule."""
+    async with db.acquire() as conn:
+        other = await insert_hotel(conn, beds24_property_id=999_001, account_id="acct-other")
+    return other.property_id
