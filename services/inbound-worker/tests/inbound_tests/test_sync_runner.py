@@ -28,7 +28,7 @@ from channel_sync.testing.waiting import wait_for
 from inbound_worker.beds24_bookings import Beds24Bookings
 from inbound_worker.sync.runner import SyncRunner
 
-from .support import Hotel, free_port, insert_hotel
+from .support import Hotel, free_port, insert_hotel, store_event
 
 TODAY = date.today()
 
@@ -353,3 +353,33 @@ async def _other_hotel(db: asyncpg.Pool) -> UUID:
     async with db.acquire() as conn:
         other = await insert_hotel(conn, beds24_property_id=999_001, account_id="acct-other")
     return other.property_id
+
+
+async def test_a_booking_applied_before_but_gone_from_the_pms_stays_open(
+    db: asyncpg.Pool,
+    runner: SyncRunner,
+    beds24_sandbox: SandboxHandle,
+    site: tuple[Hotel, SandboxProperty],
+) -> None:
+    hotel, beds24 = site
+    made = await beds24_sandbox.guest_booking(
+        beds24.room_ids[0], day(3), day(5), delivery={"drop": True}
+    )
+    # Its version reached the PMS once (the event is done), but no reservation holds it now.
+    event = await store_event(db, hotel.property_id, made)
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE channel_events SET status = 'done' WHERE id = $1", event.id)
+    run_id = await request_run(db, hotel, "reconcile")
+
+    await runner.round()
+
+    async with db.acquire() as conn:
+        found = await conn.fetch("SELECT * FROM drift_records WHERE run_id = $1", run_id)
+        inbound = await conn.fetchval(
+            "SELECT count(*) FROM channel_events WHERE direction = 'inbound'"
+        )
+    bookings = [d for d in found if d["kind"] != "availability_differs"]  # its nights too
+    assert [(d["kind"], d["subject"], d["status"]) for d in bookings] == [
+        ("missing_in_pms", f"booking {made['id']}", "open")
+    ]
+    assert inbound == 1  # nothing recorded again: an operator decides

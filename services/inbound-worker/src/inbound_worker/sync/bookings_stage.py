@@ -59,13 +59,25 @@ class BookingsStage:
                 await self._compare(conn, run, policy, raw, booking, pms)
 
     async def _missing_in_pms(self, conn: Connection, run: Run, raw: dict[str, Any]) -> None:
+        found = Drift("missing_in_pms", f"booking {raw['id']}", _summary(raw), None)
         event_id = await self._record_version(conn, run, raw, known=False)
-        if event_id is None:
-            return  # this version was recorded before: the event says how it ended
-        run.count("inbound_events")
-        if run.kind == "reconcile":
-            subject = Drift("missing_in_pms", f"booking {raw['id']}", _summary(raw), None)
-            await self._repaired(conn, run, subject, "imported as an inbound event", event_id)
+        if event_id is not None:
+            run.count("inbound_events")
+            if run.kind == "reconcile":
+                await self._repaired(conn, run, found, "imported as an inbound event", event_id)
+            return
+        if raw.get("status") == "cancelled":
+            return  # nothing to hold: whether the PMS keeps a cancelled stay does not matter
+        # This version was applied before, yet no reservation holds it: deleted in the PMS
+        # (or failed: see its event). Neither side is clearly right.
+        reason = (
+            "Beds24 holds this booking and the PMS had it, but no reservation holds it now "
+            "(deleted in the PMS, or its event failed): an operator must decide"
+        )
+        if await drift.record_open(conn, run.property_id, run.id, found, reason=reason):
+            run.count("drift_found")
+            count_drift(found.kind, "open")
+        run.count("drift_open")
 
     async def _compare(
         self,
