@@ -9,8 +9,12 @@ Runs the sandbox and the four services as real processes against a fresh databas
      `POST /bookings` answers lost → changes per credit, calls by kind with their credits,
      refusals, seconds until settled, and whether Beds24 equals the PMS for every
      reservation (dates, room, status) and every room-night's availability.
+  3. reconcile: a second 60-room hotel with B future bookings in Beds24 is connected (initial
+     sync through the admin API), then fully reconciled → the credits and minutes the
+     reconciliation took (the bound: 25 credits for 1,000 bookings).
 Sizes: BENCH_WEBHOOKS (default 1000), BENCH_CONCURRENCY (20), BENCH_CHANGES (10000, the
-reservations included), BENCH_RESERVATIONS (200), BENCH_WRITERS (4).
+reservations included), BENCH_RESERVATIONS (200), BENCH_WRITERS (4), BENCH_SYNC_BOOKINGS
+(1000).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "20"))
 CHANGES = int(os.environ.get("BENCH_CHANGES", "10000"))
 RESERVATIONS = int(os.environ.get("BENCH_RESERVATIONS", "200"))
 WRITERS = int(os.environ.get("BENCH_WRITERS", "4"))
+SYNC_BOOKINGS = int(os.environ.get("BENCH_SYNC_BOOKINGS", "1000"))
 ROOMS = 60
 ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - a throwaway stack's token
 BASE_DSN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/channel_sync")
@@ -44,16 +49,20 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
-async def onboard(http: httpx.AsyncClient, db: asyncpg.Connection) -> dict[str, Any]:
-    account = (
-        await http.post(f"{SANDBOX}/_sandbox/accounts", json={"credit_limit": 100, "window_s": 300})
-    ).json()
+async def onboard(
+    http: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    name: str = "Bench Hotel",
+    account_limits: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    limits = account_limits or {"credit_limit": 100, "window_s": 300}
+    account = (await http.post(f"{SANDBOX}/_sandbox/accounts", json=limits)).json()
     prop = (
         await http.post(
             f"{SANDBOX}/_sandbox/properties",
             json={
                 "account_id": account["account_id"],
-                "name": "Bench Hotel",
+                "name": name,
                 "rooms": [{"name": "Double", "qty": ROOMS}],
             },
         )
@@ -63,7 +72,7 @@ async def onboard(http: httpx.AsyncClient, db: asyncpg.Connection) -> dict[str, 
             f"{ADMIN}/admin/properties",
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
             json={
-                "name": "Bench Hotel",
+                "name": name,
                 "beds24_property_id": prop["id"],
                 "invite_code": account["invite_code"],
             },
@@ -97,6 +106,7 @@ async def onboard(http: httpx.AsyncClient, db: asyncpg.Connection) -> dict[str, 
     )
     return {
         "property_id": property_id,
+        "account_id": account["account_id"],
         "beds24_property_id": prop["id"],
         "beds24_room_id": prop["rooms"][0]["id"],
         "rooms": rooms,
@@ -455,11 +465,80 @@ async def compare(http: httpx.AsyncClient, db: asyncpg.Connection, setup: dict[s
         say(f"      differs: {line}")
 
 
+async def bench_reconcile(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    say(f"\n▶ reconcile: a {ROOMS}-room hotel with {SYNC_BOOKINGS} future bookings in Beds24")
+    # Its own account, with a window longer than the run, so the sandbox's count of credits
+    # used is the whole cost; its calls are also summed one by one below.
+    setup = await onboard(http, db, "Reconciled Hotel", {"credit_limit": 100_000, "window_s": 3600})
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    today = date.today()
+    for i in range(SYNC_BOOKINGS):
+        arrival = today + timedelta(days=1 + 2 * (i // ROOMS))
+        made = await http.post(
+            f"{SANDBOX}/_sandbox/guest-bookings",
+            json={
+                "roomId": setup["beds24_room_id"],
+                "arrival": arrival.isoformat(),
+                "departure": (arrival + timedelta(days=2)).isoformat(),
+                "lastName": f"Existing{i}",
+            },
+        )
+        made.raise_for_status()
+
+    async def run_done(run_id: str) -> dict[str, Any] | None:
+        run = (await http.get(f"{ADMIN}/admin/sync-runs/{run_id}", headers=admin)).json()
+        busy = await db.fetchval(
+            "SELECT count(*) FROM channel_events WHERE property_id = $1 "
+            "AND status IN ('received', 'processing')",
+            setup["property_id"],
+        )
+        return run if run["status"] == "done" and busy == 0 else None
+
+    async def run(kind: str) -> tuple[dict[str, Any], float, float]:
+        """The run, its minutes, and the credits its account spent meanwhile."""
+        await http.delete(f"{SANDBOX}/_sandbox/calls")
+        started = time.perf_counter()
+        path = "initial-sync" if kind == "initial" else "reconcile"
+        requested = await http.post(
+            f"{ADMIN}/admin/properties/{setup['property_id']}/{path}", headers=admin
+        )
+        requested.raise_for_status()
+        done = await wait_until(
+            f"the {kind} run", lambda: run_done(requested.json()["id"]), timeout=1800, quiet=True
+        )
+        minutes = (time.perf_counter() - started) / 60
+        calls = (await http.get(f"{SANDBOX}/_sandbox/calls")).json()
+        calls = calls.get("calls", calls) if isinstance(calls, dict) else calls
+        spent = sum(
+            float(c.get("cost") or 0) for c in calls if c.get("account_id") == setup["account_id"]
+        )
+        return done, minutes, spent
+
+    initial, minutes, spent = await run("initial")
+    held = await db.fetchval(
+        "SELECT count(*) FROM reservations WHERE property_id = $1", setup["property_id"]
+    )
+    say(
+        f"    initial sync (with applying and pushing): {minutes:.2f} min, {spent:.1f} credits; "
+        f"progress {initial['progress']}; PMS reservations: {held}"
+    )
+    reconciled, minutes, spent = await run("reconcile")
+    say(
+        f"    full reconciliation: {spent:.1f} credits (bound 25), {minutes:.2f} min; "
+        f"progress {reconciled['progress']}"
+    )
+
+
 async def main() -> None:
     dsn = await fresh_database(BASE_DSN, "channel_sync_bench")
     say(f"bench: {os.cpu_count()} CPUs; services as separate processes on this machine")
     async with running_stack(
-        "bench", dsn, ADMIN_API_TOKEN=ADMIN_TOKEN, RETRY_DELAYS_MS="1000,2000,4000"
+        "bench",
+        dsn,
+        ADMIN_API_TOKEN=ADMIN_TOKEN,
+        RETRY_DELAYS_MS="1000,2000,4000",
+        SYNC_EVERY_S="1",
+        RECONCILE_INTERVAL_S="0",
     ):
         db = await asyncpg.connect(dsn)
         try:
@@ -467,6 +546,7 @@ async def main() -> None:
                 setup = await onboard(http, db)
                 await bench_inbound(http, db, setup)
                 await bench_outbound(http, db, dsn)
+                await bench_reconcile(http, db)
         finally:
             await db.close()
 

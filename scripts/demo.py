@@ -7,6 +7,8 @@ set in the sandbox), maps its Beds24 room to PMS rooms, then runs the three demo
   1. inbound:  a guest books on an OTA → Beds24 webhook → event → reservation in the PMS
   2. outbound: a reservation is created in the PMS → event → booking in Beds24
   3. DLQ:      Beds24 fails → event `failed` after 3 attempts → admin retry → `done`
+  4. sync:     a hotel with bookings on both sides is connected (initial sync); drift made
+               on each side is found and repaired by a reconciliation (`demo_sync.py`)
 
 Exits non-zero if any scenario fails, and stops everything it started.
 """
@@ -23,6 +25,7 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+from demo_sync import connect_busy_hotel
 from stack import (
     ADMIN,
     SANDBOX,
@@ -254,7 +257,12 @@ async def main() -> int:
     failures: list[str] = []
     # Short retry delays so the DLQ scenario's three attempts take seconds, not minutes.
     async with running_stack(
-        "demo", dsn, ADMIN_API_TOKEN=ADMIN_TOKEN, RETRY_DELAYS_MS="1000,2000,4000"
+        "demo",
+        dsn,
+        ADMIN_API_TOKEN=ADMIN_TOKEN,
+        RETRY_DELAYS_MS="1000,2000,4000",
+        SYNC_EVERY_S="1",
+        SYNC_SETTLE_S="30",
     ):
         db = await asyncpg.connect(dsn)
         try:
@@ -265,6 +273,7 @@ async def main() -> int:
                     ("inbound", demo.inbound),
                     ("outbound", demo.outbound),
                     ("DLQ", demo.dlq),
+                    ("sync", lambda: connect_busy_hotel(demo)),
                 ):
                     try:
                         await scenario()
@@ -278,7 +287,7 @@ async def main() -> int:
     if failures:
         say(f"demo: {len(failures)} scenario(s) failed: {', '.join(failures)}")
         return 1
-    say("demo: all 3 scenarios passed")
+    say("demo: all 4 scenarios passed")
     return 0
 
 

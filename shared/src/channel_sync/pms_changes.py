@@ -16,20 +16,20 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-import asyncpg
+from channel_sync.db import Connection
 
 
 class NotInTransaction(RuntimeError):
     """The change must be recorded inside the transaction that makes it."""
 
 
-def _require_transaction(conn: asyncpg.Connection) -> None:
+def _require_transaction(conn: Connection) -> None:
     if not conn.is_in_transaction():
         raise NotInTransaction("record the change inside the PMS transaction that makes it")
 
 
 async def record_reservation_change(
-    conn: asyncpg.Connection, reservation_id: UUID, *, correlation_id: str | None = None
+    conn: Connection, reservation_id: UUID, *, correlation_id: str | None = None
 ) -> UUID | None:
     """Queue the reservation's current state for Beds24; the event id, or None if skipped."""
     _require_transaction(conn)
@@ -52,7 +52,7 @@ async def record_reservation_change(
 
 
 async def record_room_availability_change(
-    conn: asyncpg.Connection,
+    conn: Connection,
     room_id: UUID,
     first_night: date,
     last_night: date | None = None,

@@ -27,7 +27,7 @@ from admin_api.limits import BodyLimitMiddleware
 from admin_api.onboarding import Onboarding
 from admin_api.openapi import openapi_route
 from admin_api.requeue import Requeuer
-from admin_api.routes import dlq, events, mappings, properties, secrets, stats
+from admin_api.routes import dlq, events, mappings, properties, secrets, stats, sync
 from admin_api.settings import AdminSettings
 from admin_api.telemetry import RequestMetricsMiddleware
 
@@ -38,6 +38,7 @@ ENDPOINTS: list[Endpoint] = [
     *properties.ENDPOINTS,
     *secrets.ENDPOINTS,
     *mappings.ENDPOINTS,
+    *sync.ENDPOINTS,
 ]
 
 

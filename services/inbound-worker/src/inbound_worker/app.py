@@ -4,6 +4,7 @@ relay:     inbound channel_events still `received` (gateway could not publish, o
            → pms.events (beds24.#)
 consumer:  beds24.inbound → handler → PMS reservations (one transaction per event)
 poller:    Beds24 GET /bookings?modifiedFrom= per property → inbound events (lost webhooks)
+sync:      initial syncs and reconciliations (sync_runs) → inbound/outbound events, drift
 health:    /healthz /readyz /metrics on HTTP_HOST:HTTP_PORT
 """
 
@@ -24,6 +25,7 @@ from inbound_worker.beds24_bookings import Beds24Bookings
 from inbound_worker.handler import InboundHandler
 from inbound_worker.poller import Poller
 from inbound_worker.settings import InboundSettings
+from inbound_worker.sync.runner import SyncRunner
 
 
 async def run(settings: InboundSettings, stop: asyncio.Event, *, serve_health: bool = True) -> None:
@@ -60,6 +62,17 @@ async def run(settings: InboundSettings, stop: asyncio.Event, *, serve_health: b
                     max_attempts=settings.poll_max_attempts,
                 )
                 loops[Poller.NAME] = poller.run
+            if settings.sync_enabled:
+                sync = SyncRunner(
+                    pool,
+                    beds24,
+                    every_s=settings.sync_every_s,
+                    reconcile_interval_s=settings.reconcile_interval_s,
+                    horizon_days=settings.sync_horizon_days,
+                    settle_s=settings.sync_settle_s,
+                    max_attempts=settings.poll_max_attempts,
+                )
+                loops[SyncRunner.NAME] = sync.run
             await run_until_stopped(
                 stop,
                 infra,

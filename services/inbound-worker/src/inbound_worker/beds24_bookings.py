@@ -4,6 +4,7 @@ the account's shared client, every call within the account's shared credit budge
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -50,6 +51,29 @@ class Beds24Bookings:
             lambda: client.get_bookings(
                 include_info_items=True, include_booking_group=True, **query
             ),
+        )
+
+    async def get_bookings_page(
+        self, link: Link, page: int, **query: Any
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of `get_bookings` (same fields), and whether a next page exists."""
+        client = self._clients.for_account(link.account)
+        return await self._budget.call(
+            link.account.account_id,
+            lambda: client.get_bookings_page(
+                page, include_info_items=True, include_booking_group=True, **query
+            ),
+        )
+
+    async def get_calendar(
+        self, link: Link, room_ids: list[int], start: date, end: date
+    ) -> list[dict[str, Any]]:
+        """Free units per night of these Beds24 rooms, `start`..`end` inclusive: ONE call
+        for every room (Beds24 pages it only past its page size)."""
+        client = self._clients.for_account(link.account)
+        return await self._budget.call(
+            link.account.account_id,
+            lambda: client.get_calendar(room_ids, start, end, include_num_avail=True),
         )
 
     async def fetch_booking(self, property_id: UUID, booking_id: int) -> dict[str, Any]:

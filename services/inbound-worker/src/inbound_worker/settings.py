@@ -25,3 +25,12 @@ class InboundSettings(CommonSettings):
     push_skew_margin_s: float = Field(default=2.0, ge=0)
     # Below this many Beds24 credits left for an account, a poll waits for the reset.
     credit_reserve: float = Field(default=5.0, ge=0)
+    # Initial syncs and reconciliations (sync_runs): how often unfinished runs are looked
+    # for, how often each synced property is reconciled (0: only on demand), how far ahead
+    # availability is compared, and how long a reconciliation waits for the property's
+    # events in flight before comparing availability anyway.
+    sync_enabled: bool = Field(default=True)
+    sync_every_s: float = Field(default=5.0, gt=0)
+    reconcile_interval_s: float = Field(default=21_600.0, ge=0)
+    sync_horizon_days: int = Field(default=365, ge=1, le=1_000)
+    sync_settle_s: float = Field(default=300.0, ge=0)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from channel_sync.db import Connection
+from channel_sync.pms_availability import free_units
 from channel_sync.pms_origin import mark_beds24_origin
 
 logger = logging.getLogger(__name__)
@@ -94,30 +95,8 @@ async def load_reservations(conn: Connection, ids: list[UUID]) -> dict[UUID, Res
 async def availability(
     conn: Connection, property_id: UUID, beds24_room_id: str, nights: list[date]
 ) -> dict[date, int]:
-    """Free units of a Beds24 room per night: its active mapped PMS rooms minus the
-    reservations occupying them that night, minus the bookings Beds24 sold in that room that
-    still wait for a PMS room (they hold a unit all the same; never below zero)."""
-    rows = await conn.fetch(
-        """
-        WITH units AS (
-            SELECT room_id FROM channel_sync_room_map
-            WHERE property_id = $1 AND beds24_room_id = $2 AND is_active
-        )
-        SELECT night,
-               GREATEST(0, (SELECT count(*) FROM units) - (
-                   SELECT count(*) FROM reservations r
-                   WHERE (r.room_id IN (SELECT room_id FROM units)
-                          OR (r.room_id IS NULL AND r.property_id = $1
-                              AND r.beds24_room_id = $2))
-                     AND r.arrival <= night AND r.departure > night
-                     AND channel_sync_occupies(r.status))) AS free
-        FROM unnest($3::date[]) AS night
-        """,
-        property_id,
-        beds24_room_id,
-        nights,
-    )
-    return {row["night"]: int(row["free"]) for row in rows}
+    """Free units of a Beds24 room per night (`channel_sync.pms_availability`)."""
+    return await free_units(conn, property_id, beds24_room_id, nights)
 
 
 async def store_booking_id(conn: Connection, reservation_id: UUID, booking_id: int) -> bool:

@@ -155,15 +155,23 @@ class Beds24Client:
         """Every record of a paged GET, asking page 1, 2, ... until no next page."""
         records: list[dict[str, Any]] = []
         for page in range(1, MAX_PAGES + 1):
-            body = await self._call("GET", path, params=[*params, ("page", str(page))])
-            data = body.get("data") if isinstance(body, dict) else None
-            if not isinstance(data, list):
-                raise Beds24Unavailable(f"Beds24 answered GET {path} without a data list")
-            records.extend(d for d in data if isinstance(d, dict))
-            pages = body.get("pages") or {}
-            if not data or not (isinstance(pages, dict) and pages.get("nextPageExists")):
+            data, more = await self._page(path, params, page)
+            records.extend(data)
+            if not more:
                 return records
         raise Beds24Unavailable(f"Beds24 GET {path} still had pages after {MAX_PAGES}")
+
+    async def _page(
+        self, path: str, params: Params, page: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of a paged GET, and whether a next page exists."""
+        body = await self._call("GET", path, params=[*params, ("page", str(page))])
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise Beds24Unavailable(f"Beds24 answered GET {path} without a data list")
+        pages = body.get("pages") or {}
+        more = bool(data) and isinstance(pages, dict) and bool(pages.get("nextPageExists"))
+        return [d for d in data if isinstance(d, dict)], more
 
     async def _write(
         self, path: str, items: list[dict[str, Any]], idempotency_key: str | None
@@ -212,7 +220,9 @@ class Beds24Client:
         `include_booking_group` adds `bookingGroup {master, ids}` (null outside a group), as
         a V2 webhook carries it.
         """
-        params = booking_params(
+        params = _bookings_query(
+            include_info_items,
+            include_booking_group,
             property_ids=property_ids,
             ids=ids,
             room_ids=room_ids,
@@ -230,12 +240,20 @@ class Beds24Client:
             departure_from=departure_from,
             departure_to=departure_to,
         )
-        includes = {
-            "includeInfoItems": include_info_items,
-            "includeBookingGroup": include_booking_group,
-        }
-        params += [(name, "true") for name, on in includes.items() if on]
         return await self._pages("/bookings", params)
+
+    async def get_bookings_page(
+        self,
+        page: int,
+        *,
+        include_info_items: bool = False,
+        include_booking_group: bool = False,
+        **filters: Any,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Page `page` (from 1) of `get_bookings` with the same filters, and whether a next
+        page exists: for a reader that keeps its place between pages (a resumable sync)."""
+        params = _bookings_query(include_info_items, include_booking_group, **filters)
+        return await self._page("/bookings", params, page)
 
     async def find_bookings_by_reference(
         self,
@@ -315,6 +333,17 @@ class Beds24Client:
         if include_all_rooms:
             params.append(("includeAllRooms", "true"))
         return await self._pages("/properties", params)
+
+
+def _bookings_query(
+    include_info_items: bool, include_booking_group: bool, **filters: Any
+) -> Params:
+    params = booking_params(**filters)
+    includes = {
+        "includeInfoItems": include_info_items,
+        "includeBookingGroup": include_booking_group,
+    }
+    return params + [(name, "true") for name, on in includes.items() if on]
 
 
 def _carries(booking: dict[str, Any], code: str, reference: str) -> bool:

@@ -14,7 +14,7 @@ from admin_api.deps import deps
 from admin_api.endpoint import Endpoint, answer
 from admin_api.errors import NotFound
 from admin_api.parsing import path_uuid, read_json
-from admin_api.queries import mappings, properties
+from admin_api.queries import mappings, properties, sync
 from admin_api.room_mapping import replace_mappings
 from admin_api.schemas.properties import Beds24Rooms, MappingList, Mappings
 
@@ -23,21 +23,34 @@ async def get_mappings(request: Request) -> Response:
     property_id = path_uuid(request, "property_id")
     async with deps(request).pool.acquire() as conn:
         await _require_property(conn, property_id)
-        return answer(MappingList(mappings=await mappings.list_for(conn, property_id)))
+        return answer(await _mapping_list(conn, property_id))
 
 
 async def put_mappings(request: Request) -> Response:
     """Replace every mapping of the property; each PMS room or room type must be its own."""
     property_id = path_uuid(request, "property_id")
     body = await read_json(request, Mappings)
-    stored = await replace_mappings(deps(request).pool, property_id, body.mappings)
-    return answer(MappingList(mappings=stored))
+    await replace_mappings(deps(request).pool, property_id, body.mappings)
+    async with deps(request).pool.acquire() as conn:
+        return answer(await _mapping_list(conn, property_id))
 
 
 async def beds24_rooms(request: Request) -> Response:
     property_id = path_uuid(request, "property_id")
     d = deps(request)
     return answer(await room_mapping.beds24_rooms(d.pool, d.beds24, property_id))
+
+
+async def _mapping_list(conn: Connection, property_id: UUID) -> MappingList:
+    """The mappings; once rooms are mapped, the end of onboarding offers the initial sync."""
+    found = await mappings.list_for(conn, property_id)
+    offer = None
+    if found and not await sync.initial_sync_done(conn, property_id):
+        offer = (
+            f"POST /admin/properties/{property_id}/initial-sync imports the bookings Beds24 "
+            "already holds and sends the PMS's reservations and availability"
+        )
+    return MappingList(mappings=found, next_step=offer)
 
 
 async def _require_property(conn: Connection, property_id: UUID) -> None:

@@ -145,6 +145,10 @@ class Mappings(BaseModel):
 
 class MappingList(BaseModel):
     mappings: list[MappingOut]
+    next_step: str | None = Field(
+        default=None,
+        description="once rooms are mapped and no initial sync is done: how to start it",
+    )
 
 
 class ListQuery(BaseModel):

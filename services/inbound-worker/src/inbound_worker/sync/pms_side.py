@@ -1,0 +1,108 @@
+"""The PMS side of a run: a property's reservations as stays, and whether work on them is
+still in flight (an event not yet done: comparing now would report a difference that is
+already being carried across). Every statement takes the caller's connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from channel_sync.db import Connection, Record
+
+from inbound_worker.sync.compare import Stay
+
+
+@dataclass(frozen=True)
+class PmsStay:
+    reservation_id: UUID
+    beds24_booking_id: int | None
+    modified_time: datetime | None  # of the Beds24 version it holds
+    pushed_at: datetime | None  # when our last write to Beds24 was sent
+    mapped: bool  # its room belongs to a Beds24 room
+    in_flight: bool
+    stay: Stay
+
+
+_STAYS = """
+SELECT r.id, r.beds24_booking_id, r.beds24_modified_time, r.beds24_pushed_at, r.arrival,
+       r.departure, r.status, r.adults, r.children, m.beds24_room_id IS NOT NULL AS mapped,
+       coalesce(m.beds24_room_id, r.beds24_room_id) AS beds24_room,
+       EXISTS (SELECT 1 FROM channel_events e
+               WHERE e.status IN ('received', 'processing') AND e.entity_type = 'booking'
+                 AND ((e.direction = 'outbound' AND e.entity_internal_id = r.id)
+                      OR (e.direction = 'inbound'
+                          AND e.entity_external_id = r.beds24_booking_id::text))) AS in_flight
+FROM reservations r LEFT JOIN channel_sync_room_map m ON m.room_id = r.room_id
+"""
+
+
+def _stay(row: Record) -> PmsStay:
+    return PmsStay(
+        reservation_id=row["id"],
+        beds24_booking_id=row["beds24_booking_id"],
+        modified_time=row["beds24_modified_time"],
+        pushed_at=row["beds24_pushed_at"],
+        mapped=row["mapped"],
+        in_flight=row["in_flight"],
+        stay=Stay(
+            arrival=row["arrival"].isoformat(),
+            departure=row["departure"].isoformat(),
+            status=row["status"],
+            room=row["beds24_room"],
+            adults=row["adults"],
+            children=row["children"],
+        ),
+    )
+
+
+async def by_booking(
+    conn: Connection, property_id: UUID, booking_ids: list[int]
+) -> dict[int, PmsStay]:
+    rows = await conn.fetch(
+        _STAYS + " WHERE r.property_id = $1 AND r.beds24_booking_id = ANY($2::bigint[])",
+        property_id,
+        booking_ids,
+    )
+    return {row["beds24_booking_id"]: _stay(row) for row in rows}
+
+
+async def current_and_future(conn: Connection, property_id: UUID, today: date) -> list[PmsStay]:
+    """Stays departing today or later: the same window a run reads from Beds24."""
+    rows = await conn.fetch(
+        _STAYS + " WHERE r.property_id = $1 AND r.departure >= $2 ORDER BY r.arrival, r.id",
+        property_id,
+        today,
+    )
+    return [_stay(row) for row in rows]
+
+
+async def bookings_in_flight(
+    conn: Connection, property_id: UUID, booking_ids: list[int]
+) -> set[int]:
+    """Beds24 bookings with an inbound event not yet done."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT entity_external_id FROM channel_events
+           WHERE property_id = $1 AND direction = 'inbound' AND entity_type = 'booking'
+             AND status IN ('received', 'processing') AND entity_external_id = ANY($2)""",
+        property_id,
+        [str(i) for i in booking_ids],
+    )
+    return {int(r["entity_external_id"]) for r in rows}
+
+
+async def events_in_flight(conn: Connection, property_id: UUID) -> int:
+    """Events of the property not yet done, either way."""
+    count: int = await conn.fetchval(
+        """SELECT count(*) FROM channel_events
+           WHERE property_id = $1 AND status IN ('received', 'processing')""",
+        property_id,
+    )
+    return count
+
+
+async def policy_of(conn: Connection, property_id: UUID) -> str:
+    policy: str | None = await conn.fetchval(
+        "SELECT sync_policy FROM beds24_properties WHERE property_id = $1", property_id
+    )
+    return policy or "flag"

@@ -1,0 +1,38 @@
+"""Free units of a Beds24 room per night, as the PMS holds them now: what the outbound worker
+pushes to Beds24 and what a reconciliation compares Beds24's calendar with."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from channel_sync.db import Connection
+
+
+async def free_units(
+    conn: Connection, property_id: UUID, beds24_room_id: str, nights: list[date]
+) -> dict[date, int]:
+    """Its active mapped PMS rooms minus the reservations occupying them that night, minus
+    the bookings Beds24 sold in that room that still wait for a PMS room (they hold a unit
+    all the same); never below zero."""
+    rows = await conn.fetch(
+        """
+        WITH units AS (
+            SELECT room_id FROM channel_sync_room_map
+            WHERE property_id = $1 AND beds24_room_id = $2 AND is_active
+        )
+        SELECT night,
+               GREATEST(0, (SELECT count(*) FROM units) - (
+                   SELECT count(*) FROM reservations r
+                   WHERE (r.room_id IN (SELECT room_id FROM units)
+                          OR (r.room_id IS NULL AND r.property_id = $1
+                              AND r.beds24_room_id = $2))
+                     AND r.arrival <= night AND r.departure > night
+                     AND channel_sync_occupies(r.status))) AS free
+        FROM unnest($3::date[]) AS night
+        """,
+        property_id,
+        beds24_room_id,
+        nights,
+    )
+    return {row["night"]: int(row["free"]) for row in rows}
