@@ -66,7 +66,11 @@ async def seed(dsn: str) -> str:
 
 async def start(command: list[str], env: dict[str, str], url: str) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
-        *command, env={**os.environ, **env}, cwd=HERE, stderr=asyncio.subprocess.DEVNULL
+        *command,
+        env={**os.environ, **env},
+        cwd=HERE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
 
     async def up() -> bool:
