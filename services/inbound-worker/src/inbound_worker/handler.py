@@ -29,7 +29,7 @@ from prometheus_client import Counter
 
 from inbound_worker.apply import PUSH_SKEW, AskBeds24, Outcome, apply_booking
 from inbound_worker.booking import Booking, read_booking
-from inbound_worker.mapping import place_waiting
+from inbound_worker.mapping import place_waiting, push_waiting_availability, waiting_stay
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
@@ -109,9 +109,16 @@ class InboundHandler:
             if locked is None or locked.status in _SETTLED:
                 return None
             await mark_beds24_origin(conn)
+            waited = await waiting_stay(conn, booking.booking_id)
             outcome = await apply_booking(
                 conn, event.property_id, booking, current=current, push_skew=self._push_skew
             )
+            waits = await waiting_stay(conn, booking.booking_id)
+            if waited != waits:
+                stays = [s for s in (waited, waits) if s is not None]
+                await push_waiting_availability(
+                    conn, event.property_id, stays, outcome.reservation_id
+                )
             await _link_reservation(conn, event.id, outcome.reservation_id)
             for placed in await place_waiting(conn, event.property_id):
                 logger.info(

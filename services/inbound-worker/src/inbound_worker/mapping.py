@@ -18,7 +18,7 @@ freed the room arrives late).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from uuid import UUID
 
 from channel_sync.db import Connection
@@ -59,6 +59,35 @@ class Stay:
     beds24_room_id: str
     arrival: date
     departure: date
+
+
+async def waiting_stay(conn: Connection, booking_id: int) -> Stay | None:
+    """The nights a booking holds while it waits for a room (no PMS room, occupying)."""
+    row = await conn.fetchrow(
+        """SELECT beds24_room_id, arrival, departure FROM reservations
+           WHERE beds24_booking_id = $1 AND room_id IS NULL AND beds24_room_id IS NOT NULL
+             AND channel_sync_occupies(status)""",
+        booking_id,
+    )
+    return None if row is None else Stay(row["beds24_room_id"], row["arrival"], row["departure"])
+
+
+async def push_waiting_availability(
+    conn: Connection, property_id: UUID, stays: list[Stay], source_id: UUID
+) -> None:
+    """Queue the availability of the nights a waiting booking held or holds: the capture
+    trigger sees only reservations with a room, yet these count against their Beds24 room
+    (a waiting booking cancelled or moved frees nights the trigger would not report)."""
+    for stay in stays:
+        await conn.execute(
+            """SELECT channel_sync_record_availability_change($1, $2, $3, $4, $5)
+               WHERE channel_sync_connected($1)""",
+            property_id,
+            stay.beds24_room_id,
+            stay.arrival,
+            stay.departure - timedelta(days=1),
+            source_id,
+        )
 
 
 async def place_waiting(conn: Connection, property_id: UUID) -> list[UUID]:

@@ -572,3 +572,27 @@ async def test_a_shorter_stay_from_beds24_refreshes_its_nights_a_guest_edit_none
         (room, "2031-06-01", "2031-06-03"),  # the nights before and after: 06-02, 06-03 freed
     ]
     assert await outbound_count(db) == 0
+
+
+async def test_a_waiting_booking_cancelled_or_moved_pushes_the_nights_it_held(
+    handler: InboundHandler, db: asyncpg.Pool
+) -> None:
+    """Waiting bookings count against their Beds24 room; the capture trigger sees only
+    reservations with a room, so the handler queues those nights itself."""
+    async with db.acquire() as conn:
+        hotel = await insert_hotel(conn, rooms=("501",))
+    await apply(handler, db, hotel, booking(80021))  # 2031-06-01..04, takes room 501
+    await apply(handler, db, hotel, booking(80022, arrival="2031-06-02"))  # waits
+    before = await availability_events(db)
+
+    await apply(
+        handler,
+        db,
+        hotel,
+        booking(
+            80022, arrival="2031-06-02", status="cancelled", modifiedTime="2031-05-07T00:00:00"
+        ),
+    )
+
+    added = (await availability_events(db))[len(before) :]
+    assert (str(BEDS24_ROOM_ID), "2031-06-02", "2031-06-03") in added
