@@ -27,86 +27,8 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    op.execute("""
-    -- Makes every outbound idempotency key unique per change.
-    CREATE SEQUENCE channel_sync_outbound_seq;
-
-    -- Which reservations take a room (and so lower availability): as in Beds24, where an
-    -- inquiry or a cancelled booking holds no unit.
-    CREATE FUNCTION channel_sync_occupies(p_status varchar) RETURNS boolean
-        LANGUAGE sql IMMUTABLE AS $$
-        SELECT p_status IN ('confirmed', 'tentative', 'blocked')
-    $$;
-
-    -- The Beds24 room a PMS room is a unit of: its own 'room' mapping, else its type's.
-    CREATE FUNCTION channel_sync_beds24_room(p_property uuid, p_room uuid, p_room_type uuid)
-        RETURNS varchar LANGUAGE sql STABLE AS $$
-        SELECT COALESCE(
-            (SELECT external_id FROM channel_mappings
-             WHERE property_id = p_property AND mapping_type = 'room'
-               AND internal_id = p_room AND is_active IS NOT FALSE),
-            (SELECT external_id FROM channel_mappings
-             WHERE property_id = p_property AND mapping_type = 'room_type'
-               AND internal_id = p_room_type AND is_active IS NOT FALSE))
-    $$;
-
-    CREATE VIEW channel_sync_room_map AS
-    SELECT r.id AS room_id, r.property_id, r.is_active,
-           m.beds24_room_id,
-           (SELECT external_unit_id FROM channel_mappings
-            WHERE property_id = r.property_id AND mapping_type = 'room'
-              AND internal_id = r.id AND is_active IS NOT FALSE) AS beds24_unit_id
-    FROM rooms r
-    CROSS JOIN LATERAL (
-        SELECT channel_sync_beds24_room(r.property_id, r.id, r.room_type_id) AS beds24_room_id
-    ) m
-    WHERE m.beds24_room_id IS NOT NULL;
-
-    -- Connected to Beds24, and not being deleted (a cascade from hotel_settings must not
-    -- insert events pointing at the vanishing property).
-    CREATE FUNCTION channel_sync_connected(p_property uuid) RETURNS boolean
-        LANGUAGE sql STABLE AS $$
-        SELECT EXISTS (SELECT 1 FROM beds24_properties b JOIN hotel_settings h
-                         ON h.id = b.property_id
-                       WHERE b.property_id = p_property)
-    $$;
-
-    CREATE FUNCTION channel_sync_from_beds24() RETURNS boolean
-        LANGUAGE sql STABLE AS $$
-        SELECT current_setting('channel_sync.origin', true) IS NOT DISTINCT FROM 'beds24'
-    $$;
-
-    CREATE FUNCTION channel_sync_record_booking_change(
-        p_reservation uuid, p_property uuid, p_event_type varchar,
-        p_beds24_booking_id bigint, p_correlation_id varchar DEFAULT NULL
-    ) RETURNS uuid LANGUAGE sql VOLATILE AS $$
-        INSERT INTO channel_events (property_id, direction, event_type, entity_type,
-            entity_external_id, entity_internal_id, idempotency_key, payload, correlation_id)
-        VALUES (p_property, 'outbound', p_event_type, 'booking',
-            p_beds24_booking_id::text, p_reservation,
-            'pms:booking:' || p_reservation || ':' || nextval('channel_sync_outbound_seq'),
-            jsonb_build_object('reservation_id', p_reservation,
-                               'beds24_booking_id', p_beds24_booking_id),
-            p_correlation_id)
-        RETURNING id
-    $$;
-
-    -- `p_to` is the last night (inclusive); NULL means up to the worker's horizon.
-    CREATE FUNCTION channel_sync_record_availability_change(
-        p_property uuid, p_beds24_room varchar, p_from date, p_to date,
-        p_source_id uuid, p_correlation_id varchar DEFAULT NULL
-    ) RETURNS uuid LANGUAGE sql VOLATILE AS $$
-        INSERT INTO channel_events (property_id, direction, event_type, entity_type,
-            entity_external_id, entity_internal_id, idempotency_key, payload, correlation_id)
-        VALUES (p_property, 'outbound', 'pms.availability.update', 'availability',
-            p_beds24_room, p_source_id,
-            'pms:availability:' || p_beds24_room || ':' || nextval('channel_sync_outbound_seq'),
-            jsonb_build_object('beds24_room_id', p_beds24_room, 'from', p_from, 'to', p_to),
-            p_correlation_id)
-        RETURNING id
-    $$;
-
+# The reservation trigger as this migration installed it (0006 restores it on downgrade).
+CAPTURE_RESERVATION = """
     CREATE FUNCTION channel_sync_capture_reservation() RETURNS trigger
         LANGUAGE plpgsql AS $$
     DECLARE
@@ -188,6 +110,90 @@ def upgrade() -> None:
         END IF;
         RETURN NULL;
     END $$;
+"""
+
+_BEFORE = """
+    -- Makes every outbound idempotency key unique per change.
+    CREATE SEQUENCE channel_sync_outbound_seq;
+
+    -- Which reservations take a room (and so lower availability): as in Beds24, where an
+    -- inquiry or a cancelled booking holds no unit.
+    CREATE FUNCTION channel_sync_occupies(p_status varchar) RETURNS boolean
+        LANGUAGE sql IMMUTABLE AS $$
+        SELECT p_status IN ('confirmed', 'tentative', 'blocked')
+    $$;
+
+    -- The Beds24 room a PMS room is a unit of: its own 'room' mapping, else its type's.
+    CREATE FUNCTION channel_sync_beds24_room(p_property uuid, p_room uuid, p_room_type uuid)
+        RETURNS varchar LANGUAGE sql STABLE AS $$
+        SELECT COALESCE(
+            (SELECT external_id FROM channel_mappings
+             WHERE property_id = p_property AND mapping_type = 'room'
+               AND internal_id = p_room AND is_active IS NOT FALSE),
+            (SELECT external_id FROM channel_mappings
+             WHERE property_id = p_property AND mapping_type = 'room_type'
+               AND internal_id = p_room_type AND is_active IS NOT FALSE))
+    $$;
+
+    CREATE VIEW channel_sync_room_map AS
+    SELECT r.id AS room_id, r.property_id, r.is_active,
+           m.beds24_room_id,
+           (SELECT external_unit_id FROM channel_mappings
+            WHERE property_id = r.property_id AND mapping_type = 'room'
+              AND internal_id = r.id AND is_active IS NOT FALSE) AS beds24_unit_id
+    FROM rooms r
+    CROSS JOIN LATERAL (
+        SELECT channel_sync_beds24_room(r.property_id, r.id, r.room_type_id) AS beds24_room_id
+    ) m
+    WHERE m.beds24_room_id IS NOT NULL;
+
+    -- Connected to Beds24, and not being deleted (a cascade from hotel_settings must not
+    -- insert events pointing at the vanishing property).
+    CREATE FUNCTION channel_sync_connected(p_property uuid) RETURNS boolean
+        LANGUAGE sql STABLE AS $$
+        SELECT EXISTS (SELECT 1 FROM beds24_properties b JOIN hotel_settings h
+                         ON h.id = b.property_id
+                       WHERE b.property_id = p_property)
+    $$;
+
+    CREATE FUNCTION channel_sync_from_beds24() RETURNS boolean
+        LANGUAGE sql STABLE AS $$
+        SELECT current_setting('channel_sync.origin', true) IS NOT DISTINCT FROM 'beds24'
+    $$;
+
+    CREATE FUNCTION channel_sync_record_booking_change(
+        p_reservation uuid, p_property uuid, p_event_type varchar,
+        p_beds24_booking_id bigint, p_correlation_id varchar DEFAULT NULL
+    ) RETURNS uuid LANGUAGE sql VOLATILE AS $$
+        INSERT INTO channel_events (property_id, direction, event_type, entity_type,
+            entity_external_id, entity_internal_id, idempotency_key, payload, correlation_id)
+        VALUES (p_property, 'outbound', p_event_type, 'booking',
+            p_beds24_booking_id::text, p_reservation,
+            'pms:booking:' || p_reservation || ':' || nextval('channel_sync_outbound_seq'),
+            jsonb_build_object('reservation_id', p_reservation,
+                               'beds24_booking_id', p_beds24_booking_id),
+            p_correlation_id)
+        RETURNING id
+    $$;
+
+    -- `p_to` is the last night (inclusive); NULL means up to the worker's horizon.
+    CREATE FUNCTION channel_sync_record_availability_change(
+        p_property uuid, p_beds24_room varchar, p_from date, p_to date,
+        p_source_id uuid, p_correlation_id varchar DEFAULT NULL
+    ) RETURNS uuid LANGUAGE sql VOLATILE AS $$
+        INSERT INTO channel_events (property_id, direction, event_type, entity_type,
+            entity_external_id, entity_internal_id, idempotency_key, payload, correlation_id)
+        VALUES (p_property, 'outbound', 'pms.availability.update', 'availability',
+            p_beds24_room, p_source_id,
+            'pms:availability:' || p_beds24_room || ':' || nextval('channel_sync_outbound_seq'),
+            jsonb_build_object('beds24_room_id', p_beds24_room, 'from', p_from, 'to', p_to),
+            p_correlation_id)
+        RETURNING id
+    $$;
+
+"""
+
+_AFTER = """
 
     CREATE TRIGGER channel_sync_capture_reservation
         AFTER INSERT OR UPDATE OR DELETE ON reservations
@@ -270,7 +276,11 @@ def upgrade() -> None:
         api_reference VARCHAR(100) NOT NULL,
         started_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
-    """)
+"""
+
+
+def upgrade() -> None:
+    op.execute(_BEFORE + CAPTURE_RESERVATION + _AFTER)
 
 
 def downgrade() -> None:

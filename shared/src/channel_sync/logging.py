@@ -13,7 +13,10 @@ from types import TracebackType
 
 from pythonjsonlogger.json import JsonFormatter
 
-# Keys that must never reach a log line, whatever a caller passes in `extra`.
+from channel_sync.pms_fields import PERSONAL_KEYS
+
+# Keys that must never reach a log line, whatever a caller passes in `extra`: secrets, and
+# every name a guest's personal data goes by (channel_sync.pms_fields).
 _REDACTED_KEYS = frozenset(
     {
         "token",
@@ -22,14 +25,9 @@ _REDACTED_KEYS = frozenset(
         "secret",
         "authorization",
         "password",
-        "firstName",
-        "lastName",
-        "email",
-        "phone",
-        "mobile",
-        "address",
         "guest_name",
     }
+    | PERSONAL_KEYS
 )
 
 

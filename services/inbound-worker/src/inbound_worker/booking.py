@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
+from channel_sync import pms_fields
 from channel_sync.errors import PermanentError
 from channel_sync.inbound import parse_beds24_time
 from channel_sync.json_input import storable_text
@@ -28,25 +29,13 @@ PMS_STATUS = {
     "black": "blocked",
     "cancelled": "cancelled",
 }
-# Beds24 field → reservations column (text); None and "" both mean "no value".
-TEXT_COLUMNS = {
-    "title": "guest_title",
-    "firstName": "guest_first_name",
-    "lastName": "guest_last_name",
-    "email": "guest_email",
-    "phone": "guest_phone",
-    "mobile": "guest_mobile",
-    "address": "guest_address",
-    "city": "guest_city",
-    "postcode": "guest_postcode",
-    "comments": "comments",
-    "notes": "notes",
-    "channel": "channel",
-    "apiReference": "channel_reference",
-}
-COLUMN_LIMITS = {"channel": 50, "channel_reference": 100}
-COUNT_COLUMNS = {"numAdult": "adults", "numChild": "children"}
-MONEY_COLUMNS = {"price": "price", "deposit": "deposit"}
+# Beds24 field -> reservations column, by kind (channel_sync.pms_fields); a text's None and
+# "" both mean "no value".
+TEXT_COLUMNS = {f.beds24: f.column for f in pms_fields.TEXT_FIELDS}
+COLUMN_LIMITS = {f.column: f.limit for f in pms_fields.TEXT_FIELDS if f.limit is not None}
+COUNT_COLUMNS = {f.beds24: f.column for f in pms_fields.COUNT_FIELDS}
+MONEY_COLUMNS = {f.beds24: f.column for f in pms_fields.MONEY_FIELDS}
+COUNTRY_COLUMN = pms_fields.COUNTRY_FIELD.column
 
 
 @dataclass(frozen=True)
@@ -128,7 +117,7 @@ def _text_columns(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
         country = raw.get("country2") or raw.get("country") or None
         if country is not None and not (isinstance(country, str) and storable_text(country)):
             raise PermanentError(f"{where}: country is not text")
-        columns["guest_country"] = country
+        columns[COUNTRY_COLUMN] = country
     return columns
 
 

@@ -9,38 +9,13 @@ from typing import Any
 from uuid import UUID
 
 from channel_sync.db import Connection, Record
+from channel_sync.pms_fields import INBOUND_COLUMNS
 
 from inbound_worker.mapping import Placement
 
-# The only columns written from a booking; column names are never taken from input.
-WRITABLE = frozenset(
-    {
-        "status",
-        "arrival",
-        "departure",
-        "beds24_booking_id",
-        "beds24_modified_time",
-        "beds24_room_id",
-        "guest_title",
-        "guest_first_name",
-        "guest_last_name",
-        "guest_email",
-        "guest_phone",
-        "guest_mobile",
-        "guest_address",
-        "guest_city",
-        "guest_postcode",
-        "guest_country",
-        "comments",
-        "notes",
-        "channel",
-        "channel_reference",
-        "adults",
-        "children",
-        "price",
-        "deposit",
-    }
-)
+# The only columns written from a booking (channel_sync.pms_fields); column names are never
+# taken from input.
+WRITABLE = INBOUND_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from channel_sync import pms_fields
 from channel_sync.references import reference_info_item, reservation_reference
 
 from outbound_worker.pms_state import Reservation
@@ -16,18 +17,8 @@ BOOKING_STATUS = {
     "cancelled": "cancelled",
 }
 
-GUEST_FIELDS = {
-    "guest_title": "title",
-    "guest_first_name": "firstName",
-    "guest_last_name": "lastName",
-    "guest_email": "email",
-    "guest_phone": "phone",
-    "guest_mobile": "mobile",
-    "guest_address": "address",
-    "guest_city": "city",
-    "guest_postcode": "postcode",
-    "guest_country": "country",
-}
+# reservations column -> Beds24 field (channel_sync.pms_fields)
+GUEST_FIELDS = {f.column: f.beds24 for f in pms_fields.GUEST_FIELDS}
 
 
 class Unmappable(ValueError):

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from channel_sync.db import Connection
 from channel_sync.pms_availability import free_units
+from channel_sync.pms_fields import GUEST_FIELDS
 from channel_sync.pms_origin import mark_beds24_origin
 
 logger = logging.getLogger(__name__)
@@ -38,35 +39,23 @@ class Reservation:
     notes: str | None
 
 
-GUEST_COLUMNS = (
-    "guest_title",
-    "guest_first_name",
-    "guest_last_name",
-    "guest_email",
-    "guest_phone",
-    "guest_mobile",
-    "guest_address",
-    "guest_city",
-    "guest_postcode",
-    "guest_country",
-)
+GUEST_COLUMNS = tuple(f.column for f in GUEST_FIELDS)
+_GUEST_SELECT = ", ".join(f"r.{column}" for column in GUEST_COLUMNS)
 
 
 async def load_reservations(conn: Connection, ids: list[UUID]) -> dict[UUID, Reservation]:
     """The reservations that still exist, with their Beds24 room and property."""
     rows = await conn.fetch(
-        """
+        f"""
         SELECT r.id, r.property_id, r.arrival, r.departure, r.status, r.adults, r.children,
                r.beds24_booking_id, r.price, r.deposit, r.comments, r.notes,
-               r.guest_title, r.guest_first_name, r.guest_last_name, r.guest_email,
-               r.guest_phone, r.guest_mobile, r.guest_address, r.guest_city,
-               r.guest_postcode, r.guest_country,
+               {_GUEST_SELECT},
                b.beds24_property_id, m.beds24_room_id, m.beds24_unit_id
         FROM reservations r
         LEFT JOIN beds24_properties b ON b.property_id = r.property_id
         LEFT JOIN channel_sync_room_map m ON m.room_id = r.room_id
         WHERE r.id = ANY($1::uuid[])
-        """,
+        """,  # noqa: S608 - the column names are pms_fields' constants
         ids,
     )
     return {

@@ -9,32 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from channel_sync import pms_fields
+
 MASK = "••••••"
 
-PERSONAL_KEYS = frozenset(
+
+def _folded(key: str) -> str:
+    return key.lower().replace("_", "").replace("-", "")
+
+
+# The PMS reservation's personal fields (channel_sync.pms_fields), and what else a Beds24
+# booking or webhook may carry about a guest.
+PERSONAL_KEYS = frozenset(_folded(key) for key in pms_fields.PERSONAL_KEYS) | frozenset(
     {
-        "title",
-        "firstname",
-        "lastname",
         "name",
         "guestname",
-        "guestfirstname",
-        "guestlastname",
-        "email",
-        "guestemail",
-        "phone",
-        "mobile",
         "fax",
-        "address",
-        "city",
         "state",
-        "postcode",
         "zip",
-        "country",
-        "country2",
         "company",
-        "comments",
-        "notes",
         "message",
         "guestcomments",
         "guests",
@@ -56,7 +49,7 @@ PERSONAL_KEYS = frozenset(
 
 
 def _personal(key: str) -> bool:
-    return key.lower().replace("_", "").replace("-", "") in PERSONAL_KEYS
+    return _folded(key) in PERSONAL_KEYS
 
 
 def mask(value: Any) -> Any:
