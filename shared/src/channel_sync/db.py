@@ -20,14 +20,16 @@ COMMAND_TIMEOUT_S = 30.0
 
 # What asyncpg raises while Postgres is down, restarting or out of reach: a refused or
 # dropped connection, a server shutting down or not yet accepting connections, a pooled
-# connection that died under us, or a bounded wait that ran out. Callers treat these as
-# "retry later", never as a verdict on the data.
+# connection that died under us, a server out of connections, memory or disk, or a bounded
+# wait that ran out. Callers treat these as "retry later", never as a verdict on the data.
+# The one list: the HTTP services answer each of these 503, the workers retry them.
 DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
     asyncpg.InterfaceError,  # connection closed or released while in use
+    asyncpg.InsufficientResourcesError,  # too many connections, disk full, out of memory
 )
 
 

@@ -8,6 +8,7 @@
     ├── PayloadTooLarge      413
     └── UpstreamError        502/503: Beds24 or our own infrastructure did not answer
 
+Postgres unavailable (channel_sync.db.DATABASE_UNAVAILABLE, the one list) is 503.
 Beds24 client errors map here too: refused credentials 400, Beds24 down or refusing 502,
 credits spent 503 with Retry-After.
 
@@ -22,13 +23,13 @@ import logging
 import math
 from datetime import UTC, datetime
 
-import asyncpg
 from channel_sync.beds24 import (
     Beds24AuthError,
     Beds24CreditsExhausted,
     Beds24Rejected,
     Beds24Unavailable,
 )
+from channel_sync.db import DATABASE_UNAVAILABLE
 from channel_sync.errors import RetryAfter
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -128,10 +129,7 @@ EXCEPTION_HANDLERS = {
     RetryAfter: _beds24_error,
     Beds24Rejected: _beds24_error,
     Beds24Unavailable: _beds24_error,
-    OSError: _database_down,
-    asyncpg.exceptions.ConnectionDoesNotExistError: _database_down,
-    asyncpg.exceptions.CannotConnectNowError: _database_down,
-    asyncpg.exceptions.TooManyConnectionsError: _database_down,
+    **dict.fromkeys(DATABASE_UNAVAILABLE, _database_down),
     ClientDisconnect: _client_gone,
     Exception: _unexpected,
 }

@@ -2,7 +2,7 @@
 
 Refused(status, reason)   a request we turn down on purpose (400, 401, 404, 405, 413)
 ClientGone                the client hung up mid-request: not an error, logged at info
-DATABASE_DOWN             exceptions meaning Postgres is out of reach → 503, Beds24 retries
+DATABASE_UNAVAILABLE      Postgres out of reach (channel_sync.db's one list) → 503, Beds24 retries
 anything else             500 "internal error", logged once here with a bounded traceback
 """
 
@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import logging
 
-import asyncpg
+from channel_sync.db import DATABASE_UNAVAILABLE
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 logger = logging.getLogger(__name__)
-
-DATABASE_DOWN: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.InsufficientResourcesError,
-)
 
 
 class Refused(Exception):
@@ -70,6 +61,6 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     Refused: _refused,
     HTTPException: _http_exception,
-    **dict.fromkeys(DATABASE_DOWN, _database_down),
+    **dict.fromkeys(DATABASE_UNAVAILABLE, _database_down),
     Exception: _internal_error,
 }

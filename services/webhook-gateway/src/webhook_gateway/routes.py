@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
+from channel_sync.db import DATABASE_UNAVAILABLE
 from prometheus_client import Counter
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -22,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from webhook_gateway import intake
 from webhook_gateway.auth import secret_matches
-from webhook_gateway.errors import DATABASE_DOWN, ClientGone, Refused, refusal, unexpected
+from webhook_gateway.errors import ClientGone, Refused, refusal, unexpected
 from webhook_gateway.group_commit import GroupCommitter
 from webhook_gateway.intake import Item
 from webhook_gateway.properties import WebhookTarget
@@ -213,7 +214,7 @@ def _counted(
                 "client closed the connection mid-request", extra={"path": request.url.path}
             )
             return refusal(400, "client closed the connection")
-        except DATABASE_DOWN:
+        except DATABASE_UNAVAILABLE:
             status = "503"
             raise
         except Exception as exc:
