@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 from channel_sync.beds24 import Beds24AuthError
+from channel_sync.beds24.links import link_of
 
 from admin_api.beds24_access import Beds24Access
 from admin_api.errors import BadRequest, NotFound, UpstreamError
@@ -40,13 +41,13 @@ async def replace_mappings(
 async def beds24_rooms(pool: asyncpg.Pool, beds24: Beds24Access, property_id: UUID) -> Beds24Rooms:
     """The property's Beds24 room types, each with the PMS rooms mapped to it."""
     async with pool.acquire() as conn:
-        link = await properties.beds24_link(conn, property_id)
+        link = await link_of(conn, property_id)
         current = await mappings.list_for(conn, property_id) if link else []
     if link is None:
         raise NotFound(f"property {property_id} is not registered with Beds24")
     try:
         view = await beds24.look_up(
-            link.refresh_token, link.beds24_property_id, account_id=link.account_id
+            link.account.refresh_token, link.beds24_property_id, account_id=link.account.account_id
         )
     except Beds24AuthError as exc:
         raise UpstreamError(

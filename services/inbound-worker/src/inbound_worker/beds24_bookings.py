@@ -3,35 +3,15 @@ the account's shared client, every call within the account's shared credit budge
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from channel_sync.beds24.accounts import Account, Beds24Clients
+from channel_sync.beds24.accounts import Beds24Clients
 from channel_sync.beds24.credit_budget import CreditBudget
-from channel_sync.db import Connection
+from channel_sync.beds24.links import PropertyLink, link_of
 from channel_sync.errors import PermanentError
-
-
-@dataclass(frozen=True)
-class Link:
-    beds24_property_id: int
-    account: Account
-
-
-async def link_of(conn: Connection, property_id: UUID) -> Link | None:
-    record = await conn.fetchrow(
-        """SELECT beds24_property_id, account_id, refresh_token FROM beds24_properties
-           WHERE property_id = $1""",
-        property_id,
-    )
-    if record is None:
-        return None
-    return Link(
-        record["beds24_property_id"], Account(record["account_id"], record["refresh_token"])
-    )
 
 
 class Beds24Bookings:
@@ -40,7 +20,7 @@ class Beds24Bookings:
         self._clients = clients
         self._budget = budget
 
-    async def get_bookings(self, link: Link, **query: Any) -> list[dict[str, Any]]:
+    async def get_bookings(self, link: PropertyLink, **query: Any) -> list[dict[str, Any]]:
         """`client.get_bookings(**query)` within the account's shared credit budget, with
         info items (one may carry our own reference, `channel_sync.references`) and the
         booking group: the fields a V2 webhook carries, so a polled version of a booking
@@ -54,7 +34,7 @@ class Beds24Bookings:
         )
 
     async def get_bookings_page(
-        self, link: Link, page: int, **query: Any
+        self, link: PropertyLink, page: int, **query: Any
     ) -> tuple[list[dict[str, Any]], bool]:
         """One page of `get_bookings` (same fields), and whether a next page exists."""
         client = self._clients.for_account(link.account)
@@ -66,7 +46,7 @@ class Beds24Bookings:
         )
 
     async def get_calendar(
-        self, link: Link, room_ids: list[int], start: date, end: date
+        self, link: PropertyLink, room_ids: list[int], start: date, end: date
     ) -> list[dict[str, Any]]:
         """Free units per night of these Beds24 rooms, `start`..`end` inclusive: ONE call
         for every room (Beds24 pages it only past its page size)."""

@@ -20,6 +20,7 @@ from uuid import UUID
 import asyncpg
 from channel_sync.beds24 import Beds24Error
 from channel_sync.beds24.accounts import Account
+from channel_sync.beds24.links import PropertyLink
 from channel_sync.db import Connection
 from channel_sync.errors import ChannelSyncError
 from channel_sync.events import Direction, NewChannelEvent
@@ -28,7 +29,7 @@ from channel_sync.repository import ChannelEventRepository
 from channel_sync.supervision import LoopHealth, supervise
 from prometheus_client import Counter
 
-from inbound_worker.beds24_bookings import Beds24Bookings, Link
+from inbound_worker.beds24_bookings import Beds24Bookings
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
@@ -113,7 +114,7 @@ class Poller:
             started: datetime = row["started"]
             since = (row["last_polled_at"] or started - self._first_lookback) - self._margin
             account = Account(row["account_id"], row["refresh_token"])
-            link = Link(row["beds24_property_id"], account)
+            link = PropertyLink(row["beds24_property_id"], account)
             bookings = await self._beds24.get_bookings(
                 link,
                 property_ids=[link.beds24_property_id],

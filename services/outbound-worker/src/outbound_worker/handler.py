@@ -14,6 +14,7 @@ from uuid import UUID
 import asyncpg
 from channel_sync.beds24.accounts import Account, Beds24Clients
 from channel_sync.beds24.credit_budget import CreditBudget
+from channel_sync.beds24.links import PropertyLink, links_of
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.events import ChannelEvent, EventMessage, EventStatus
 from channel_sync.repository import ChannelEventRepository
@@ -21,7 +22,6 @@ from channel_sync.repository import ChannelEventRepository
 from outbound_worker import locks, pending_creates
 from outbound_worker.availability import AvailabilitySync, RoomWork, nights_of
 from outbound_worker.bookings import BookingSync, BookingWork
-from outbound_worker.links import PropertyLink, links_of
 from outbound_worker.outcomes import Outcomes, same_outcome
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -18,19 +17,6 @@ _INFO = """
            (SELECT count(*) FROM channel_mappings m WHERE m.property_id = h.id) AS mappings
     FROM hotel_settings h LEFT JOIN beds24_properties b ON b.property_id = h.id
 """
-
-
-@dataclass(frozen=True)
-class Beds24Link:
-    beds24_property_id: int
-    account_id: str
-    refresh_token: str
-
-    def __repr__(self) -> str:  # the refresh token never reaches a log line
-        return (
-            f"Beds24Link(beds24_property_id={self.beds24_property_id}, "
-            f"account_id={self.account_id!r})"
-        )
 
 
 def _info(record: asyncpg.Record) -> PropertyInfo:
@@ -113,12 +99,3 @@ async def replace_credentials(
         account_id,
     )
     return result.endswith(" 1")
-
-
-async def beds24_link(conn: Connection, property_id: UUID) -> Beds24Link | None:
-    record = await conn.fetchrow(
-        """SELECT beds24_property_id, account_id, refresh_token FROM beds24_properties
-           WHERE property_id = $1""",
-        property_id,
-    )
-    return None if record is None else Beds24Link(**dict(record))

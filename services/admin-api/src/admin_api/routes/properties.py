@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from channel_sync.beds24.links import link_of
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -54,14 +55,14 @@ async def replace_credentials(request: Request) -> Response:
     body = await read_json(request, Credentials)
     d = deps(request)
     async with d.pool.acquire() as conn:
-        link = await properties.beds24_link(conn, property_id)
+        link = await link_of(conn, property_id)
     if link is None:
         raise NotFound(f"property {property_id} is not registered with Beds24")
     refresh_token, setup = await d.onboarding.credentials(body)
     view = await d.beds24.look_up(
         refresh_token,
         link.beds24_property_id,
-        account_id=link.account_id,
+        account_id=link.account.account_id,
         setup=setup,
         with_owner=True,
     )

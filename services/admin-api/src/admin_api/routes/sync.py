@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from channel_sync.beds24.links import link_of
 from channel_sync.db import Connection
 from starlette.requests import Request
 from starlette.responses import Response
@@ -83,7 +84,7 @@ async def put_policy(request: Request) -> Response:
 
 
 async def _require_link(conn: Connection, property_id: UUID) -> None:
-    if await properties.beds24_link(conn, property_id) is None:
+    if await link_of(conn, property_id) is None:
         raise NotFound(f"property {property_id} is not registered with Beds24")
 
 

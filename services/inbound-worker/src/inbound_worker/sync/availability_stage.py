@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from channel_sync.beds24.links import PropertyLink
 from channel_sync.db import Connection
 from channel_sync.pms_availability import free_units
 from channel_sync.pms_changes import record_room_availability_change
 
-from inbound_worker.beds24_bookings import Beds24Bookings, Link
+from inbound_worker.beds24_bookings import Beds24Bookings
 from inbound_worker.sync import drift, pms_side
 from inbound_worker.sync.drift import Drift
 from inbound_worker.sync.metrics import count_drift
@@ -32,7 +33,7 @@ class AvailabilityStage:
         self._horizon = horizon_days
         self._settle = timedelta(seconds=settle_s)
 
-    async def step(self, conn: Connection, run: Run, link: Link, today: date) -> bool:
+    async def step(self, conn: Connection, run: Run, link: PropertyLink, today: date) -> bool:
         """True when the stage is done; False: events still in flight, try again later."""
         rooms = await conn.fetch(
             """SELECT beds24_room_id, (array_agg(room_id ORDER BY room_id))[1] AS room_id

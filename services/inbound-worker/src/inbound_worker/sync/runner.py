@@ -17,10 +17,11 @@ from uuid import UUID
 
 import asyncpg
 from channel_sync.beds24 import Beds24Error
+from channel_sync.beds24.links import link_of
 from channel_sync.errors import ChannelSyncError
 from channel_sync.supervision import LoopHealth, supervise
 
-from inbound_worker.beds24_bookings import Beds24Bookings, link_of
+from inbound_worker.beds24_bookings import Beds24Bookings
 from inbound_worker.sync import drift, pms_side, runs
 from inbound_worker.sync.availability_stage import AvailabilityStage
 from inbound_worker.sync.bookings_stage import BookingsStage

@@ -1,4 +1,5 @@
-"""Which Beds24 property and account each PMS property's events go to."""
+"""A PMS property's Beds24 side (its `beds24_properties` row): the one model and the one
+query every service reads it with."""
 
 from __future__ import annotations
 
@@ -37,3 +38,8 @@ async def links_of(conn: Connection, property_ids: list[UUID]) -> dict[UUID, Pro
         )
         for r in rows
     }
+
+
+async def link_of(conn: Connection, property_id: UUID) -> PropertyLink | None:
+    """The property's Beds24 side; None while it is not connected."""
+    return (await links_of(conn, [property_id])).get(property_id)
