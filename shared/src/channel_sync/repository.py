@@ -1,4 +1,7 @@
-"""ChannelEventRepository: every SQL statement on channel_events, in one place.
+"""ChannelEventRepository: the SQL on channel_events the services share.
+
+What only operators ask of the events (listing, timelines, statistics, retries) lives in the
+admin-api (admin_api.queries.events), on top of this class.
 
 Methods take the caller's connection, so they join the caller's transaction; the repository
 never opens one itself.
@@ -6,13 +9,10 @@ never opens one itself.
 
 from __future__ import annotations
 
-import base64
 import builtins
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -20,7 +20,7 @@ import asyncpg
 from channel_sync.db import Connection
 from channel_sync.events import ChannelEvent, Direction, EventStatus, NewChannelEvent
 
-_COLUMNS = """id, property_id, direction, event_type, entity_type, entity_external_id,
+EVENT_COLUMNS = """id, property_id, direction, event_type, entity_type, entity_external_id,
     entity_internal_id, idempotency_key, payload, status, attempts, max_attempts, last_error,
     received_at, processed_at, next_attempt_at, published_at, correlation_id, outcome_note,
     updated_at"""
@@ -29,70 +29,12 @@ _COLUMNS = """id, property_id, direction, event_type, entity_type, entity_extern
 _MAX_ERROR_CHARS = 2000
 
 
-def _event(record: asyncpg.Record) -> ChannelEvent:
+def event_of(record: asyncpg.Record) -> ChannelEvent:
     return ChannelEvent(**dict(record))
 
 
 def _clip(error: str | None) -> str | None:
     return None if error is None else error[:_MAX_ERROR_CHARS]
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    status: EventStatus | None = None
-    direction: Direction | None = None
-    event_type: str | None = None
-    property_id: UUID | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    # The Beds24 booking id (or room id, for availability events) the event is about.
-    entity_external_id: str | None = None
-    # Exactly this reason: an operator retrying every failed event of one reason.
-    last_error: str | None = None
-
-    def where(self, start: int = 1) -> tuple[str, list[Any]]:
-        """SQL conditions and their arguments, numbered from `$start`."""
-        conditions: list[str] = []
-        args: list[Any] = []
-        for column, op, value in (
-            ("status", "=", self.status),
-            ("direction", "=", self.direction),
-            ("event_type", "=", self.event_type),
-            ("property_id", "=", self.property_id),
-            ("received_at", ">=", self.since),
-            ("received_at", "<", self.until),
-            ("entity_external_id", "=", self.entity_external_id),
-            ("last_error", "=", self.last_error),
-        ):
-            if value is not None:
-                args.append(str(value) if isinstance(value, str) else value)
-                conditions.append(f"{column} {op} ${start + len(args) - 1}")
-        return (" AND ".join(conditions) or "TRUE"), args
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Keyset position: the (received_at, id) of the last event on the previous page."""
-
-    received_at: datetime
-    event_id: UUID
-
-    def encode(self) -> str:
-        raw = json.dumps([self.received_at.isoformat(), str(self.event_id)])
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> Cursor:
-        """Raises ValueError for anything that is not a cursor this class produced."""
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            received_at, event_id = json.loads(base64.urlsafe_b64decode(padded))
-            at = datetime.fromisoformat(received_at)
-            # In UTC, so that no hand-made time overflows when Postgres gets it.
-            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-            return cls(at, UUID(event_id))
-        except (TypeError, ValueError, OverflowError, AttributeError) as exc:
-            raise ValueError("malformed cursor") from exc
 
 
 @dataclass(frozen=True)
@@ -131,7 +73,7 @@ class ChannelEventRepository:
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
                     now() + make_interval(secs => $11))
             ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING {_COLUMNS}
+            RETURNING {EVENT_COLUMNS}
             """,
             event.property_id,
             str(event.direction),
@@ -145,7 +87,7 @@ class ChannelEventRepository:
             event.correlation_id,
             publish_after_s,
         )
-        return None if record is None else _event(record)
+        return None if record is None else event_of(record)
 
     async def create_many(
         self,
@@ -169,7 +111,7 @@ class ChannelEventRepository:
                         $6::uuid[], $7::text[], $8::text[], $9::int[], $10::text[])
                  AS e(p, d, t, et, ext, int_id, k, pl, ma, c)
             ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING {_COLUMNS}
+            RETURNING {EVENT_COLUMNS}
             """,
             [e.property_id for e in events],
             [str(e.direction) for e in events],
@@ -183,7 +125,7 @@ class ChannelEventRepository:
             [e.correlation_id for e in events],
             publish_after_s,
         )
-        return [_event(r) for r in records]
+        return [event_of(r) for r in records]
 
     async def defer_publish_many(self, conn: Connection, event_ids: builtins.list[UUID]) -> None:
         """Hand rows the producer could not publish to the relay, now."""
@@ -195,9 +137,9 @@ class ChannelEventRepository:
 
     async def find_by_idempotency_key(self, conn: Connection, key: str) -> ChannelEvent | None:
         record = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM channel_events WHERE idempotency_key = $1", key
+            f"SELECT {EVENT_COLUMNS} FROM channel_events WHERE idempotency_key = $1", key
         )
-        return None if record is None else _event(record)
+        return None if record is None else event_of(record)
 
     async def update_status(
         self,
@@ -240,91 +182,35 @@ class ChannelEventRepository:
 
     async def get_failed_events(self, conn: Connection, limit: int) -> list[ChannelEvent]:
         records = await conn.fetch(
-            f"""SELECT {_COLUMNS} FROM channel_events WHERE status = 'failed'
+            f"""SELECT {EVENT_COLUMNS} FROM channel_events WHERE status = 'failed'
                 ORDER BY received_at DESC, id DESC LIMIT $1""",
             limit,
         )
-        return [_event(r) for r in records]
+        return [event_of(r) for r in records]
 
     # --- reading --------------------------------------------------------------------------
 
     async def get(self, conn: Connection, event_id: UUID) -> ChannelEvent | None:
         record = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM channel_events WHERE id = $1", event_id
+            f"SELECT {EVENT_COLUMNS} FROM channel_events WHERE id = $1", event_id
         )
-        return None if record is None else _event(record)
+        return None if record is None else event_of(record)
 
     async def get_many(
         self, conn: Connection, event_ids: builtins.list[UUID]
     ) -> builtins.list[ChannelEvent]:
         """The events that exist among `event_ids` (any order): for batching consumers."""
         records = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM channel_events WHERE id = ANY($1::uuid[])", event_ids
+            f"SELECT {EVENT_COLUMNS} FROM channel_events WHERE id = ANY($1::uuid[])", event_ids
         )
-        return [_event(r) for r in records]
+        return [event_of(r) for r in records]
 
     async def lock(self, conn: Connection, event_id: UUID) -> ChannelEvent | None:
         """Lock the row for this transaction (workers: one applier per event at a time)."""
         record = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM channel_events WHERE id = $1 FOR UPDATE", event_id
+            f"SELECT {EVENT_COLUMNS} FROM channel_events WHERE id = $1 FOR UPDATE", event_id
         )
-        return None if record is None else _event(record)
-
-    async def list(
-        self,
-        conn: Connection,
-        event_filter: EventFilter,
-        *,
-        limit: int,
-        after: Cursor | None = None,
-    ) -> tuple[builtins.list[ChannelEvent], int]:
-        """Newest first, keyset-paginated; `total` counts every match of the filter."""
-        where, args = event_filter.where()
-        total = await conn.fetchval(f"SELECT count(*) FROM channel_events WHERE {where}", *args)
-        page_args = list(args)
-        if after is not None:
-            page_args += [after.received_at, after.event_id]
-            n = len(page_args)
-            where = f"{where} AND (received_at, id) < (${n - 1}, ${n})"
-        page_args.append(limit)
-        records = await conn.fetch(
-            f"""SELECT {_COLUMNS} FROM channel_events WHERE {where}
-                ORDER BY received_at DESC, id DESC LIMIT ${len(page_args)}""",
-            *page_args,
-        )
-        return [_event(r) for r in records], int(total)
-
-    async def timeline(
-        self, conn: Connection, event: ChannelEvent, *, limit: int = 200
-    ) -> builtins.list[ChannelEvent]:
-        """Every event of the same booking (by Beds24 booking id or PMS reservation id) in
-        the event's property, oldest first: what that booking went through, both ways."""
-        records = await conn.fetch(
-            f"""SELECT {_COLUMNS} FROM channel_events
-                WHERE property_id = $1 AND entity_type = $2
-                  AND (entity_external_id = $3 OR entity_internal_id = $4 OR id = $5)
-                ORDER BY received_at, id LIMIT $6""",
-            event.property_id,
-            event.entity_type,
-            event.entity_external_id,
-            event.entity_internal_id,
-            event.id,
-            limit,
-        )
-        return [_event(r) for r in records]
-
-    async def failed_by_reason(
-        self, conn: Connection, *, limit: int = 100
-    ) -> builtins.list[tuple[str | None, int, datetime]]:
-        """Failed events grouped by their last error: (reason, count, latest received_at),
-        the largest groups first."""
-        records = await conn.fetch(
-            """SELECT last_error, count(*) AS n, max(received_at) AS latest
-               FROM channel_events WHERE status = 'failed'
-               GROUP BY last_error ORDER BY n DESC, latest DESC LIMIT $1""",
-            limit,
-        )
-        return [(r["last_error"], int(r["n"]), r["latest"]) for r in records]
+        return None if record is None else event_of(record)
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -337,27 +223,19 @@ class ChannelEventRepository:
             event_ids,
         )
 
-    async def defer_publish(self, conn: Connection, event_id: UUID) -> None:
-        """Hand a row the producer could not publish to the relay, now."""
-        await conn.execute(
-            """UPDATE channel_events SET next_attempt_at = now(), updated_at = now()
-               WHERE id = $1 AND status = 'received'""",
-            event_id,
-        )
-
     async def claim_for_relay(
         self, conn: Connection, direction: Direction, limit: int
     ) -> builtins.list[ChannelEvent]:
         """Lock due `received` rows; other relay replicas skip them (use in a transaction)."""
         records = await conn.fetch(
-            f"""SELECT {_COLUMNS} FROM channel_events
+            f"""SELECT {EVENT_COLUMNS} FROM channel_events
                 WHERE status = 'received' AND direction = $1 AND next_attempt_at <= now()
                 ORDER BY next_attempt_at, received_at
                 LIMIT $2 FOR UPDATE SKIP LOCKED""",
             str(direction),
             limit,
         )
-        return [_event(r) for r in records]
+        return [event_of(r) for r in records]
 
     async def requeue_stalled(
         self, conn: Connection, direction: Direction, older_than_s: float
@@ -437,76 +315,3 @@ class ChannelEventRepository:
             event_id,
             _clip(reason),
         )
-
-    async def reset_for_retry(
-        self,
-        conn: Connection,
-        event_id: UUID,
-        *,
-        allow_done: bool = False,
-        publish_after_s: float = 0.0,
-    ) -> ChannelEvent | None:
-        """Admin retry: attempts 0, `received`. None if the event is in flight (or done
-        without `allow_done`). `publish_after_s` holds it back from the relay, as in `create`."""
-        allowed = ["failed", "done"] if allow_done else ["failed"]
-        record = await conn.fetchrow(
-            f"""
-            UPDATE channel_events
-            SET status = 'received', attempts = 0,
-                next_attempt_at = now() + make_interval(secs => $3),
-                processed_at = NULL, updated_at = now()
-            WHERE id = $1 AND status = ANY($2::text[])
-            RETURNING {_COLUMNS}
-            """,
-            event_id,
-            allowed,
-            publish_after_s,
-        )
-        return None if record is None else _event(record)
-
-    async def reset_failed_matching(
-        self,
-        conn: Connection,
-        event_filter: EventFilter,
-        *,
-        limit: int,
-        publish_after_s: float = 0.0,
-    ) -> builtins.list[ChannelEvent]:
-        """Bulk retry of `failed` events chosen by a listing filter (its status is ignored)."""
-        scoped = replace(event_filter, status=EventStatus.FAILED)
-        where, args = scoped.where()
-        args += [limit, publish_after_s]
-        records = await conn.fetch(
-            f"""
-            UPDATE channel_events
-            SET status = 'received', attempts = 0,
-                next_attempt_at = now() + make_interval(secs => ${len(args)}),
-                processed_at = NULL, updated_at = now()
-            WHERE id IN (SELECT id FROM channel_events WHERE {where}
-                         ORDER BY received_at LIMIT ${len(args) - 1} FOR UPDATE SKIP LOCKED)
-            RETURNING {_COLUMNS}
-            """,
-            *args,
-        )
-        return [_event(r) for r in records]
-
-    # --- operator statistics ----------------------------------------------------------------
-
-    async def count_by_direction_and_status(
-        self, conn: Connection
-    ) -> dict[tuple[Direction, EventStatus], int]:
-        records = await conn.fetch(
-            "SELECT direction, status, count(*) AS n FROM channel_events GROUP BY 1, 2"
-        )
-        return {(Direction(r["direction"]), EventStatus(r["status"])): r["n"] for r in records}
-
-    async def oldest_unfinished(self, conn: Connection) -> dict[Direction, tuple[datetime, float]]:
-        """Per direction: received_at of the oldest `received`/`processing` event and its age
-        in seconds by the database clock."""
-        records = await conn.fetch(
-            """SELECT direction, min(received_at) AS oldest,
-                      extract(epoch FROM now() - min(received_at))::float8 AS age_s
-               FROM channel_events WHERE status IN ('received', 'processing')
-               GROUP BY direction"""
-        )
-        return {Direction(r["direction"]): (r["oldest"], r["age_s"]) for r in records}

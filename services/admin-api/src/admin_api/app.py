@@ -11,7 +11,6 @@ from channel_sync.amqp.link import BrokerLink
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.db import create_pool, ping
 from channel_sync.health import health_routes
-from channel_sync.repository import ChannelEventRepository
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
@@ -26,6 +25,7 @@ from admin_api.errors import EXCEPTION_HANDLERS
 from admin_api.limits import BodyLimitMiddleware
 from admin_api.onboarding import Onboarding
 from admin_api.openapi import openapi_route
+from admin_api.queries.events import EventAdmin
 from admin_api.requeue import Requeuer
 from admin_api.routes import dlq, events, mappings, properties, secrets, stats, sync
 from admin_api.settings import AdminSettings
@@ -91,7 +91,7 @@ async def _open_deps(settings: AdminSettings) -> AsyncIterator[Deps]:
     http = httpx.AsyncClient()
     try:
         await link.start(wait_s=settings.amqp_start_wait_s)
-        repository = ChannelEventRepository()
+        repository = EventAdmin()
         # Records only: an operator's call is never held back for credits.
         budget = CreditBudget(pool, reserve=0, max_wait_s=0)
         beds24 = Beds24Access(

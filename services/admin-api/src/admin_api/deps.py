@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import asyncpg
 from channel_sync.amqp.link import BrokerLink
-from channel_sync.repository import ChannelEventRepository
 from starlette.requests import Request
 
 from admin_api.beds24_access import Beds24Access
 from admin_api.onboarding import Onboarding
+from admin_api.queries.events import EventAdmin
 from admin_api.requeue import Requeuer
 from admin_api.settings import AdminSettings
 
@@ -20,7 +20,7 @@ class Deps:
     settings: AdminSettings
     pool: asyncpg.Pool
     amqp: BrokerLink
-    events: ChannelEventRepository
+    events: EventAdmin
     requeuer: Requeuer
     beds24: Beds24Access
     onboarding: Onboarding

@@ -17,9 +17,9 @@ import asyncpg
 from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import Connection
 from channel_sync.events import ChannelEvent, EventMessage, EventStatus
-from channel_sync.repository import ChannelEventRepository, EventFilter
 
 from admin_api.errors import Conflict, NotFound
+from admin_api.queries.events import EventAdmin, EventFilter
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Requeuer:
         self,
         pool: asyncpg.Pool,
         link: BrokerLink,
-        events: ChannelEventRepository,
+        events: EventAdmin,
         *,
         hold_s: float,
     ) -> None:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from channel_sync.events import ChannelEvent, EventStatus
-from channel_sync.repository import EventFilter
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,6 +14,7 @@ from admin_api.console.forms import uuids
 from admin_api.console.render import page, redirect
 from admin_api.deps import deps
 from admin_api.errors import ApiError, BadRequest
+from admin_api.queries.events import EventFilter
 from admin_api.schemas.events import MAX_BULK
 
 SHOWN_PER_REASON = 20

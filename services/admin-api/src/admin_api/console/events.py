@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from channel_sync.events import ChannelEvent, Direction, EventStatus
 from channel_sync.inbound import CANCELLED, CREATED, MODIFIED
-from channel_sync.repository import Cursor
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,6 +20,7 @@ from admin_api.console.render import page, redirect
 from admin_api.deps import deps
 from admin_api.errors import BadRequest, NotFound
 from admin_api.queries import properties
+from admin_api.queries.events import Cursor
 from admin_api.schemas.events import ListEventsQuery
 from admin_api.schemas.properties import PropertyInfo
 

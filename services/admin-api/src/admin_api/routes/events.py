@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from channel_sync.events import EventStatus
-from channel_sync.repository import Cursor
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,6 +12,7 @@ from admin_api.deps import deps
 from admin_api.endpoint import Endpoint, answer
 from admin_api.errors import BadRequest, NotFound
 from admin_api.parsing import parse_query, path_uuid, read_json
+from admin_api.queries.events import Cursor
 from admin_api.schemas.events import (
     MAX_PAGE,
     BulkRetryAnswer,

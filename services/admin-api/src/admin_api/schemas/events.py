@@ -8,10 +8,10 @@ from uuid import UUID
 
 from channel_sync.events import ChannelEvent, Direction, EventStatus
 from channel_sync.pms_limits import BIGINT_MAX
-from channel_sync.repository import EventFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin_api.parsing import QueryBool, QueryDateTime, QueryInt, QueryUUID
+from admin_api.queries.events import EventFilter
 
 MAX_PAGE = 500
 MAX_BULK = 1000
