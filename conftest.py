@@ -18,7 +18,7 @@ import pytest
 from channel_sync.amqp.connection import connect
 from channel_sync.amqp.topology import declare_topology
 from channel_sync.db import create_pool
-from channel_sync.testing import infra
+from channel_sync_testing import infra
 
 pytest_plugins = ["beds24_sandbox.pytest_plugin"]
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from channel_sync.testing import infra
+from channel_sync_testing import infra
 from stack import fresh_database, say, wait_until
 
 HERE = Path(__file__).resolve().parent

@@ -38,7 +38,7 @@ import asyncpg
 import httpx
 from channel_sync.beds24.client import Beds24Client
 from channel_sync.db import DATABASE_ERRORS
-from channel_sync.testing.private_infra import PrivatePostgres, PrivateRabbitMQ
+from channel_sync_testing.private_infra import PrivatePostgres, PrivateRabbitMQ
 from stack import Ports, Stack, StackFailed, say, wait_until
 
 ADMIN_TOKEN = "chaos-admin-token"  # noqa: S105 - a throwaway stack's token

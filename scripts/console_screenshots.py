@@ -26,8 +26,8 @@ from channel_sync.db import connect
 from channel_sync.events import Direction, EventStatus, NewChannelEvent
 from channel_sync.health import EmbeddedServer
 from channel_sync.repository import ChannelEventRepository
-from channel_sync.testing import infra
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing import infra
+from channel_sync_testing.waiting import wait_for
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By

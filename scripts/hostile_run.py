@@ -38,7 +38,7 @@ from admin_api.app import create_app as create_admin
 from admin_api.settings import AdminSettings
 from channel_sync.health import EmbeddedServer
 from channel_sync.logging import configure_logging
-from channel_sync.testing import infra
+from channel_sync_testing import infra
 from webhook_gateway.app import create_app as create_gateway
 from webhook_gateway.settings import GatewaySettings
 

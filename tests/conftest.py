@@ -22,7 +22,7 @@ import httpx
 import uvicorn
 from beds24_sandbox.handle import SandboxHandle, SandboxProperty
 from channel_sync.health import EmbeddedServer
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from inbound_worker.app import run as run_inbound_worker
 from inbound_worker.settings import InboundSettings
 from outbound_worker.app import run as run_outbound_worker

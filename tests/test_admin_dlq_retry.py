@@ -22,7 +22,7 @@ import pytest
 from admin_api.app import create_app
 from admin_api.settings import AdminSettings
 from beds24_sandbox.handle import SandboxHandle
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from outbound_worker.app import run as run_outbound_worker
 from outbound_worker.settings import OutboundSettings
 

@@ -15,7 +15,7 @@ import pytest
 from admin_api.app import create_app as create_admin_app
 from admin_api.settings import AdminSettings
 from beds24_sandbox.handle import SandboxHandle
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from webhook_gateway.app import create_app as create_gateway_app
 from webhook_gateway.settings import GatewaySettings
 

@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.beds24 import Beds24Client
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from tests.conftest import connect, stack
 

@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 from beds24_sandbox.handle import SandboxHandle
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from inbound_worker import apply as inbound_apply
 
 from tests.conftest import book as book_room

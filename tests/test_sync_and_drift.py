@@ -23,7 +23,7 @@ import pytest
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.beds24 import Beds24Client, calendar_item
 from channel_sync.pms_origin import mark_beds24_origin
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from tests.conftest import Site, connect, ours, stack
 

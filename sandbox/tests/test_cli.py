@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import httpx
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 
 def _free_port() -> int:

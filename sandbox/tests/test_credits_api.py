@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import httpx
 from beds24_sandbox.handle import ApiSession as Api
 from beds24_sandbox.handle import SandboxHandle
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 SOON = date.today() + timedelta(days=10)
 

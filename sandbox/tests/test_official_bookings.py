@@ -11,7 +11,7 @@ import httpx
 from beds24_sandbox.handle import ApiSession as Api
 from beds24_sandbox.handle import SandboxHandle
 from beds24_sandbox.receiver import WebhookReceiver
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 TODAY = date.today()
 SOON = TODAY + timedelta(days=30)

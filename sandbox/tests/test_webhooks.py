@@ -10,7 +10,7 @@ import httpx
 import pytest
 from beds24_sandbox.handle import SandboxHandle, SandboxProperty
 from beds24_sandbox.receiver import Received, WebhookReceiver
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 ARRIVAL = date.today() + timedelta(days=15)
 DEPARTURE = ARRIVAL + timedelta(days=3)

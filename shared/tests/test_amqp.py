@@ -15,7 +15,7 @@ from channel_sync.errors import PermanentError, TransientError
 from channel_sync.events import Direction, EventMessage, EventStatus
 from channel_sync.relay import Relay
 from channel_sync.repository import ChannelEventRepository
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from conftest import TEST_RETRY_DELAYS_MS
 

@@ -17,7 +17,7 @@ from channel_sync.beds24 import (
 )
 from channel_sync.beds24.credits import parse_credit_headers
 from channel_sync.errors import RetryAfter
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 
 def test_headers_parse_in_both_spellings() -> None:

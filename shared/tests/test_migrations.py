@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from alembic.script import ScriptDirectory
 from channel_sync.migrate import alembic_config
-from channel_sync.testing import infra
+from channel_sync_testing import infra
 
 from conftest import ADMIN_DSN
 

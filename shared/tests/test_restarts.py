@@ -21,9 +21,9 @@ from channel_sync.events import Direction, EventStatus
 from channel_sync.relay import Relay
 from channel_sync.repository import ChannelEventRepository
 from channel_sync.supervision import LoopHealth
-from channel_sync.testing import infra
-from channel_sync.testing.private_infra import PrivatePostgres, PrivateRabbitMQ
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing import infra
+from channel_sync_testing.private_infra import PrivatePostgres, PrivateRabbitMQ
+from channel_sync_testing.waiting import wait_for
 
 from conftest import TEST_RETRY_DELAYS_MS
 

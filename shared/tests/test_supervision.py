@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from channel_sync.amqp.publisher import PublishFailed
 from channel_sync.supervision import MAX_BACKOFF_S, LoopHealth, backoff_s, supervise
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 
 async def test_a_loop_outlives_every_kind_of_failing_round() -> None:

@@ -72,6 +72,7 @@ def workspace_distributions() -> dict[str, Distribution]:
     for pyproject in [
         ROOT / "shared/pyproject.toml",
         ROOT / "sandbox/pyproject.toml",
+        ROOT / "testing/pyproject.toml",
         *sorted(ROOT.glob("services/*/pyproject.toml")),
     ]:
         project = tomllib.loads(pyproject.read_text())["project"]

@@ -20,6 +20,7 @@ from ._repo import (
     copy_sources,
     dockerfile_instructions,
     final_stage,
+    installed_with,
     rel,
     shell_words,
 )
@@ -198,3 +199,10 @@ def test_the_dockerignore_keeps_local_clutter_out() -> None:
         ".env",
     ):
         assert dockerignored(path), path
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=SERVICE_IDS)
+def test_test_support_is_never_installed_with_a_service(service: Service) -> None:
+    installed = installed_with(service.name)
+    assert "channel-sync-shared" in installed
+    assert not {"channel-sync-testing", "beds24-sandbox"} & installed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from aio_pika.abc import AbstractConnection
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 
 async def drain(connection: AbstractConnection, queue_name: str) -> list[str]:

@@ -15,7 +15,7 @@ import uvicorn
 from admin_api.app import create_app
 from admin_api.settings import AdminSettings
 from channel_sync.health import EmbeddedServer
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from selenium import webdriver
 from starlette.applications import Starlette
 

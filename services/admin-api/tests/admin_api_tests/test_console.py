@@ -16,7 +16,7 @@ from aio_pika.abc import AbstractConnection
 from channel_sync.amqp.topology import INBOUND
 from channel_sync.events import Direction, EventStatus
 from channel_sync.repository import ChannelEventRepository
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from selenium import webdriver
 
 from .amqp_helpers import drain

@@ -24,7 +24,7 @@ from beds24_sandbox.handle import SandboxHandle, SandboxProperty
 from channel_sync.events import ChannelEvent, Direction, NewChannelEvent
 from channel_sync.inbound import ENTITY_TYPE, booking_event_key
 from channel_sync.repository import ChannelEventRepository
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from inbound_worker.app import run
 from inbound_worker.settings import InboundSettings
 

@@ -19,7 +19,7 @@ from channel_sync.amqp.publisher import Publisher
 from channel_sync.amqp.topology import INBOUND
 from channel_sync.errors import PermanentError, TransientError
 from channel_sync.events import ChannelEvent, EventMessage
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from inbound_worker import handler as handler_module
 from inbound_worker.booking import Booking
 from inbound_worker.handler import InboundHandler

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 from beds24_sandbox.handle import SandboxHandle
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from .support import (
     Connected,

@@ -14,7 +14,7 @@ from channel_sync.errors import RetryAfter
 from channel_sync.events import EventMessage
 from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.references import REFERENCE_INFO_CODE, reference_info_item
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from inbound_worker.handler import InboundHandler
 
 from .support import (

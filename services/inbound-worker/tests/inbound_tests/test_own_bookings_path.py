@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.beds24 import Beds24Client, Beds24Unavailable
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from inbound_worker import apply
 
 from .support import (

@@ -24,7 +24,7 @@ from channel_sync.beds24.accounts import Beds24Clients
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.inbound import booking_event_key
 from channel_sync.pms_origin import mark_beds24_origin
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from inbound_worker.beds24_bookings import Beds24Bookings
 from inbound_worker.sync.runner import SyncRunner
 

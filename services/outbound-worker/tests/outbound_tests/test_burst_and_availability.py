@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.beds24 import Beds24Client
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from .conftest import Connected, StartWorker
 from .factories import insert_hotel, insert_reservation

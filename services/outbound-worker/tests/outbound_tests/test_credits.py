@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.beds24.credit_budget import CreditBudget
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from .conftest import StartWorker
 from .factories import Hotel, insert_hotel, insert_reservation

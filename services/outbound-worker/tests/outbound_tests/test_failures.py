@@ -18,7 +18,7 @@ from channel_sync.beds24 import Beds24Client, ItemResult
 from channel_sync.events import EventMessage
 from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.references import reference_info_item
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from .conftest import Connected, StartWorker
 from .factories import insert_reservation

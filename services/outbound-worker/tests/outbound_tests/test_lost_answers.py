@@ -15,7 +15,7 @@ import asyncpg
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.beds24 import Beds24Client
 from channel_sync.references import reference_info_item, reservation_reference
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from outbound_worker import pending_creates
 
 from .conftest import Connected, StartWorker

@@ -7,7 +7,7 @@ import signal
 
 import httpx
 from beds24_sandbox.handle import SandboxHandle
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from .processes import start_process
 

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.pms_origin import mark_beds24_origin
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from .conftest import Connected, StartWorker
 from .factories import insert_hotel, insert_reservation

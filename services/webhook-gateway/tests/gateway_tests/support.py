@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 from aio_pika.abc import AbstractQueue
 from channel_sync.health import EmbeddedServer
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from webhook_gateway.app import create_app
 from webhook_gateway.settings import GatewaySettings
 

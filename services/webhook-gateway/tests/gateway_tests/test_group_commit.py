@@ -11,7 +11,7 @@ import httpx
 import pytest
 from channel_sync.db import connect
 from channel_sync.repository import ChannelEventRepository
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from .support import Hotel, add_secret, inbound_events, webhook
 

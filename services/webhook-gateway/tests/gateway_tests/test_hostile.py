@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 from webhook_gateway.group_commit import GroupCommitter
 
 from .support import Hotel, inbound_events, webhook

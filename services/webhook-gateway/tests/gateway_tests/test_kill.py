@@ -13,7 +13,7 @@ import httpx
 from channel_sync.amqp.link import BrokerLink
 from channel_sync.events import Direction
 from channel_sync.relay import Relay
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from conftest import TEST_RETRY_DELAYS_MS
 

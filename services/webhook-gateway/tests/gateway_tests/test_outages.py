@@ -12,7 +12,7 @@ from aio_pika.abc import AbstractRobustConnection
 from channel_sync.amqp.publisher import Publisher
 from channel_sync.events import Direction, EventMessage
 from channel_sync.relay import Relay
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from .support import Hotel, Tap, closed_port, gateway_settings, inbound_events, serving, webhook
 

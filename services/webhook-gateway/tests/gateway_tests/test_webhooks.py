@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 from channel_sync.events import EventMessage
-from channel_sync.testing.waiting import wait_for
+from channel_sync_testing.waiting import wait_for
 
 from .support import Hotel, Tap, add_secret, inbound_events, webhook
 

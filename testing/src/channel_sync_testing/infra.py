@@ -8,7 +8,6 @@ import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-
 from channel_sync.migrate import alembic_config
 
 
