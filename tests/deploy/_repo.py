@@ -28,7 +28,15 @@ class Service:
 
     @property
     def dockerfile(self) -> Path:
-        return ROOT / "services" / self.name / "Dockerfile"
+        return SERVICE_DOCKERFILE
+
+    @property
+    def build_args(self) -> dict[str, str]:
+        return {"SERVICE": self.name, "PORT": str(self.port)}
+
+    def instructions(self) -> list[Instruction]:
+        """The one service Dockerfile as built for this service."""
+        return dockerfile_instructions(self.dockerfile, self.build_args)
 
 
 SERVICES = (
@@ -38,8 +46,10 @@ SERVICES = (
     Service("outbound-worker", "outbound_worker", 8083),
 )
 SERVICE_BY_NAME = {s.name: s for s in SERVICES}
+# Every service image is built from this one file, with the service's build arguments.
+SERVICE_DOCKERFILE = ROOT / "services" / "Dockerfile"
 SANDBOX_DOCKERFILE = ROOT / "sandbox" / "Dockerfile"
-DOCKERFILES = (*(s.dockerfile for s in SERVICES), SANDBOX_DOCKERFILE)
+DOCKERFILES = (SERVICE_DOCKERFILE, SANDBOX_DOCKERFILE)
 # The only environment variables that carry secrets; they must never sit in plain config.
 SECRET_ENV = frozenset({"DATABASE_URL", "RABBITMQ_URL", "ADMIN_API_TOKEN"})
 
@@ -139,7 +149,14 @@ class Instruction:
         return [str(part) for part in parsed]
 
 
-def dockerfile_instructions(path: Path) -> list[Instruction]:
+_BUILD_ARG = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+def dockerfile_instructions(
+    path: Path, build_args: dict[str, str] | None = None
+) -> list[Instruction]:
+    """The instructions, continued lines joined; with `build_args`, `${NAME}` and `$NAME` of
+    those arguments are replaced as Docker would (where Docker expands them)."""
     joined, buffer = [], ""
     for line in path.read_text().splitlines():
         stripped = line.strip()
@@ -157,8 +174,14 @@ def dockerfile_instructions(path: Path) -> list[Instruction]:
         keyword, _, args = text.partition(" ")
         if keyword.upper() == "FROM":
             stage += 1
+        if build_args is not None and keyword.upper() in _EXPANDED:
+            args = _BUILD_ARG.sub(lambda m: build_args.get(m[1] or m[2], m[0]), args)
         instructions.append(Instruction(keyword.upper(), args.strip(), stage))
     return instructions
+
+
+# Where Docker substitutes build arguments (RUN: the shell does, from the same values).
+_EXPANDED = {"FROM", "COPY", "ADD", "ENV", "EXPOSE", "LABEL", "USER", "WORKDIR", "RUN"}
 
 
 def final_stage(instructions: list[Instruction]) -> list[Instruction]:

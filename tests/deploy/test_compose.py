@@ -91,7 +91,11 @@ def test_every_depended_on_service_can_become_healthy() -> None:
 @pytest.mark.parametrize("service", SERVICES, ids=SERVICE_NAMES)
 def test_each_service_is_built_from_its_dockerfile_and_checks_its_own_port(service: Any) -> None:
     spec = compose_service(service.name)
-    assert spec["build"] == {"context": ".", "dockerfile": f"services/{service.name}/Dockerfile"}
+    assert spec["build"] == {
+        "context": ".",
+        "dockerfile": "services/Dockerfile",
+        "args": {"SERVICE": service.name, "PORT": str(service.port)},
+    }
     assert (ROOT / spec["build"]["dockerfile"]).exists()
     assert spec["command"] == [service.name]
     assert spec["environment"]["HTTP_PORT"] == str(service.port)

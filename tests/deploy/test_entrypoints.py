@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,9 @@ from ._repo import (
     DEPLOY,
     ROOT,
     SANDBOX_DOCKERFILE,
+    SERVICE_BY_NAME,
     SERVICES,
+    Instruction,
     argparse_options,
     dockerfile_instructions,
     final_stage,
@@ -32,31 +33,50 @@ from ._repo import (
 class Command:
     where: str
     argv: tuple[str, ...]
-    dockerfile: Path  # the image it runs in
+    image: str  # the workspace distribution of the image it runs in
 
     def __str__(self) -> str:
         return f"{self.where}: {' '.join(self.argv)}"
 
 
-def image_distribution(dockerfile: Path) -> str:
+def image_distribution(instructions: list[Instruction]) -> str:
     """The `--package` a Dockerfile's `uv sync` installs."""
-    for instruction in dockerfile_instructions(dockerfile):
+    for instruction in instructions:
         words = instruction.args.split()
         if instruction.keyword == "RUN" and "--package" in words:
             return words[words.index("--package") + 1]
-    raise AssertionError(f"{rel(dockerfile)} installs no --package")
+    raise AssertionError("the Dockerfile installs no --package")
+
+
+def script_aliases(instructions: list[Instruction]) -> dict[str, str]:
+    """Console scripts linked under another name (`ln -s <script> /app/.venv/bin/<alias>`)."""
+    aliases = {}
+    for instruction in instructions:
+        words = instruction.args.replace('"', "").split() if instruction.keyword == "RUN" else []
+        for i in range(len(words) - 3):
+            if words[i : i + 2] == ["ln", "-s"] and words[i + 3].startswith("/app/.venv/bin/"):
+                aliases[words[i + 3].removeprefix("/app/.venv/bin/")] = words[i + 2]
+    return aliases
+
+
+def images() -> list[tuple[str, list[Instruction]]]:
+    """(name, instructions) of every image: each service's, then the sandbox's."""
+    return [
+        *((f"{rel(s.dockerfile)} {s.name}", s.instructions()) for s in SERVICES),
+        (rel(SANDBOX_DOCKERFILE), dockerfile_instructions(SANDBOX_DOCKERFILE)),
+    ]
 
 
 def dockerfile_commands() -> list[Command]:
     found = []
-    for path in [*(s.dockerfile for s in SERVICES), SANDBOX_DOCKERFILE]:
-        for instruction in final_stage(dockerfile_instructions(path)):
+    for name, instructions in images():
+        aliases = script_aliases(instructions)
+        for instruction in final_stage(instructions):
             if instruction.keyword in {"CMD", "ENTRYPOINT"}:
-                found.append(
-                    Command(
-                        f"{rel(path)} {instruction.keyword}", tuple(instruction.exec_form()), path
-                    )
-                )
+                program, *args = instruction.exec_form()
+                argv = (aliases.get(program, program), *args)
+                image = image_distribution(instructions)
+                found.append(Command(f"{name} {instruction.keyword}", argv, image))
     return found
 
 
@@ -64,8 +84,10 @@ def compose_commands() -> list[Command]:
     found = []
     for name, service in load_yaml(COMPOSE_FILE)["services"].items():
         if "build" in service and "command" in service:
-            dockerfile = ROOT / service["build"]["dockerfile"]
-            found.append(Command(f"compose {name}", tuple(service["command"]), dockerfile))
+            build = service["build"]
+            instructions = dockerfile_instructions(ROOT / build["dockerfile"], build.get("args"))
+            image = image_distribution(instructions)
+            found.append(Command(f"compose {name}", tuple(service["command"]), image))
     return found
 
 
@@ -75,18 +97,18 @@ def manifest_commands() -> list[Command]:
         for container in kz.containers(resource):
             image = container["image"]
             assert image.startswith("channel-sync/"), image
-            dockerfile = ROOT / "services" / image.removeprefix("channel-sync/") / "Dockerfile"
-            assert dockerfile.exists(), f"no Dockerfile builds {image}"
+            service = SERVICE_BY_NAME.get(image.removeprefix("channel-sync/").split(":")[0])
+            assert service is not None, f"no service image is {image}"
             argv = tuple([*container.get("command", []), *container.get("args", [])])
             where = f"{resource['kind']}/{resource['metadata']['name']}"
-            found.append(Command(where, argv, dockerfile))
+            found.append(Command(where, argv, image_distribution(service.instructions())))
     return found
 
 
 def problem(command: Command) -> str | None:
     """Why `command` cannot run in its image, or None."""
     dists = workspace_distributions()
-    installed = installed_with(image_distribution(command.dockerfile))
+    installed = installed_with(command.image)
     if not command.argv:
         return f"{command.where} relies on the image's CMD; name the command explicitly"
     program, *args = command.argv
@@ -131,7 +153,13 @@ def test_every_command_exists_in_the_image_that_runs_it(
 
 
 def test_the_check_spots_a_missing_console_script() -> None:
-    dockerfile = SERVICES[0].dockerfile
-    assert problem(Command("example", ("no-such-service",), dockerfile))
-    assert problem(Command("example", ("python", "-m", "beds24_sandbox"), dockerfile))
-    assert problem(Command("example", ("channel-sync-migrate",), dockerfile)) is None
+    image = SERVICES[0].name
+    assert problem(Command("example", ("no-such-service",), image))
+    assert problem(Command("example", ("python", "-m", "beds24_sandbox"), image))
+    assert problem(Command("example", ("channel-sync-migrate",), image)) is None
+
+
+def test_the_image_command_is_the_service_itself() -> None:
+    commands = {c.where: c.argv for c in dockerfile_commands()}
+    for service in SERVICES:
+        assert commands[f"{rel(service.dockerfile)} {service.name} CMD"] == (service.name,)
