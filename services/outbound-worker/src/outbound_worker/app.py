@@ -21,6 +21,7 @@ from outbound_worker.batcher import BatchingConsumer
 from outbound_worker.bookings import BookingSync
 from outbound_worker.handler import OutboundHandler
 from outbound_worker.metrics import CREDIT_WAITS
+from outbound_worker.ports import AdvisoryLocks, PostgresBatches
 from outbound_worker.settings import OutboundSettings
 
 
@@ -42,7 +43,8 @@ async def run(
         async with contextlib.aclosing(clients):
             max_items = settings.max_items_per_call
             handler = OutboundHandler(
-                pool,
+                PostgresBatches(pool),
+                AdvisoryLocks(pool),
                 clients,
                 BookingSync(pool, budget, max_items=max_items),
                 AvailabilitySync(pool, budget, max_items=max_items),

@@ -11,18 +11,23 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
-import asyncpg
-from channel_sync.beds24.accounts import Account, Beds24Clients
+from channel_sync.beds24.accounts import Account
 from channel_sync.beds24.credit_budget import CreditBudget
-from channel_sync.beds24.links import PropertyLink, links_of
+from channel_sync.beds24.links import PropertyLink
 from channel_sync.errors import PermanentError, RetryAfter
-from channel_sync.events import ChannelEvent, EventMessage, EventStatus
-from channel_sync.repository import ChannelEventRepository
+from channel_sync.events import ChannelEvent, EventMessage
 
-from outbound_worker import locks, pending_creates
-from outbound_worker.availability import AvailabilitySync, RoomWork, nights_of
-from outbound_worker.bookings import BookingSync, BookingWork
+from outbound_worker import locks
+from outbound_worker.availability import RoomWork, nights_of
+from outbound_worker.bookings import BookingWork
 from outbound_worker.outcomes import Outcomes, same_outcome
+from outbound_worker.ports import (
+    AvailabilitySender,
+    BatchReader,
+    BookingSender,
+    Clients,
+    EntityLocks,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +48,16 @@ class _AccountWork:
 
 
 class OutboundHandler:
+    """Decides what a batch asks for; reads, locks and sends through its ports
+    (`outbound_worker.ports`)."""
+
     def __init__(
         self,
-        pool: asyncpg.Pool,
-        clients: Beds24Clients,
-        bookings: BookingSync,
-        availability: AvailabilitySync,
+        batches: BatchReader,
+        entity_locks: EntityLocks,
+        clients: Clients,
+        bookings: BookingSender,
+        availability: AvailabilitySender,
         *,
         horizon_days: int,
         busy_retry_s: float,
@@ -57,13 +66,13 @@ class OutboundHandler:
         batch_credits: float = 4.0,
         pace_below_credits: float = 50.0,
     ) -> None:
-        self._pool = pool
+        self._batches = batches
+        self._locks = entity_locks
         self._clients = clients
         self._bookings = bookings
         self._availability = availability
         self._horizon_days = horizon_days
         self._busy_retry = timedelta(seconds=busy_retry_s)
-        self._events = ChannelEventRepository()
         # Each account holds a lock connection plus one working connection at a time: bound
         # the accounts in flight so they can never take the whole pool and wait on each other.
         self._accounts_in_flight = asyncio.Semaphore(parallel_accounts)
@@ -84,10 +93,8 @@ class OutboundHandler:
     async def __call__(self, messages: list[EventMessage]) -> Outcomes:
         ids = [m.event_id for m in messages]
         outcomes: Outcomes = dict.fromkeys(ids)  # missing or settled already: acknowledge
-        async with self._pool.acquire() as conn:
-            events = [e for e in await self._events.get_many(conn, ids) if _open(e)]
-            links = await links_of(conn, list({e.property_id for e in events}))
-            noted = await pending_creates.noted_of_properties(conn, list(links))
+        state = await self._batches.read(ids)
+        events, links, noted = state.events, state.links, state.noted
         accounts: dict[str, _AccountWork] = {}
         today = datetime.now(UTC).date()
         for event in events:
@@ -152,7 +159,7 @@ class OutboundHandler:
         outcomes: Outcomes = {}
         keys = work.lock_keys()
         client = self._clients.for_account(work.account)
-        async with locks.entity_locks(self._pool, list(keys)) as held:
+        async with self._locks.hold(list(keys)) as held:
             busy = RetryAfter(
                 "another worker is sending this reservation or room",
                 datetime.now(UTC) + self._busy_retry,
@@ -188,7 +195,3 @@ def _join_unknown_creates(
                     reservation_id,
                     BookingWork(reservation_id, property_id, link.beds24_property_id, []),
                 )
-
-
-def _open(event: ChannelEvent) -> bool:
-    return event.status not in (EventStatus.DONE, EventStatus.FAILED)
