@@ -22,7 +22,8 @@ import asyncpg
 from channel_sync import metrics
 from channel_sync.amqp.publisher import EventPublisher
 from channel_sync.db import DATABASE_ERRORS, connect
-from channel_sync.events import Direction, EventMessage
+from channel_sync.events import Direction
+from channel_sync.publishing import mark, publish_all
 from channel_sync.repository import ChannelEventRepository
 from channel_sync.supervision import LoopHealth, supervise
 
@@ -64,21 +65,13 @@ class Relay:
             rows = await self._events.claim_for_relay(conn, self._direction, self._batch_size)
             if not rows:
                 return 0
-            results = await asyncio.gather(
-                *(
-                    self._publisher.publish_event(EventMessage.for_event(e), e.event_type)
-                    for e in rows
-                ),
-                return_exceptions=True,
-            )
-            published = [e.id for e, r in zip(rows, results, strict=True) if r is None]
-            await self._events.mark_published(conn, published)
-        failures = [r for r in results if isinstance(r, BaseException)]
-        metrics.EVENTS_RELAYED.labels(str(self._direction)).inc(len(published))
-        if failures:
+            published = await publish_all(self._publisher, rows)
+            await mark(conn, published, hand_to_relay=False)  # the relay retries them itself
+        metrics.EVENTS_RELAYED.labels(str(self._direction)).inc(len(published.published))
+        if published.failed:
             metrics.RELAY_FAILURES.labels(str(self._direction)).inc()
-            raise failures[0]  # the round failed: retried after a pause
-        return len(published)
+            raise published.failed[0][1]  # the round failed: retried after a pause
+        return len(published.published)
 
     async def run(self, stop: asyncio.Event, health: LoopHealth | None = None) -> None:
         """Relay until `stop` is set, whatever fails on the way."""

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import hmac
 
+from channel_sync.http_errors import error_response
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-from admin_api.errors import error_response
 
 PROTECTED_PREFIX = "/admin"
 

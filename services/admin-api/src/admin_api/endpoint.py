@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from channel_sync.http_errors import unexpected
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from admin_api.errors import ANSWERED, unexpected
+from admin_api.errors import ANSWERED
 
 Handler = Callable[[Request], Awaitable[Response]]
 

@@ -8,7 +8,8 @@
     ├── PayloadTooLarge      413
     └── UpstreamError        502/503: Beds24 or our own infrastructure did not answer
 
-Postgres unavailable (channel_sync.db.DATABASE_UNAVAILABLE, the one list) is 503.
+Routing errors, Postgres unavailable (503) and the bare 500 are channel_sync.http_errors',
+as in the gateway.
 Beds24 client errors map here too: refused credentials 400, Beds24 down or refusing 502,
 credits spent 503 with Retry-After.
 
@@ -29,11 +30,10 @@ from channel_sync.beds24 import (
     Beds24Rejected,
     Beds24Unavailable,
 )
-from channel_sync.db import DATABASE_UNAVAILABLE
 from channel_sync.errors import RetryAfter
-from starlette.exceptions import HTTPException
+from channel_sync.http_errors import HANDLERS, error_response
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 logger = logging.getLogger(__name__)
 
@@ -75,20 +75,9 @@ class Unavailable(UpstreamError):
     status_code = 503
 
 
-def error_response(
-    status_code: int, message: str, headers: dict[str, str] | None = None
-) -> Response:
-    return JSONResponse({"error": message}, status_code=status_code, headers=headers)
-
-
 async def _api_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return error_response(exc.status_code, exc.message, exc.headers)
-
-
-async def _http_exception(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, exc.detail, dict(exc.headers or {}))
 
 
 async def _beds24_error(_: Request, exc: Exception) -> Response:
@@ -102,36 +91,20 @@ async def _beds24_error(_: Request, exc: Exception) -> Response:
     return error_response(502, f"Beds24: {exc}")
 
 
-async def _database_down(request: Request, exc: Exception) -> Response:
-    logger.warning("database unavailable on %s: %s", request.url.path, exc.__class__.__name__)
-    return error_response(503, "database unavailable, try again shortly")
-
-
 async def _client_gone(request: Request, _: Exception) -> Response:
     logger.info("client closed the connection on %s %s", request.method, request.url.path)
     return error_response(400, "client closed the connection")
 
 
-def unexpected(request: Request, exc: Exception) -> Response:
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal error")
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    return unexpected(request, exc)
-
-
 EXCEPTION_HANDLERS = {
+    **HANDLERS,
     ApiError: _api_error,
-    HTTPException: _http_exception,
     Beds24AuthError: _beds24_error,
     Beds24CreditsExhausted: _beds24_error,
     RetryAfter: _beds24_error,
     Beds24Rejected: _beds24_error,
     Beds24Unavailable: _beds24_error,
-    **dict.fromkeys(DATABASE_UNAVAILABLE, _database_down),
     ClientDisconnect: _client_gone,
-    Exception: _unexpected,
 }
 # What the handlers above answer on purpose; anything else is unexpected.
 ANSWERED: tuple[type[Exception], ...] = tuple(

@@ -3,10 +3,11 @@ bodies are cut off as soon as they pass the limit."""
 
 from __future__ import annotations
 
+from channel_sync.http_errors import error_response
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from admin_api.errors import PayloadTooLarge, error_response
+from admin_api.errors import PayloadTooLarge
 
 
 class BodyLimitMiddleware:

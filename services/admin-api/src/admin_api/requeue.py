@@ -8,7 +8,6 @@ down, no confirm) is handed to the relay straight away. Either way the row is co
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from uuid import UUID
@@ -16,7 +15,8 @@ from uuid import UUID
 import asyncpg
 from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import Connection
-from channel_sync.events import ChannelEvent, EventMessage, EventStatus
+from channel_sync.events import ChannelEvent, EventStatus
+from channel_sync.publishing import mark, publish_all
 
 from admin_api.errors import Conflict, NotFound
 from admin_api.queries.events import EventAdmin, EventFilter
@@ -77,22 +77,16 @@ class Requeuer:
         """Publish each event; returns how many the broker confirmed."""
         if not events:
             return 0
-        results = await asyncio.gather(
-            *(self._link.publish_event(EventMessage.for_event(e), e.event_type) for e in events),
-            return_exceptions=True,
-        )
-        published = [e.id for e, r in zip(events, results, strict=True) if r is None]
-        await self._events.mark_published(conn, published)
-        for event, result in zip(events, results, strict=True):
-            if result is not None:
-                logger.warning(
-                    "retry of %s left to the relay: %s",
-                    event.id,
-                    result,
-                    extra={"event_id": str(event.id)},
-                )
-                await self._events.defer_publish(conn, event.id)
-        return len(published)
+        published = await publish_all(self._link, events)
+        await mark(conn, published, hand_to_relay=True)
+        for event, reason in published.failed:
+            logger.warning(
+                "retry of %s left to the relay: %s",
+                event.id,
+                reason,
+                extra={"event_id": str(event.id)},
+            )
+        return len(published.published)
 
 
 def _check_retryable(event: ChannelEvent, *, replay: bool) -> None:

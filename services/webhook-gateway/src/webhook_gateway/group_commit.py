@@ -27,6 +27,7 @@ from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import is_database_unavailable
 from channel_sync.events import ChannelEvent, Direction, NewChannelEvent
 from channel_sync.inbound import ENTITY_TYPE, booking_event_type
+from channel_sync.publishing import mark, publish_all
 from channel_sync.repository import ChannelEventRepository
 
 from webhook_gateway.intake import Item, Policy
@@ -159,16 +160,14 @@ class GroupCommitter:
         )
 
     async def _publish(self, events: list[ChannelEvent]) -> None:
-        results = await asyncio.gather(
-            *(self._broker.try_publish(e) for e in events), return_exceptions=True
-        )
-        published = [e.id for e, ok in zip(events, results, strict=True) if ok is True]
-        left = [e.id for e, ok in zip(events, results, strict=True) if ok is not True]
+        published = await publish_all(self._broker, events)
+        for event, reason in published.failed:
+            logger.warning(
+                "publish failed, left to the relay: %s", reason, extra={"event_id": str(event.id)}
+            )
         try:
             async with self._pool.acquire(timeout=self._db_timeout_s) as conn:
-                await _events.mark_published(conn, published)
-                if left:
-                    await _events.defer_publish_many(conn, left)
+                await mark(conn, published, hand_to_relay=True)
         except Exception as exc:  # stored already: the relay takes them after the hold
             logger.warning("could not update published events (%s)", exc.__class__.__name__)
 

@@ -27,7 +27,7 @@ from channel_sync import metrics
 from channel_sync.amqp.connection import connect
 from channel_sync.amqp.publisher import Publisher, PublishFailed
 from channel_sync.amqp.topology import declare_topology
-from channel_sync.events import ChannelEvent, EventMessage
+from channel_sync.events import EventMessage
 
 logger = logging.getLogger(__name__)
 
@@ -95,17 +95,6 @@ class BrokerLink:
 
     async def publish(self, routing_key: str, body: bytes, **options: Any) -> None:
         await self._bounded(self._publisher_or_fail().publish(routing_key, body, **options))
-
-    async def try_publish(self, event: ChannelEvent) -> bool:
-        """Publish a stored event; False (logged) leaves it to the relay."""
-        try:
-            await self.publish_event(EventMessage.for_event(event), event.event_type)
-        except PublishFailed as exc:
-            logger.warning(
-                "publish failed, left to the relay: %s", exc, extra={"event_id": str(event.id)}
-            )
-            return False
-        return True
 
     async def _bounded(self, publishing: Coroutine[Any, Any, None]) -> None:
         try:

@@ -134,14 +134,6 @@ class EventAdmin(ChannelEventRepository):
         )
         return [(r["last_error"], int(r["n"]), r["latest"]) for r in records]
 
-    async def defer_publish(self, conn: Connection, event_id: UUID) -> None:
-        """Hand a row the producer could not publish to the relay, now."""
-        await conn.execute(
-            """UPDATE channel_events SET next_attempt_at = now(), updated_at = now()
-               WHERE id = $1 AND status = 'received'""",
-            event_id,
-        )
-
     async def reset_for_retry(
         self,
         conn: Connection,
