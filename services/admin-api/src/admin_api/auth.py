@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 
+from channel_sync.bearer import bearer_token
 from channel_sync.http_errors import error_response
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -17,15 +18,6 @@ PROTECTED_PREFIX = "/admin"
 
 def is_protected(path: str) -> bool:
     return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
 
 
 class AdminAuthMiddleware:

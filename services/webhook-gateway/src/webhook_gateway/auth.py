@@ -8,23 +8,15 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
+from channel_sync.bearer import bearer_token
+
 # Longer than any secret we generate; bounds the hashing work per request.
 _MAX_SECRET_CHARS = 512
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > _MAX_SECRET_CHARS:
-        return None
-    return token
-
-
 def secret_matches(authorization: str | None, active_digests: Sequence[str]) -> bool:
     """Constant-time comparison against every active digest (no early exit)."""
-    token = bearer_token(authorization)
+    token = bearer_token(authorization, max_chars=_MAX_SECRET_CHARS)
     if token is None:
         return False
     digest = hashlib.sha256(token.encode()).hexdigest().encode()
