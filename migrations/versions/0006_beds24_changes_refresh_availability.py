@@ -22,6 +22,10 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+# The capture_reservation.sql this migration was written for; a test fails when the file no
+# longer matches the newest migration's value (a change the databases would never get).
+CAPTURE_RESERVATION_SHA256 = "be984c651db38e9dbf7102f1c53473f6cb6583d14cfb496511e19dadbf8f491e"
+
 
 def _installed_by_0004() -> str:
     """0004's function, as `CREATE OR REPLACE` (migration files are loaded by path)."""

@@ -6,7 +6,9 @@ migrations install and from the function Postgres actually runs, and compared wi
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -48,6 +50,24 @@ def test_a_field_the_trigger_does_not_watch_is_found() -> None:
         watched_columns(sql)
     dropped = capture_reservation_sql().replace(", OLD.notes)", ")").replace(", NEW.notes)", ")")
     assert sorted(watched_columns(dropped)) != sorted(OUTBOUND_COLUMNS)
+
+
+def test_a_changed_trigger_file_comes_with_a_migration() -> None:
+    """Migrations install the file as it is: a fresh database gets every edit, a deployed one
+    only those a new migration installs. The newest migration naming a digest names this
+    file's."""
+    versions = Path(__file__).resolve().parents[2] / "migrations" / "versions"
+    digests = [
+        found[1]
+        for path in sorted(versions.glob("*.py"))
+        if (found := re.search(r'CAPTURE_RESERVATION_SHA256 = "([0-9a-f]{64})"', path.read_text()))
+    ]
+    assert digests, "no migration names the digest of capture_reservation.sql"
+    current = hashlib.sha256(capture_reservation_sql().encode()).hexdigest()
+    assert digests[-1] == current, (
+        "capture_reservation.sql changed: add a migration that installs it again "
+        "(op.execute(capture_reservation_sql())) and names its CAPTURE_RESERVATION_SHA256"
+    )
 
 
 async def test_the_installed_trigger_watches_exactly_the_outbound_fields(

@@ -13,7 +13,8 @@ whether it is a guest's personal data. Everything else follows this table:
 - log redaction and the console's masking hide every PERSONAL key.
 
 Adding a guest field: add its row here, its column in a migration, and a migration that
-installs the capture trigger again (`capture_reservation_sql()`) once its watch list names it.
+installs the capture trigger again (`capture_reservation_sql()`) once its watch list names it,
+and names the SQL file's new digest (see sql/capture_reservation.sql).
 """
 
 from __future__ import annotations

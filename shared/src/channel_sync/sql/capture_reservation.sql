@@ -2,9 +2,10 @@
 -- Beds24 must see, and availability events for the nights a change frees or takes.
 --
 -- The one home of this function. Its watch list (the OLD/NEW row compared below) is
--- channel_sync.pms_fields.OUTBOUND_COLUMNS: tests/test_pms_fields.py fails when they differ.
+-- channel_sync.pms_fields.OUTBOUND_COLUMNS: shared/tests/test_pms_fields.py fails if not.
 -- Installed by migration 0006; a change here needs a new migration that installs it again
--- (op.execute(capture_reservation_sql())) and keeps the text it replaces for its downgrade.
+-- (op.execute(capture_reservation_sql())), names the file's new CAPTURE_RESERVATION_SHA256
+-- and keeps the text it replaces for its downgrade (a test checks the digest).
 CREATE OR REPLACE FUNCTION channel_sync_capture_reservation() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
