@@ -15,11 +15,12 @@ from channel_sync.errors import PermanentError, TransientError
 from channel_sync.events import Direction, EventMessage, EventStatus
 from channel_sync.relay import Relay
 from channel_sync.repository import ChannelEventRepository
+from channel_sync_testing.factories import new_event
 from channel_sync_testing.waiting import wait_for
 
 from conftest import TEST_RETRY_DELAYS_MS
 
-from .factories import insert_property, new_event
+from .factories import insert_property
 
 repo = ChannelEventRepository()
 

@@ -7,8 +7,9 @@ import asyncio
 import asyncpg
 from channel_sync.events import Direction, EventStatus
 from channel_sync.repository import ChannelEventRepository
+from channel_sync_testing.factories import new_event
 
-from .factories import insert_property, new_event
+from .factories import insert_property
 
 repo = ChannelEventRepository()
 

@@ -22,12 +22,13 @@ from channel_sync.relay import Relay
 from channel_sync.repository import ChannelEventRepository
 from channel_sync.supervision import LoopHealth
 from channel_sync_testing import infra
+from channel_sync_testing.factories import new_event
 from channel_sync_testing.private_infra import PrivatePostgres, PrivateRabbitMQ
 from channel_sync_testing.waiting import wait_for
 
 from conftest import TEST_RETRY_DELAYS_MS
 
-from .factories import insert_property, new_event
+from .factories import insert_property
 
 repo = ChannelEventRepository()
 

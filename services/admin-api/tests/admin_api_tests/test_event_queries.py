@@ -3,32 +3,18 @@ Postgres: moved here from the shared repository's tests with the code they test.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import asyncpg
 import pytest
 from admin_api.queries.events import Cursor, EventAdmin, EventFilter
-from channel_sync.events import Direction, EventStatus, NewChannelEvent
+from channel_sync.events import Direction, EventStatus
+from channel_sync_testing.factories import new_event
 
 from .factories import insert_property
 
 repo = EventAdmin()
-
-
-def new_event(property_id: UUID, **overrides: object) -> NewChannelEvent:
-    fields: dict[str, object] = {
-        "property_id": property_id,
-        "direction": Direction.INBOUND,
-        "event_type": "beds24.booking.modified",
-        "entity_type": "booking",
-        "entity_external_id": "1001",
-        "idempotency_key": f"test:{uuid.uuid4()}",
-        "payload": {"booking": {"id": 1001}},
-    }
-    fields.update(overrides)
-    return NewChannelEvent.model_validate(fields)
 
 
 async def test_filtered_keyset_listing(db: asyncpg.Pool) -> None:
