@@ -153,13 +153,14 @@ class ChannelEventRepository:
         events: builtins.list[NewChannelEvent],
         *,
         publish_after_s: float = 0.0,
-    ) -> builtins.list[ChannelEvent]:
-        """`create` for many events in one statement; returns those inserted (a key already
-        stored, or repeated within `events`, is a duplicate and left out)."""
+    ) -> dict[str, UUID]:
+        """`create` for many events in one statement; returns the ids of those inserted by
+        idempotency key (a key already stored, or repeated within `events`, is a duplicate
+        and left out). Only ids come back: a hot path has no use for its own payloads."""
         if not events:
-            return []
+            return {}
         records = await conn.fetch(
-            f"""
+            """
             INSERT INTO channel_events (property_id, direction, event_type, entity_type,
                 entity_external_id, entity_internal_id, idempotency_key, payload,
                 max_attempts, correlation_id, next_attempt_at)
@@ -169,7 +170,7 @@ class ChannelEventRepository:
                         $6::uuid[], $7::text[], $8::text[], $9::int[], $10::text[])
                  AS e(p, d, t, et, ext, int_id, k, pl, ma, c)
             ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING {_COLUMNS}
+            RETURNING idempotency_key, id
             """,
             [e.property_id for e in events],
             [str(e.direction) for e in events],
@@ -183,7 +184,7 @@ class ChannelEventRepository:
             [e.correlation_id for e in events],
             publish_after_s,
         )
-        return [_event(r) for r in records]
+        return {r["idempotency_key"]: r["id"] for r in records}
 
     async def defer_publish_many(self, conn: Connection, event_ids: builtins.list[UUID]) -> None:
         """Hand rows the producer could not publish to the relay, now."""

@@ -1,17 +1,20 @@
 """Group commit: the webhooks of concurrent requests are stored in one transaction, with one
 multi-row insert, and their new events published together afterwards.
 
-Each request hands its items over and waits for its own outcome. One committer at a time
-takes everything waiting (up to `max_requests`), looks up the PMS reservations of all their
-bookings at once, inserts every event in one statement and commits. Only then is each
-request answered: nothing is acknowledged before its row is committed, and a failed shared
-commit fails every request in it (none is answered 2xx). A commit that failed for a reason
-other than the database being away is retried request by request, so one bad request
-cannot fail the others.
+Each request hands its items over and waits for its own outcome. Whenever one of
+`commits_in_flight` slots is free, everything waiting (up to `max_requests`) becomes a
+group: the PMS reservations of all its bookings are looked up at once, and every event is
+inserted by one statement, which commits as it ends. Only then is each request answered:
+nothing is acknowledged before its row is committed, and a failed shared insert fails every
+request in it (none is answered 2xx; if only the answer was lost, Beds24's resend is a
+duplicate). An insert that failed for a reason other than the database being away is
+retried request by request, so one bad request cannot fail the others.
 
-Publishing happens after the answers, one round of publisher confirms for the group, then
-one status update; what is not confirmed is left to the relay (the rows are held back from
-it for `publish_hold_s` meanwhile).
+Publishing happens after the answers: one round of publisher confirms for the group. The
+confirmed events are marked published by one status update for every group confirmed
+meanwhile; what is not confirmed is handed to the relay at once (the rows are held back
+from it for `publish_hold_s` meanwhile, so a gateway killed before marking leaves them to
+the relay after the hold).
 """
 
 from __future__ import annotations
@@ -19,13 +22,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 from channel_sync.amqp.link import BrokerLink
-from channel_sync.db import is_database_unavailable
-from channel_sync.events import ChannelEvent, Direction, NewChannelEvent
+from channel_sync.db import Connection, is_database_unavailable
+from channel_sync.events import Direction, EventMessage, NewChannelEvent
 from channel_sync.inbound import ENTITY_TYPE, booking_event_type
 from channel_sync.repository import ChannelEventRepository
 
@@ -38,7 +43,7 @@ _events = ChannelEventRepository()
 
 @dataclass(frozen=True)
 class Recorded:
-    stored: list[ChannelEvent]
+    stored: list[UUID]  # the new events' ids
     duplicates: int
 
 
@@ -61,6 +66,7 @@ class GroupCommitter:
         *,
         db_timeout_s: float,
         max_requests: int = 200,
+        commits_in_flight: int = 2,
     ) -> None:
         self._pool = pool
         self._broker = broker
@@ -70,19 +76,24 @@ class GroupCommitter:
         self._waiting: list[_Request] = []
         self._arrived = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
-        self._publishing: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(commits_in_flight)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._confirmed: list[UUID] = []
+        self._to_mark = asyncio.Event()
+        self._marker: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._committer = asyncio.create_task(self._commit_loop(), name="group-commit")
+        self._marker = asyncio.create_task(self._mark_loop(), name="mark-published")
 
     async def close(self) -> None:
-        """Let publishing in flight finish (bounded), then stop the committer."""
-        if self._publishing:
-            await asyncio.wait(self._publishing, timeout=10)
-        if self._committer is not None:
-            self._committer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._committer
+        """Stop taking groups; let the commits and publishing in flight finish (bounded),
+        mark what was confirmed, and refuse whatever still waits."""
+        await _cancel(self._committer)
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=10)
+        await _cancel(self._marker)
+        await self._mark_confirmed()
         for request in self._waiting:
             if not request.outcome.done():
                 request.outcome.cancel()
@@ -95,48 +106,68 @@ class GroupCommitter:
         return await request.outcome
 
     async def _commit_loop(self) -> None:
+        """Take everything waiting as one group whenever a commit slot is free: while some
+        groups wait on their insert's disk flush, the next one is already on its way."""
         while True:
             await self._arrived.wait()
+            await self._slots.acquire()
             group = self._waiting[: self._max]
             del self._waiting[: self._max]
             if not self._waiting:
                 self._arrived.clear()
-            try:
-                stored = await self._commit(group)
-            except Exception as exc:  # answered per request: 503 or 500, never 2xx
-                if is_database_unavailable(exc) or len(group) == 1:
-                    _fail(group, exc)
-                    continue
-                logger.warning(
-                    "group commit of %d requests failed (%s); committing them one by one",
-                    len(group),
-                    exc.__class__.__name__,
-                )
-                stored = await self._commit_one_by_one(group)
-            if stored:
-                task = asyncio.create_task(self._publish(stored))
-                self._publishing.add(task)
-                task.add_done_callback(self._publishing.discard)
+            self._track(self._commit_then_publish(group))
 
-    async def _commit(self, group: list[_Request]) -> list[ChannelEvent]:
-        async with self._pool.acquire(timeout=self._db_timeout_s) as conn, conn.transaction():
-            booking_ids = [i.booking_id for r in group for i in r.items]
-            known = await reservations_by_booking(conn, booking_ids)
-            events = [self._event(r, item, known) for r in group for item in r.items]
-            stored = await _events.create_many(
-                conn, events, publish_after_s=self._policy.publish_hold_s
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _commit_then_publish(self, group: list[_Request]) -> None:
+        """The slot is held for the insert only; publishing goes on beside the next ones."""
+        try:
+            stored = await self._commit(group)
+        except Exception as exc:  # answered per request: 503 or 500, never 2xx
+            if is_database_unavailable(exc) or len(group) == 1:
+                _fail(group, exc)
+                return
+            logger.warning(
+                "group commit of %d requests failed (%s); committing them one by one",
+                len(group),
+                exc.__class__.__name__,
             )
-        by_key = {e.idempotency_key: e for e in stored}
-        for request in group:
-            mine = [
-                by_key.pop(i.idempotency_key) for i in request.items if i.idempotency_key in by_key
-            ]
-            if not request.outcome.done():  # its client may have gone: the rows stay
-                request.outcome.set_result(Recorded(mine, len(request.items) - len(mine)))
-        return stored
+            stored = await self._commit_one_by_one(group)
+        finally:
+            self._slots.release()
+        if stored:
+            await self._publish(stored)
 
-    async def _commit_one_by_one(self, group: list[_Request]) -> list[ChannelEvent]:
-        stored: list[ChannelEvent] = []
+    async def _commit(self, group: list[_Request]) -> list[EventMessage]:
+        # Two single statements, no transaction around them: the insert is atomic on its own
+        # (all of the group's rows or none), and READ COMMITTED would give the look-up no
+        # other snapshot inside one; a transaction would only add two round trips.
+        async with self._pool.acquire(timeout=self._db_timeout_s) as conn:
+            known = await reservations_by_booking(
+                conn, [i.booking_id for r in group for i in r.items]
+            )
+            per_request = [[self._event(r, item, known) for item in r.items] for r in group]
+            ids = await _events.create_many(
+                conn,
+                [e for events in per_request for e in events],
+                publish_after_s=self._policy.publish_hold_s,
+            )
+        messages: list[EventMessage] = []
+        for request, events in zip(group, per_request, strict=True):
+            mine: list[UUID] = []
+            for event in events:
+                if (event_id := ids.pop(event.idempotency_key, None)) is not None:
+                    mine.append(event_id)
+                    messages.append(EventMessage.for_new(event, event_id))
+            if not request.outcome.done():  # its client may have gone: the rows stay
+                request.outcome.set_result(Recorded(mine, len(events) - len(mine)))
+        return messages
+
+    async def _commit_one_by_one(self, group: list[_Request]) -> list[EventMessage]:
+        stored: list[EventMessage] = []
         for request in group:
             try:
                 stored += await self._commit([request])
@@ -158,19 +189,47 @@ class GroupCommitter:
             correlation_id=request.correlation_id,
         )
 
-    async def _publish(self, events: list[ChannelEvent]) -> None:
-        results = await asyncio.gather(
-            *(self._broker.try_publish(e) for e in events), return_exceptions=True
-        )
-        published = [e.id for e, ok in zip(events, results, strict=True) if ok is True]
-        left = [e.id for e, ok in zip(events, results, strict=True) if ok is not True]
+    async def _publish(self, messages: list[EventMessage]) -> None:
+        confirmed = await self._broker.try_publish_many(messages)
+        self._confirmed += [m.event_id for m, ok in zip(messages, confirmed, strict=True) if ok]
+        self._to_mark.set()
+        left = [m.event_id for m, ok in zip(messages, confirmed, strict=True) if not ok]
+        if left:
+            await self._update(
+                "hand unconfirmed events to the relay", _events.defer_publish_many, left
+            )
+
+    async def _mark_loop(self) -> None:
+        """One status update for every event confirmed since the last one: under load the
+        groups confirmed while an update runs share the next."""
+        while True:
+            await self._to_mark.wait()
+            await self._mark_confirmed()
+
+    async def _mark_confirmed(self) -> None:
+        self._to_mark.clear()
+        ids, self._confirmed = self._confirmed, []
+        if ids:
+            await self._update("mark events published", _events.mark_published, ids)
+
+    async def _update(
+        self,
+        what: str,
+        update: Callable[[Connection, list[UUID]], Awaitable[None]],
+        ids: list[UUID],
+    ) -> None:
         try:
             async with self._pool.acquire(timeout=self._db_timeout_s) as conn:
-                await _events.mark_published(conn, published)
-                if left:
-                    await _events.defer_publish_many(conn, left)
+                await update(conn, ids)
         except Exception as exc:  # stored already: the relay takes them after the hold
-            logger.warning("could not update published events (%s)", exc.__class__.__name__)
+            logger.warning("could not %s (%s)", what, exc.__class__.__name__)
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _fail(group: list[_Request], exc: Exception) -> None:
