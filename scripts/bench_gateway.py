@@ -5,7 +5,9 @@ same load generator, same load (prints figures, never asserts).
    booking of about 1.6 KB): requests/s, p50 and p99 of the gateway and of the naive
    baseline (`naive_gateway.py`: one INSERT and one confirmed publish per request), and
    their ratio. BENCH_GW_ROUNDS rounds (default 3) alternate the two, so a machine whose
-   load drifts during the run weighs on both alike; the medians are compared.
+   load drifts during the run weighs on both alike; the medians are compared. Beside them,
+   the CPU each request cost the server process and its own Postgres backends: a figure
+   that other load on the machine hardly moves.
 2. Open loop at BENCH_GW_RATE requests/s (default 1,000) for BENCH_GW_OPEN_SECONDS, from
    `bench/open_loop.py` in its own process: requests are sent on schedule whether or not
    earlier ones were answered, and latency counts from the scheduled time, so a slow server
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 from channel_sync.testing import infra
 from stack import fresh_database, say, wait_until
 
@@ -37,6 +40,8 @@ SECONDS = int(os.environ.get("BENCH_GW_SECONDS", "15"))
 RATE = int(os.environ.get("BENCH_GW_RATE", "1000"))
 OPEN_SECONDS = int(os.environ.get("BENCH_GW_OPEN_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_GW_ROUNDS", "3"))
+
+
 async def seed(dsn: str) -> str:
     """A property with its Beds24 link and the bench secret; its webhook path."""
     db = await asyncpg.connect(dsn)
@@ -78,6 +83,47 @@ async def start(command: list[str], env: dict[str, str], url: str) -> asyncio.su
     return proc
 
 
+def _cpu_s(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each process still alive."""
+    used: dict[int, float] = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        used[pid] = times.user + times.system
+    return used
+
+
+async def _backends(dsn: str, application_name: str) -> list[int]:
+    """The Postgres backends serving one of the bench's servers (its pool connections)."""
+    db = await asyncpg.connect(dsn)
+    try:
+        rows = await db.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = $1",
+            application_name,
+        )
+    finally:
+        await db.close()
+    return [r["pid"] for r in rows]
+
+
+async def measured_wrk(url: str, server_pid: int, dsn: str, name: str) -> dict[str, float]:
+    """`wrk`, plus the CPU per request (µs) of the server process and of its Postgres
+    backends (a backend opened during the run counts from zero)."""
+    server_before = _cpu_s([server_pid])
+    db_before = _cpu_s(await _backends(dsn, name))
+    result = await wrk(url)
+    served = result["requests"] or 1.0
+    db_after = _cpu_s(await _backends(dsn, name))
+    result["server_us"] = (
+        (sum(_cpu_s([server_pid]).values()) - sum(server_before.values())) / served * 1e6
+    )
+    result["db_us"] = sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items()) / served * 1e6
+    return result
+
+
 async def wrk(url: str) -> dict[str, float]:
     proc = await asyncio.create_subprocess_exec(
         "wrk",
@@ -93,9 +139,11 @@ async def wrk(url: str) -> dict[str, float]:
     )
     out = (await proc.communicate())[0].decode()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": rps,
+        "requests": requests,
         "p50": _wrk_ms(out, "50%"),
         "p99": _wrk_ms(out, "99%"),
         "non_2xx": float(non_2xx.group(1)) if non_2xx else 0.0,
@@ -136,7 +184,12 @@ async def main() -> None:
     say(f"\n▶ gateway vs naive baseline ({os.cpu_count()} CPUs, wrk -t2 -c32 -d{SECONDS}s)")
     gateway = await start(
         ["webhook-gateway"],
-        {**env, "HTTP_PORT": str(GATEWAY_PORT), "HTTP_HOST": "127.0.0.1"},
+        {
+            **env,
+            "DATABASE_URL": f"{dsn}?application_name=gateway",
+            "HTTP_PORT": str(GATEWAY_PORT),
+            "HTTP_HOST": "127.0.0.1",
+        },
         f"http://127.0.0.1:{GATEWAY_PORT}/healthz",
     )
     naive = await start(
@@ -151,18 +204,18 @@ async def main() -> None:
             "warning",
             "--no-access-log",
         ],
-        env,
+        {**env, "DATABASE_URL": f"{dsn}?application_name=naive"},
         f"http://127.0.0.1:{NAIVE_PORT}/",
     )
     targets = {
-        "naive": f"http://127.0.0.1:{NAIVE_PORT}/naive",
-        "gateway": f"http://127.0.0.1:{GATEWAY_PORT}{path}",
+        "naive": (f"http://127.0.0.1:{NAIVE_PORT}/naive", naive.pid),
+        "gateway": (f"http://127.0.0.1:{GATEWAY_PORT}{path}", gateway.pid),
     }
     try:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         for round_no in range(1, ROUNDS + 1):
-            for name, url in targets.items():
-                runs[name].append(await wrk(url))
+            for name, (url, pid) in targets.items():
+                runs[name].append(await measured_wrk(url, pid, dsn, name))
             say(
                 f"    round {round_no}: naive {runs['naive'][-1]['rps']:6.0f}/s, gateway "
                 f"{runs['gateway'][-1]['rps']:6.0f}/s "
@@ -173,6 +226,10 @@ async def main() -> None:
                 f"    {name:8} {_median(r, 'rps'):7.0f} requests/s  "
                 f"p50 {_median(r, 'p50'):6.1f} ms  p99 {_median(r, 'p99'):6.1f} ms  "
                 f"non-2xx {sum(x['non_2xx'] for x in r):.0f}   (medians of {ROUNDS} rounds)"
+            )
+            say(
+                f"             CPU per request: server {_median(r, 'server_us'):4.0f} µs, "
+                f"its Postgres backends {_median(r, 'db_us'):4.0f} µs"
             )
         ratio = _median(runs["gateway"], "rps") / _median(runs["naive"], "rps")
         say(f"    gateway / naive throughput: {ratio:.2f}x")

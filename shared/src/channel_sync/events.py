@@ -82,11 +82,11 @@ class EventMessage(BaseModel):
         )
 
     @classmethod
-    def for_new(cls, event: NewChannelEvent, event_id: UUID) -> EventMessage:
-        """The message of an event just inserted (its id from the insert)."""
+    def for_new(cls, event: NewChannelEvent, event_id: UUID, event_type: str) -> EventMessage:
+        """The message of an event just inserted (its id and type as the insert stored)."""
         return cls(
             event_id=event_id,
-            event_type=event.event_type,
+            event_type=event_type,
             direction=event.direction,
             property_id=event.property_id,
             correlation_id=event.correlation_id,

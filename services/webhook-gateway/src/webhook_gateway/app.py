@@ -61,6 +61,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         targets = TargetCache(pool, settings.dsn, db_timeout_s=settings.db_timeout_s)
         committer = GroupCommitter(
             pool,
+            settings.dsn,
             broker,
             Policy(settings.event_max_attempts, settings.publish_hold_s),
             db_timeout_s=settings.db_timeout_s,

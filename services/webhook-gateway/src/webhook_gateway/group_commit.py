@@ -1,10 +1,10 @@
-"""Group commit: the webhooks of concurrent requests are stored in one transaction, with one
-multi-row insert, and their new events published together afterwards.
+"""Group commit: the webhooks of concurrent requests are stored by one multi-row insert, and
+their new events published together afterwards.
 
 Each request hands its items over and waits for its own outcome. Whenever one of
-`commits_in_flight` slots is free, everything waiting (up to `max_requests`) becomes a
-group: the PMS reservations of all its bookings are looked up at once, and every event is
-inserted by one statement, which commits as it ends. Only then is each request answered:
+`commits_in_flight` slots (each with a connection of its own) is free, everything waiting
+(up to `max_requests`) becomes a group: one statement inserts every event, linked to the
+PMS reservations of their bookings, and commits as it ends. Only then is each request answered:
 nothing is acknowledged before its row is committed, and a failed shared insert fails every
 request in it (none is answered 2xx; if only the answer was lost, Beds24's resend is a
 duplicate). An insert that failed for a reason other than the database being away is
@@ -22,20 +22,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from channel_sync.amqp.link import BrokerLink
-from channel_sync.db import Connection, is_database_unavailable
+from channel_sync.db import Connection, connect, is_database_unavailable
 from channel_sync.events import Direction, EventMessage, NewChannelEvent
 from channel_sync.inbound import ENTITY_TYPE, booking_event_type
 from channel_sync.repository import ChannelEventRepository
 
 from webhook_gateway.intake import Item, Policy
-from webhook_gateway.properties import reservations_by_booking
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
@@ -45,6 +44,36 @@ _events = ChannelEventRepository()
 class Recorded:
     stored: list[UUID]  # the new events' ids
     duplicates: int
+
+
+class _Slot:
+    """One insert in flight at a time, on a connection of its own: the hot path pays no pool
+    round trips. A connection that failed is dropped and the next use opens a new one."""
+
+    def __init__(self, dsn: str, timeout_s: float) -> None:
+        self._dsn = dsn
+        self._timeout_s = timeout_s
+        self._conn: asyncpg.Connection | None = None
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        if self._conn is None or self._conn.is_closed():
+            async with asyncio.timeout(self._timeout_s):
+                self._conn = await connect(self._dsn)
+        try:
+            yield self._conn
+        except BaseException as exc:  # cut mid-statement, or the server went: start afresh
+            if is_database_unavailable(exc) or isinstance(exc, asyncio.CancelledError):
+                self._conn.terminate()
+                self._conn = None
+            raise
+
+    async def close(self) -> None:
+        if self._conn is not None and not self._conn.is_closed():
+            try:
+                await self._conn.close(timeout=self._timeout_s)
+            except Exception:  # closing it anyway
+                self._conn.terminate()
 
 
 @dataclass
@@ -61,6 +90,7 @@ class GroupCommitter:
     def __init__(
         self,
         pool: asyncpg.Pool,
+        dsn: str,
         broker: BrokerLink,
         policy: Policy,
         *,
@@ -76,7 +106,9 @@ class GroupCommitter:
         self._waiting: list[_Request] = []
         self._arrived = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
-        self._slots = asyncio.Semaphore(commits_in_flight)
+        self._slots: asyncio.Queue[_Slot] = asyncio.Queue()
+        for _ in range(commits_in_flight):
+            self._slots.put_nowait(_Slot(dsn, db_timeout_s))
         self._in_flight: set[asyncio.Task[None]] = set()
         self._confirmed: list[UUID] = []
         self._to_mark = asyncio.Event()
@@ -94,6 +126,8 @@ class GroupCommitter:
             await asyncio.wait(self._in_flight, timeout=10)
         await _cancel(self._marker)
         await self._mark_confirmed()
+        while not self._slots.empty():
+            await self._slots.get_nowait().close()
         for request in self._waiting:
             if not request.outcome.done():
                 request.outcome.cancel()
@@ -110,22 +144,22 @@ class GroupCommitter:
         groups wait on their insert's disk flush, the next one is already on its way."""
         while True:
             await self._arrived.wait()
-            await self._slots.acquire()
+            slot = await self._slots.get()
             group = self._waiting[: self._max]
             del self._waiting[: self._max]
             if not self._waiting:
                 self._arrived.clear()
-            self._track(self._commit_then_publish(group))
+            self._track(self._commit_then_publish(group, slot))
 
     def _track(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    async def _commit_then_publish(self, group: list[_Request]) -> None:
+    async def _commit_then_publish(self, group: list[_Request], slot: _Slot) -> None:
         """The slot is held for the insert only; publishing goes on beside the next ones."""
         try:
-            stored = await self._commit(group)
+            stored = await self._commit(group, slot)
         except Exception as exc:  # answered per request: 503 or 500, never 2xx
             if is_database_unavailable(exc) or len(group) == 1:
                 _fail(group, exc)
@@ -135,54 +169,52 @@ class GroupCommitter:
                 len(group),
                 exc.__class__.__name__,
             )
-            stored = await self._commit_one_by_one(group)
+            stored = await self._commit_one_by_one(group, slot)
         finally:
-            self._slots.release()
+            self._slots.put_nowait(slot)
         if stored:
             await self._publish(stored)
 
-    async def _commit(self, group: list[_Request]) -> list[EventMessage]:
-        # Two single statements, no transaction around them: the insert is atomic on its own
-        # (all of the group's rows or none), and READ COMMITTED would give the look-up no
-        # other snapshot inside one; a transaction would only add two round trips.
-        async with self._pool.acquire(timeout=self._db_timeout_s) as conn:
-            known = await reservations_by_booking(
-                conn, [i.booking_id for r in group for i in r.items]
-            )
-            per_request = [[self._event(r, item, known) for item in r.items] for r in group]
-            ids = await _events.create_many(
+    async def _commit(self, group: list[_Request], slot: _Slot) -> list[EventMessage]:
+        per_request = [[self._event(r, item) for item in r.items] for r in group]
+        items = [item for r in group for item in r.items]
+        async with slot.connection() as conn:
+            inserted = await _events.create_many(
                 conn,
                 [e for events in per_request for e in events],
                 publish_after_s=self._policy.publish_hold_s,
+                booking_ids=[i.booking_id for i in items],
+                types_if_known=[booking_event_type(i.status, known=True) for i in items],
             )
         messages: list[EventMessage] = []
         for request, events in zip(group, per_request, strict=True):
             mine: list[UUID] = []
             for event in events:
-                if (event_id := ids.pop(event.idempotency_key, None)) is not None:
-                    mine.append(event_id)
-                    messages.append(EventMessage.for_new(event, event_id))
+                if (new := inserted.pop(event.idempotency_key, None)) is not None:
+                    mine.append(new.id)
+                    messages.append(EventMessage.for_new(event, new.id, new.event_type))
             if not request.outcome.done():  # its client may have gone: the rows stay
                 request.outcome.set_result(Recorded(mine, len(events) - len(mine)))
         return messages
 
-    async def _commit_one_by_one(self, group: list[_Request]) -> list[EventMessage]:
+    async def _commit_one_by_one(self, group: list[_Request], slot: _Slot) -> list[EventMessage]:
         stored: list[EventMessage] = []
         for request in group:
             try:
-                stored += await self._commit([request])
+                stored += await self._commit([request], slot)
             except Exception as exc:
                 _fail([request], exc)
         return stored
 
-    def _event(self, request: _Request, item: Item, known: dict[int, UUID]) -> NewChannelEvent:
+    def _event(self, request: _Request, item: Item) -> NewChannelEvent:
+        """The event as if the PMS did not hold the booking yet; the insert links it to the
+        reservation (and re-types it) where the PMS does."""
         return NewChannelEvent(
             property_id=request.property_id,
             direction=Direction.INBOUND,
-            event_type=booking_event_type(item.status, known=item.booking_id in known),
+            event_type=booking_event_type(item.status, known=False),
             entity_type=ENTITY_TYPE,
             entity_external_id=str(item.booking_id),
-            entity_internal_id=known.get(item.booking_id),
             idempotency_key=item.idempotency_key,
             payload=item.payload,
             max_attempts=self._policy.max_attempts,
