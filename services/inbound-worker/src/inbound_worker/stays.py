@@ -3,7 +3,8 @@ caller's transaction and after the booking itself is applied.
 
 Members of a group arrive in any order, late, twice or (lost webhooks) through the poll:
 whichever comes first makes the stay, keyed by the group's master booking; the others join
-it, and the master's reservation joins too if it came before the group was known. A member's
+it, and the master's reservation joins too if it came before the group was known (or after
+it, read without its group: the stay lists the members Beds24 named). A member's
 change or cancellation touches its own reservation only. A reservation the PMS already put
 in a stay (our own group, made by the outbound worker) stays there; the stay learns its
 master.
@@ -29,12 +30,13 @@ logger = logging.getLogger(__name__)
 
 async def lock_group(conn: Connection, booking: Booking) -> None:
     """Serialise the members of one group until the transaction ends; call before the
-    booking's own lock."""
-    if booking.group is not None:
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('beds24-group:' || $1::text, 0))",
-            booking.group.master_id,
-        )
+    booking's own lock. A booking read without its group locks its own id: if it is a
+    master, its members wait for it, or it for them."""
+    key = booking.group.master_id if booking.group is not None else booking.booking_id
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('beds24-group:' || $1::bigint::text, 0))",
+        key,
+    )
 
 
 async def apply_stay(
@@ -44,7 +46,7 @@ async def apply_stay(
     rooms in line; a note for the event's audit trail (None outside a stay)."""
     group = booking.group
     if group is None:
-        return None
+        return await _join_listed(conn, property_id, booking.booking_id, reservation_id)
     stay_id = await _join(conn, property_id, booking, reservation_id)
     note = f"stay {stay_id} (Beds24 group {group.master_id})"
     rooms = await sync_extra_rooms(conn, property_id, booking, reservation_id, stay_id)
@@ -96,6 +98,24 @@ async def _join(
         members,
     )
     return stay_id
+
+
+async def _join_listed(
+    conn: Connection, property_id: UUID, booking_id: int, reservation_id: UUID
+) -> str | None:
+    """A booking read without its group (a master's webhook may carry none) joins the stay
+    whose group its members already named."""
+    stay_id: UUID | None = await conn.fetchval(
+        """UPDATE reservations SET stay_id = s.id FROM stays s
+           WHERE reservations.id = $3 AND reservations.stay_id IS NULL
+             AND s.property_id = $1
+             AND (s.beds24_master_id = $2 OR $2 = ANY(s.beds24_group_ids))
+           RETURNING s.id""",
+        property_id,
+        booking_id,
+        reservation_id,
+    )
+    return None if stay_id is None else f"stay {stay_id} (named by its group's members)"
 
 
 async def _learn_master(conn: Connection, stay_id: UUID, master: int) -> None:
