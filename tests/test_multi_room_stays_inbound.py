@@ -195,3 +195,52 @@ async def test_a_member_without_a_free_room_waits_flagged_while_the_others_are_p
             return all(r["room_id"] for r in await rooms_of(db, site.property_id))
 
         await wait_for(placed_all, what="the waiting member placed")
+
+
+async def test_a_room_of_a_room_qty_booking_cancelled_in_the_pms_lowers_its_count_in_beds24(
+    settings_env: dict[str, str], db: asyncpg.Pool, beds24_sandbox: SandboxHandle
+) -> None:
+    async with stack(beds24_sandbox) as gateway_url:
+        site = await connect(
+            db,
+            beds24_sandbox,
+            gateway_url,
+            name="Count Hotel",
+            rooms=("101", "102", "103"),
+            credit_limit=1000,
+        )
+        made = await beds24_sandbox.guest_booking(site.room_id, ARRIVAL, DEPARTURE, roomQty=3)
+        first, second, third = await wait_for(
+            lambda: held(db, site.property_id, 3), what="three rooms held"
+        )
+        async with db.acquire() as conn:  # the front desk cancels room 2 only
+            await conn.execute(
+                "UPDATE reservations SET status = 'cancelled' WHERE id = $1", second["id"]
+            )
+
+        async def count_in_beds24() -> int:
+            return int((await beds24_sandbox.booking(made["id"]))["roomQty"])
+
+        await wait_for(lambda: _equals(count_in_beds24, 2), what="roomQty 2 in Beds24")
+        assert (await beds24_sandbox.booking(made["id"]))["status"] != "cancelled"
+
+        # A later change in Beds24 (roomQty 2) keeps room 2 cancelled and rooms 1 and 3 held.
+        await beds24_sandbox.modify_guest_booking(made["id"], numAdult=3)
+
+        async def adults_applied() -> bool:
+            rows = await rooms_of(db, site.property_id)
+            return rows[0]["adults"] == 3
+
+        await wait_for(adults_applied, what="the Beds24 change applied")
+        after = await rooms_of(db, site.property_id)
+        assert [(r["beds24_qty_index"], r["status"]) for r in after] == [
+            (None, "confirmed"),
+            (2, "cancelled"),
+            (3, "confirmed"),
+        ]
+        assert after[2]["room_id"] == third["room_id"]
+        assert after[0]["room_id"] == first["room_id"]
+
+
+async def _equals(probe: Any, expected: int) -> bool:
+    return bool(await probe() == expected)
