@@ -115,6 +115,15 @@ async def test_a_group_whose_members_arrive_out_of_order_is_one_stay_and_cancels
         assert len(pushed) == 2  # taken, then freed
         assert booking_events == 0  # nothing echoed back to Beds24
 
+        # The guest adds a room to the reservation: a new member of the same group.
+        added = await beds24_sandbox.guest_booking(
+            site.room_id, ARRIVAL, DEPARTURE, masterId=master
+        )
+        grown = await wait_for(lambda: held(db, site.property_id, 3), what="the added room")
+        assert added["id"] in {r["beds24_booking_id"] for r in grown}
+        assert {r["stay_id"] for r in grown} == {stay[0]["stay_id"]}
+        assert len({r["room_id"] for r in grown}) == 3
+
 
 async def test_a_room_qty_booking_holds_a_room_per_unit_and_follows_its_count(
     settings_env: dict[str, str], db: asyncpg.Pool, beds24_sandbox: SandboxHandle
