@@ -77,7 +77,7 @@ async def _join(
             "UPDATE reservations SET stay_id = $2 WHERE id = $1", reservation_id, stay_id
         )
     else:
-        await _learn_master(conn, stay_id, master)
+        await _learn_master(conn, stay_id, master, booking.group.member_ids)
     assert stay_id is not None
     members = sorted({master, *booking.group.member_ids} - {booking.booking_id})
     if booking.group.member_ids:
@@ -118,14 +118,21 @@ async def _join_listed(
     return None if stay_id is None else f"stay {stay_id} (named by its group's members)"
 
 
-async def _learn_master(conn: Connection, stay_id: UUID, master: int) -> None:
+async def _learn_master(
+    conn: Connection, stay_id: UUID, master: int, members: tuple[int, ...]
+) -> None:
+    """The stay's master as Beds24 names it: stored if the stay has none, or corrected when
+    Beds24 lists the stored one as a member of this group (a stay the PMS made stores the
+    first booking of its create call, which Beds24 may not have made the master)."""
     try:
         async with conn.transaction():
             await conn.execute(
                 """UPDATE stays SET beds24_master_id = $2, updated_at = now()
-                   WHERE id = $1 AND beds24_master_id IS NULL""",
+                   WHERE id = $1 AND (beds24_master_id IS NULL
+                         OR (beds24_master_id <> $2 AND beds24_master_id = ANY($3::bigint[])))""",
                 stay_id,
                 master,
+                list(members),
             )
     except asyncpg.UniqueViolationError:
         logger.warning(

@@ -13,12 +13,13 @@ from beds24_sandbox.handle import SandboxHandle, SandboxProperty
 from channel_sync.beds24.accounts import Beds24Clients
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.events import ChannelEvent, EventMessage
+from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.repository import ChannelEventRepository
 from inbound_worker.beds24_bookings import Beds24Bookings
 from inbound_worker.handler import InboundHandler
 from inbound_worker.poller import Poller
 
-from .support import Hotel, NoBeds24, insert_hotel, reservations, store_event
+from .support import Hotel, NoBeds24, booking, insert_hotel, reservations, store_event
 
 ARRIVAL, DEPARTURE = "2031-10-01", "2031-10-04"
 
@@ -88,3 +89,32 @@ async def test_members_lost_then_polled_join_the_stay_of_the_one_that_arrived(
     assert [(s["beds24_master_id"], sorted(s["beds24_group_ids"])) for s in stays] == [
         (made[0]["id"], sorted(b["id"] for b in made))
     ]
+
+
+async def test_beds24_naming_another_master_for_a_pms_stays_group_corrects_the_stored_one(
+    db: asyncpg.Pool,
+) -> None:
+    async with db.acquire() as conn, conn.transaction():
+        hotel = await insert_hotel(conn)
+        await mark_beds24_origin(conn)  # already in Beds24: no outbound event
+        stay = await conn.fetchval(
+            "INSERT INTO stays (property_id, beds24_master_id) VALUES ($1, 900002) RETURNING id",
+            hotel.property_id,
+        )
+        for booking_id, room in ((900001, "101"), (900002, "102")):
+            await conn.execute(
+                """INSERT INTO reservations (property_id, room_id, stay_id, arrival, departure,
+                       beds24_booking_id) VALUES ($1, $2, $3, '2031-06-01', '2031-06-04', $4)""",
+                hotel.property_id,
+                hotel.rooms[room],
+                stay,
+                booking_id,
+            )
+    group = {"master": 900001, "ids": [900001, 900002]}
+    raw = booking(900002, masterId=900001, bookingGroup=group)
+
+    await handle(db, await store_event(db, hotel.property_id, raw))
+
+    async with db.acquire() as conn:
+        stored = await conn.fetch("SELECT id, beds24_master_id FROM stays")
+    assert [(s["id"], s["beds24_master_id"]) for s in stored] == [(stay, 900001)]
