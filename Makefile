@@ -32,7 +32,7 @@ lint:
 	$(RUN) ruff format --check .
 	$(RUN) mypy -p channel_sync -p webhook_gateway -p inbound_worker -p outbound_worker -p admin_api -p beds24_sandbox -p channel_sync_testing
 
-demo: setup ## the three demo scenarios end to end, with evidence
+demo: setup ## the demo scenarios end to end, with evidence
 	$(RUN) python scripts/demo.py
 
 bench:

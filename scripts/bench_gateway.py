@@ -4,26 +4,30 @@ same load generator, same load (prints figures, never asserts).
 1. Closed loop, wrk (2 threads, 32 connections, BENCH_GW_SECONDS each, every request a new
    booking of about 1.6 KB): requests/s, p50 and p99 of the gateway and of the naive
    baseline (`naive_gateway.py`: one INSERT and one confirmed publish per request), and
-   their ratio.
-2. Open loop at BENCH_GW_RATE requests/s (default 1,000) for BENCH_GW_OPEN_SECONDS: requests
-   are sent on schedule whether or not earlier ones were answered, and latency counts from
-   the scheduled time, so a slow server cannot slow the offered load down.
+   their ratio. BENCH_GW_ROUNDS rounds (default 3) alternate the two, so a machine whose
+   load drifts during the run weighs on both alike; the medians are compared. Beside them,
+   the CPU each request cost the server process and its own Postgres backends: a figure
+   that other load on the machine hardly moves.
+2. Open loop at BENCH_GW_RATE requests/s (default 1,000) for BENCH_GW_OPEN_SECONDS, from
+   `bench/open_loop.py` in its own process: requests are sent on schedule whether or not
+   earlier ones were answered, and latency counts from the scheduled time, so a slow server
+   cannot slow the offered load down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import re
 import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 from channel_sync_testing import infra
 from stack import fresh_database, say, wait_until
 
@@ -35,13 +39,7 @@ SECRET = "bench-gateway-secret"  # noqa: S105 - a throwaway property's secret
 SECONDS = int(os.environ.get("BENCH_GW_SECONDS", "15"))
 RATE = int(os.environ.get("BENCH_GW_RATE", "1000"))
 OPEN_SECONDS = int(os.environ.get("BENCH_GW_OPEN_SECONDS", "10"))
-# The same booking webhook as bench/webhook.lua sends (about 1.6 KB); {id} differs each time.
-BODY = (
-    '{"timeStamp":"2026-11-25T10:00:00Z","retries":0,"booking":{"id":{id},'
-    '"propertyId":4242,"roomId":5001,"status":"confirmed","arrival":"2031-06-01",'
-    '"departure":"2031-06-04","numAdult":2,"firstName":"Bench","lastName":"Guest",'
-    '"modifiedTime":"2026-11-25T10:00:00Z","comments":"' + "x" * 1150 + '"}}'
-)
+ROUNDS = int(os.environ.get("BENCH_GW_ROUNDS", "3"))
 
 
 async def seed(dsn: str) -> str:
@@ -85,6 +83,47 @@ async def start(command: list[str], env: dict[str, str], url: str) -> asyncio.su
     return proc
 
 
+def _cpu_s(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each process still alive."""
+    used: dict[int, float] = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        used[pid] = times.user + times.system
+    return used
+
+
+async def _backends(dsn: str, application_name: str) -> list[int]:
+    """The Postgres backends serving one of the bench's servers (its pool connections)."""
+    db = await asyncpg.connect(dsn)
+    try:
+        rows = await db.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = $1",
+            application_name,
+        )
+    finally:
+        await db.close()
+    return [r["pid"] for r in rows]
+
+
+async def measured_wrk(url: str, server_pid: int, dsn: str, name: str) -> dict[str, float]:
+    """`wrk`, plus the CPU per request (µs) of the server process and of its Postgres
+    backends (a backend opened during the run counts from zero)."""
+    server_before = _cpu_s([server_pid])
+    db_before = _cpu_s(await _backends(dsn, name))
+    result = await wrk(url)
+    served = result["requests"] or 1.0
+    db_after = _cpu_s(await _backends(dsn, name))
+    result["server_us"] = (
+        (sum(_cpu_s([server_pid]).values()) - sum(server_before.values())) / served * 1e6
+    )
+    result["db_us"] = sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items()) / served * 1e6
+    return result
+
+
 async def wrk(url: str) -> dict[str, float]:
     proc = await asyncio.create_subprocess_exec(
         "wrk",
@@ -100,9 +139,11 @@ async def wrk(url: str) -> dict[str, float]:
     )
     out = (await proc.communicate())[0].decode()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": rps,
+        "requests": requests,
         "p50": _wrk_ms(out, "50%"),
         "p99": _wrk_ms(out, "99%"),
         "non_2xx": float(non_2xx.group(1)) if non_2xx else 0.0,
@@ -114,64 +155,24 @@ def _wrk_ms(out: str, pct: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-async def open_loop(port: int, path: str, rate: int, seconds: int) -> dict[str, float]:
-    """Send `rate` requests/s on schedule over keep-alive connections (more are opened when
-    all are busy); latency from each request's scheduled time to its whole answer."""
-    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
-    opened = 0
-    latencies: list[float] = []
-    errors = 0
-    base = int(time.time()) % 1000 * 1_000_000 + 500_000_000
+async def open_loop(port: int, path: str) -> dict[str, float]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(HERE / "bench/open_loop.py"),
+        str(port),
+        path,
+        str(RATE),
+        str(OPEN_SECONDS),
+        env={**os.environ, "BENCH_SECRET": SECRET},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out = (await proc.communicate())[0].decode()
+    result: dict[str, float] = json.loads(out)
+    return result
 
-    async def connection() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        nonlocal opened
-        if idle.empty() and opened < 512:
-            opened += 1
-            return await asyncio.open_connection("127.0.0.1", port)
-        return await idle.get()
 
-    async def one(n: int, due: float) -> None:
-        nonlocal errors
-        body = BODY.replace("{id}", str(base + n)).encode()
-        request = (
-            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-            f"Authorization: Bearer {SECRET}\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode() + body
-        reader, writer = await connection()
-        try:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
-            await reader.readexactly(length)
-            if not head.startswith(b"HTTP/1.1 2"):
-                errors += 1
-            latencies.append(time.perf_counter() - due)
-            idle.put_nowait((reader, writer))
-        except (OSError, asyncio.IncompleteReadError):
-            errors += 1
-            writer.close()
-
-    tasks = []
-    start = time.perf_counter() + 0.2
-    for n in range(rate * seconds):
-        due = start + n / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)  # sleep-ok: the schedule of an open-loop generator
-        tasks.append(asyncio.create_task(one(n, due)))
-    await asyncio.gather(*tasks)
-    sent_for = time.perf_counter() - start
-    while not idle.empty():
-        idle.get_nowait()[1].close()
-    ordered = sorted(latencies)
-    return {
-        "offered": rate * seconds / sent_for,
-        "p50": ordered[len(ordered) // 2] * 1000,
-        "p99": ordered[int(len(ordered) * 0.99)] * 1000,
-        "max": ordered[-1] * 1000,
-        "mean": statistics.mean(ordered) * 1000,
-        "errors": float(errors),
-    }
+def _median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
 
 
 async def main() -> None:
@@ -183,7 +184,12 @@ async def main() -> None:
     say(f"\n▶ gateway vs naive baseline ({os.cpu_count()} CPUs, wrk -t2 -c32 -d{SECONDS}s)")
     gateway = await start(
         ["webhook-gateway"],
-        {**env, "HTTP_PORT": str(GATEWAY_PORT), "HTTP_HOST": "127.0.0.1"},
+        {
+            **env,
+            "DATABASE_URL": f"{dsn}?application_name=gateway",
+            "HTTP_PORT": str(GATEWAY_PORT),
+            "HTTP_HOST": "127.0.0.1",
+        },
         f"http://127.0.0.1:{GATEWAY_PORT}/healthz",
     )
     naive = await start(
@@ -198,29 +204,45 @@ async def main() -> None:
             "warning",
             "--no-access-log",
         ],
-        env,
+        {**env, "DATABASE_URL": f"{dsn}?application_name=naive"},
         f"http://127.0.0.1:{NAIVE_PORT}/",
     )
+    targets = {
+        "naive": (f"http://127.0.0.1:{NAIVE_PORT}/naive", naive.pid),
+        "gateway": (f"http://127.0.0.1:{GATEWAY_PORT}{path}", gateway.pid),
+    }
     try:
-        results: dict[str, Any] = {}
-        results["naive"] = await wrk(f"http://127.0.0.1:{NAIVE_PORT}/naive")
-        results["gateway"] = await wrk(f"http://127.0.0.1:{GATEWAY_PORT}{path}")
-        for name, r in results.items():
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+        for round_no in range(1, ROUNDS + 1):
+            for name, (url, pid) in targets.items():
+                runs[name].append(await measured_wrk(url, pid, dsn, name))
             say(
-                f"    {name:8} {r['rps']:7.0f} requests/s  p50 {r['p50']:6.1f} ms  "
-                f"p99 {r['p99']:6.1f} ms  non-2xx {r['non_2xx']:.0f}"
+                f"    round {round_no}: naive {runs['naive'][-1]['rps']:6.0f}/s, gateway "
+                f"{runs['gateway'][-1]['rps']:6.0f}/s "
+                f"({runs['gateway'][-1]['rps'] / runs['naive'][-1]['rps']:.2f}x)"
             )
-        ratio = results["gateway"]["rps"] / results["naive"]["rps"]
+        for name, r in runs.items():
+            say(
+                f"    {name:8} {_median(r, 'rps'):7.0f} requests/s  "
+                f"p50 {_median(r, 'p50'):6.1f} ms  p99 {_median(r, 'p99'):6.1f} ms  "
+                f"non-2xx {sum(x['non_2xx'] for x in r):.0f}   (medians of {ROUNDS} rounds)"
+            )
+            say(
+                f"             CPU per request: server {_median(r, 'server_us'):4.0f} µs, "
+                f"its Postgres backends {_median(r, 'db_us'):4.0f} µs"
+            )
+        ratio = _median(runs["gateway"], "rps") / _median(runs["naive"], "rps")
         say(f"    gateway / naive throughput: {ratio:.2f}x")
         say(f"\n▶ open loop: {RATE} requests/s offered for {OPEN_SECONDS} s")
         for name, port, url_path in (
             ("naive", NAIVE_PORT, "/naive"),
             ("gateway", GATEWAY_PORT, path),
         ):
-            r = await open_loop(port, url_path, RATE, OPEN_SECONDS)
+            r = await open_loop(port, url_path)
             say(
                 f"    {name:8} offered {r['offered']:6.0f}/s  p50 {r['p50']:6.1f} ms  "
-                f"p99 {r['p99']:6.1f} ms  max {r['max']:7.1f} ms  errors {r['errors']:.0f}"
+                f"p99 {r['p99']:6.1f} ms  max {r['max']:7.1f} ms  errors {r['errors']:.0f}  "
+                f"connections {r['connections']:.0f}"
             )
     finally:
         for proc in (gateway, naive):

@@ -9,6 +9,8 @@ set in the sandbox), maps its Beds24 room to PMS rooms, then runs the three demo
   3. DLQ:      Beds24 fails → event `failed` after 3 attempts → admin retry → `done`
   4. sync:     a hotel with bookings on both sides is connected (initial sync); drift made
                on each side is found and repaired by a reconciliation (`demo_sync.py`)
+  5. stays:    a three-room OTA reservation arrives as one stay; a three-room PMS stay
+               leaves as one Beds24 group in one call (`demo_stays.py`)
 
 Exits non-zero if any scenario fails, and stops everything it started.
 """
@@ -25,6 +27,7 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+from demo_stays import multi_room_stays
 from demo_sync import connect_busy_hotel
 from stack import (
     ADMIN,
@@ -247,6 +250,10 @@ class Demo:
         evidence("POST /admin/events/{id}/retry", retried)
         await self._synced(reservation_id, "pms.booking.create")
 
+    async def stays(self) -> None:
+        assert self.property_id is not None
+        await multi_room_stays(self, self.property_id, self.beds24_property_id, self.beds24_room_id)
+
 
 async def main() -> int:
     say(
@@ -274,6 +281,7 @@ async def main() -> int:
                     ("outbound", demo.outbound),
                     ("DLQ", demo.dlq),
                     ("sync", lambda: connect_busy_hotel(demo)),
+                    ("stays", demo.stays),
                 ):
                     try:
                         await scenario()
@@ -287,7 +295,7 @@ async def main() -> int:
     if failures:
         say(f"demo: {len(failures)} scenario(s) failed: {', '.join(failures)}")
         return 1
-    say("demo: all 4 scenarios passed")
+    say("demo: all 5 scenarios passed")
     return 0
 
 

@@ -76,6 +76,40 @@ async def test_publish_routes_by_key_and_unroutable_raises(
     await publisher.close()
 
 
+async def test_publish_events_confirms_each_and_names_those_not_routed(
+    amqp_connection: AbstractRobustConnection,
+) -> None:
+    await _drain(amqp_connection, INBOUND.name)
+    publisher = await Publisher.open(amqp_connection)
+    prop = UUID(int=7)
+    messages = [
+        EventMessage(
+            event_id=UUID(int=n),
+            event_type="nobody.listens.here" if n == 3 else "beds24.booking.modified",
+            direction=Direction.INBOUND,
+            property_id=prop,
+            correlation_id=f"c{n}",
+        )
+        for n in range(1, 6)
+    ]
+
+    confirmed = await publisher.publish_events(messages)
+
+    assert confirmed == [True, True, False, True, True]  # the unroutable one is returned
+    bodies: list[bytes] = []
+
+    async def four_routed() -> bool:
+        bodies.extend(await _drain(amqp_connection, INBOUND.name))
+        return len(bodies) >= 4
+
+    await wait_for(four_routed, what="4 routed messages")
+    received = [EventMessage.model_validate_json(b) for b in bodies]
+    assert [m.event_id.int for m in received] == [1, 2, 4, 5]  # in publishing order
+    assert {m.correlation_id for m in received} == {"c1", "c2", "c4", "c5"}
+    assert await publisher.publish_events([]) == []
+    await publisher.close()
+
+
 async def _run_consumer(
     amqp_connection: AbstractRobustConnection,
     db: asyncpg.Pool,

@@ -58,8 +58,20 @@ class BoundedPool(asyncpg.Pool):
         return super().acquire(timeout=ACQUIRE_TIMEOUT_S if timeout is None else timeout)
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """Open a pool whose connections speak JSON for json/jsonb columns."""
+async def _rollback_if_needed(conn: asyncpg.Connection) -> None:
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, session_state: bool = True
+) -> asyncpg.Pool:
+    """Open a pool whose connections speak JSON for json/jsonb columns.
+
+    `session_state=False` is for callers that never leave anything on a connection (no
+    LISTEN, advisory lock, cursor or SET): a released connection then skips the reset query
+    (one round trip and a few statements' work on every release), and is only rolled back
+    if a transaction was left open."""
     pool = BoundedPool(
         dsn,
         connection_class=asyncpg.Connection,
@@ -72,7 +84,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         connect=None,
         setup=None,
         init=_init_connection,
-        reset=None,
+        reset=None if session_state else _rollback_if_needed,
         max_inactive_connection_lifetime=300.0,
         command_timeout=COMMAND_TIMEOUT_S,
         timeout=CONNECT_TIMEOUT_S,

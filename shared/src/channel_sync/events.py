@@ -80,3 +80,14 @@ class EventMessage(BaseModel):
             property_id=event.property_id,
             correlation_id=event.correlation_id,
         )
+
+    @classmethod
+    def for_new(cls, event: NewChannelEvent, event_id: UUID, event_type: str) -> EventMessage:
+        """The message of an event just inserted (its id and type as the insert stored)."""
+        return cls(
+            event_id=event_id,
+            event_type=event_type,
+            direction=event.direction,
+            property_id=event.property_id,
+            correlation_id=event.correlation_id,
+        )

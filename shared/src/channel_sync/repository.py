@@ -38,6 +38,14 @@ def _clip(error: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class Inserted:
+    """What `create_many` answers per new row."""
+
+    id: UUID
+    event_type: str
+
+
+@dataclass(frozen=True)
 class StalledSweep:
     requeued: int
     failed: int
@@ -95,23 +103,39 @@ class ChannelEventRepository:
         events: builtins.list[NewChannelEvent],
         *,
         publish_after_s: float = 0.0,
-    ) -> builtins.list[ChannelEvent]:
-        """`create` for many events in one statement; returns those inserted (a key already
-        stored, or repeated within `events`, is a duplicate and left out)."""
+        booking_ids: builtins.list[int | None] | None = None,
+        types_if_known: builtins.list[str | None] | None = None,
+    ) -> dict[str, Inserted]:
+        """`create` for many events in one statement; returns those inserted by idempotency
+        key (a key already stored, or repeated within `events`, is a duplicate and left out;
+        the first of a repeated key wins). Only ids and types come back: a hot path has no
+        use for its own payloads.
+
+        With `booking_ids` (a Beds24 booking id per event, or None), the same statement
+        links each event to the PMS reservation holding that booking and, where there is
+        one, gives it the event type of `types_if_known`: a look-up and an insert in one
+        round trip and one snapshot."""
         if not events:
-            return []
+            return {}
+        count = len(events)
         records = await conn.fetch(
-            f"""
+            """
             INSERT INTO channel_events (property_id, direction, event_type, entity_type,
                 entity_external_id, entity_internal_id, idempotency_key, payload,
                 max_attempts, correlation_id, next_attempt_at)
-            SELECT p, d, t, et, ext, int_id, k, pl::jsonb, ma, c,
-                   now() + make_interval(secs => $11)
+            SELECT e.p, e.d, CASE WHEN r.id IS NULL OR e.tk IS NULL THEN e.t ELSE e.tk END,
+                   e.et, e.ext, COALESCE(e.int_id, r.id), e.k, e.pl::jsonb, e.ma, e.c,
+                   now() + make_interval(secs => $13)
             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                        $6::uuid[], $7::text[], $8::text[], $9::int[], $10::text[])
-                 AS e(p, d, t, et, ext, int_id, k, pl, ma, c)
+                        $6::uuid[], $7::text[], $8::text[], $9::int[], $10::text[],
+                        $11::text[], $12::bigint[])
+                 WITH ORDINALITY AS e(p, d, t, et, ext, int_id, k, pl, ma, c, tk, b, n)
+            LEFT JOIN LATERAL (
+                SELECT id FROM reservations WHERE beds24_booking_id = e.b ORDER BY id LIMIT 1
+            ) r ON e.b IS NOT NULL
+            ORDER BY e.n
             ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING {EVENT_COLUMNS}
+            RETURNING idempotency_key, id, event_type
             """,
             [e.property_id for e in events],
             [str(e.direction) for e in events],
@@ -123,9 +147,11 @@ class ChannelEventRepository:
             [json.dumps(e.payload) for e in events],
             [e.max_attempts for e in events],
             [e.correlation_id for e in events],
+            types_if_known or [None] * count,
+            booking_ids or [None] * count,
             publish_after_s,
         )
-        return [event_of(r) for r in records]
+        return {r["idempotency_key"]: Inserted(r["id"], r["event_type"]) for r in records}
 
     async def defer_publish_many(self, conn: Connection, event_ids: builtins.list[UUID]) -> None:
         """Hand rows the producer could not publish to the relay, now."""

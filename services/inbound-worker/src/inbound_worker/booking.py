@@ -21,6 +21,8 @@ from channel_sync.json_input import storable_text
 from channel_sync.pms_limits import BIGINT_MAX, INTEGER_MAX, MONEY_LIMIT
 from channel_sync.references import reservation_of_info_items, reservation_of_reference
 
+from inbound_worker.stay_group import Group, stay_group
+
 PMS_STATUS = {
     "new": "confirmed",
     "confirmed": "confirmed",
@@ -50,6 +52,7 @@ class Booking:
     modified_time: datetime | None
     columns: dict[str, Any]  # reservations columns this booking sets
     pms_reference: UUID | None = None  # the reservation our reference names, if it has one
+    group: Group | None = None  # the multi-room stay it is part of (`stay_group`)
 
     @property
     def cancelled(self) -> bool:
@@ -90,6 +93,7 @@ def read_booking(raw: Mapping[str, Any]) -> Booking:
         modified_time=modified,
         columns=columns,
         pms_reference=_pms_reference(raw),
+        group=stay_group(raw, booking_id),
     )
 
 

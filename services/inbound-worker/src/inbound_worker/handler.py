@@ -4,7 +4,9 @@ also marks the event `done`. Delivery is at least once; this makes the effect ex
     read the event (gone, done or failed → nothing to do, ack)
     V1 ping → fetch the booking from Beds24 first (no transaction held during the call)
     BEGIN; lock the event row; still not done → mark the writes as Beds24's (no echo);
-    apply the booking; link the reservation; mark done; COMMIT
+    lock the booking's group (if any); apply the booking; join its stay and bring the
+    extra rooms of a roomQty booking in line (`stays`); link the reservation; mark done;
+    COMMIT
     another version with the same modifiedTime (AskBeds24; rolled back) → fetch the
     booking's current state from Beds24, then the same transaction with that
 
@@ -15,6 +17,7 @@ Errors are raised for the consumer to settle: PermanentError (bad data, unknown 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol
 from uuid import UUID
@@ -30,6 +33,7 @@ from prometheus_client import Counter
 from inbound_worker.apply import PUSH_SKEW, AskBeds24, Outcome, apply_booking
 from inbound_worker.booking import Booking, read_booking
 from inbound_worker.mapping import place_waiting, push_waiting_availability, waiting_stay
+from inbound_worker.stays import apply_stay, lock_group
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
@@ -109,10 +113,17 @@ class InboundHandler:
             if locked is None or locked.status in _SETTLED:
                 return None
             await mark_beds24_origin(conn)
+            await lock_group(conn, booking)  # before the booking's own lock (see stays)
             waited = await waiting_stay(conn, booking.booking_id)
             outcome = await apply_booking(
                 conn, event.property_id, booking, current=current, push_skew=self._push_skew
             )
+            if outcome.kind != "stale":
+                stay_note = await apply_stay(
+                    conn, event.property_id, booking, outcome.reservation_id
+                )
+                if stay_note:
+                    outcome = replace(outcome, note=f"{outcome.note}; {stay_note}")
             waits = await waiting_stay(conn, booking.booking_id)
             if waited != waits:
                 stays = [s for s in (waited, waits) if s is not None]

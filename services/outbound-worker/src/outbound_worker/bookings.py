@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -26,10 +26,16 @@ from channel_sync.db import Connection
 from channel_sync.errors import PermanentError, RetryAfter
 from channel_sync.repository import ChannelEventRepository
 
-from outbound_worker import pending_creates, unknown_creates
-from outbound_worker.items import Unmappable, booking_item, cancel_item
+from outbound_worker import pending_creates, stay_groups, unknown_creates
+from outbound_worker.items import Unmappable, booking_item, cancel_item, rooms_item
 from outbound_worker.metrics import record_write
-from outbound_worker.outcomes import Outcomes, batch_key, chunks, json_bytes, same_outcome
+from outbound_worker.outcomes import (
+    MAX_CALL_BYTES,
+    Outcomes,
+    batch_key,
+    json_bytes,
+    same_outcome,
+)
 from outbound_worker.pms_state import (
     Reservation,
     load_reservations,
@@ -51,6 +57,7 @@ class BookingWork:
     event_ids: list[UUID]
     # The Beds24 id the events knew of: all that is left of a reservation deleted since.
     known_booking_id: int | None = None
+    stay_id: UUID | None = None  # the multi-room stay it is a room of (`stay_groups`)
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class _Send:
     item: dict[str, Any]
     creates: bool
     noted: bool = False  # a pending-create note exists: a success settles it
+    group: UUID | None = None  # a new Beds24 group: the stay whose rooms it makes
+    booking_id: int | None = None  # the booking written, when it is a roomQty booking's
 
 
 class BookingSync:
@@ -123,9 +132,16 @@ class BookingSync:
             await self._finish_without_sending(conn, finished)
             # Committed before sending: a lost answer is then looked up, not repeated.
             await pending_creates.note(conn, creates)
+            sends = await _grouped(conn, sends, state)
         for work, _ in finished:
             outcomes |= same_outcome(work.event_ids, None)
-        for chunk in chunks(sends, self._max_items, weight=lambda s: json_bytes(s.item)):
+        for chunk in stay_groups.chunked(
+            sends,
+            self._max_items,
+            weight=lambda s: json_bytes(s.item),
+            group=lambda s: s.group,
+            max_bytes=MAX_CALL_BYTES,
+        ):
             outcomes |= await self._send(account_id, client, chunk)
         return outcomes
 
@@ -181,7 +197,13 @@ class BookingSync:
         """Beds24 ids, pending-create notes and done events, in one transaction; each item
         in its own savepoint, so one item's database error cannot undo the others."""
         outcomes: Outcomes = {}
+        masters: dict[UUID, int] = {}  # a new group's master: its first booking made
+        for send, result in zip(chunk, results, strict=True):
+            if send.group is not None and send.creates and result.id is not None:
+                masters.setdefault(send.group, result.id)
         async with self._pool.acquire() as conn, conn.transaction():
+            for stay_id, master in masters.items():
+                await stay_groups.store_master(conn, stay_id, master)
             # In reservation order: transactions locking several reservations agree on it.
             paired = zip(chunk, results, strict=True)
             for send, result in sorted(paired, key=lambda p: p[0].work.reservation_id):
@@ -206,7 +228,7 @@ class BookingSync:
         elif send.noted and outcome is None:
             await pending_creates.resolved(conn, work.reservation_id)
         if outcome is None:
-            await mark_pushed(conn, work.reservation_id, sent_at)
+            await mark_pushed(conn, work.reservation_id, sent_at, send.booking_id)
             note = "; ".join(result.warnings)[:500] or None
             await self._events.mark_many_done(conn, work.event_ids, note=note)
         return outcome
@@ -221,6 +243,11 @@ def _plan(
     work: BookingWork, res: Reservation | None, booking_id: int | None, create_pending: bool
 ) -> _Send | str:
     """What to send for this reservation, or why nothing needs sending."""
+    if res is not None and res.qty_booking_id is not None:  # an extra room of a roomQty booking
+        booking = res.qty_booking_id
+        return _Send(work, rooms_item(booking, res.qty_rooms or 0), False, booking_id=booking)
+    if res is not None and res.status == "cancelled" and res.qty_rooms and booking_id:
+        return _Send(work, rooms_item(booking_id, res.qty_rooms), False, booking_id=booking_id)
     if res is None:
         if booking_id is not None:
             return _Send(work, cancel_item(booking_id), creates=False, noted=create_pending)
@@ -249,6 +276,36 @@ async def _already_linked(
     )
     logger.error("%s", reason)
     return PermanentError(reason)
+
+
+async def _grouped(
+    conn: Connection, sends: list[_Send], state: dict[UUID, Reservation]
+) -> list[_Send]:
+    """Creates of a stay's rooms: joined to its Beds24 group (`masterId`) when it has one,
+    else made a new group together (`actions.makeGroup`); see `stay_groups`."""
+    stay_of = {
+        s.work.reservation_id: stay
+        for s in sends
+        if s.creates and (stay := _stay_of(state.get(s.work.reservation_id))) is not None
+    }
+    if not stay_of:
+        return sends
+    masters = await stay_groups.masters(conn, list(set(stay_of.values())))
+    grouped = []
+    for send in sends:
+        stay = stay_of.get(send.work.reservation_id)
+        if stay is None:
+            grouped.append(send)
+        elif (master := masters.get(stay)) is not None:
+            grouped.append(replace(send, item={**send.item, "masterId": master}))
+        else:
+            item = {**send.item, "actions": {"makeGroup": True}}
+            grouped.append(replace(send, item=item, group=stay))
+    return grouped
+
+
+def _stay_of(res: Reservation | None) -> UUID | None:
+    return res.stay_id if res is not None else None
 
 
 def _item_outcome(send: _Send, result: ItemResult) -> Exception | None:

@@ -42,9 +42,17 @@ class _AccountWork:
         keys: dict[str, list[UUID]] = {}
         for reservation_id, work in self.bookings.items():
             keys[locks.booking_key(reservation_id)] = work.event_ids
+        for work in self.bookings.values():
+            if work.stay_id is not None:  # one worker at a time sends a stay's rooms
+                keys.setdefault(locks.stay_key(work.stay_id), []).extend(work.event_ids)
         for (_, room), room_work in self.rooms.items():
             keys.setdefault(locks.room_key(room), []).extend(room_work.event_ids)
         return keys
+
+    def held(self, work: BookingWork, held: set[str]) -> bool:
+        """Whether this worker holds every lock the reservation's work needs."""
+        stay = work.stay_id is None or locks.stay_key(work.stay_id) in held
+        return stay and locks.booking_key(work.reservation_id) in held
 
 
 class OutboundHandler:
@@ -109,11 +117,32 @@ class OutboundHandler:
             if problem is not None:
                 outcomes[event.id] = problem
         _join_unknown_creates(accounts, noted, links)
+        await self._join_stay_members(accounts, links)
         self._recent_accounts = set(accounts)
         results = await asyncio.gather(*(self._run_account(w) for w in accounts.values()))
         for result in results:
             outcomes |= result
         return outcomes
+
+    async def _join_stay_members(
+        self, accounts: dict[str, _AccountWork], links: dict[UUID, PropertyLink]
+    ) -> None:
+        """Each reservation learns its stay; the stay's rooms not yet in Beds24 join the
+        batch (without events), so the stay's group is made in one call."""
+        works = {r: w for a in accounts.values() for r, w in a.bookings.items()}
+        if not works:
+            return
+        found = await self._batches.stay_members(list(works))
+        for member in found:
+            link = links.get(member.property_id)
+            if link is None:
+                continue
+            account = accounts.setdefault(link.account.account_id, _AccountWork(link.account))
+            work = account.bookings.setdefault(
+                member.reservation_id,
+                BookingWork(member.reservation_id, member.property_id, link.beds24_property_id, []),
+            )
+            work.stay_id = member.stay_id
 
     def _add(
         self, work: _AccountWork, event: ChannelEvent, link: PropertyLink, today: date
@@ -166,7 +195,7 @@ class OutboundHandler:
             )
             for key in set(keys) - held:
                 outcomes |= same_outcome(keys[key], busy)
-            bookings = [w for r, w in work.bookings.items() if locks.booking_key(r) in held]
+            bookings = [w for w in work.bookings.values() if work.held(w, held)]
             rooms = [w for (_, r), w in work.rooms.items() if locks.room_key(r) in held]
             account_id = work.account.account_id
             if bookings:  # first: Beds24 counts its bookings against the room's inventory

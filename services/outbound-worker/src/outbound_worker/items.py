@@ -47,6 +47,8 @@ def booking_item(res: Reservation, booking_id: int | None) -> dict[str, Any]:
         "numChild": res.children,
         "apiReference": reservation_reference(res.id),
     }
+    if res.qty_rooms:  # a roomQty booking: the rooms it still holds
+        item["roomQty"] = res.qty_rooms
     if res.beds24_unit_id:
         item["unitId"] = _beds24_int(res.beds24_unit_id, "unit", res)
     texts = {beds24: res.guest[column] for column, beds24 in GUEST_FIELDS.items()}
@@ -68,6 +70,12 @@ def booking_item(res: Reservation, booking_id: int | None) -> dict[str, Any]:
 
 def cancel_item(booking_id: int) -> dict[str, Any]:
     return {"id": booking_id, "status": "cancelled"}
+
+
+def rooms_item(booking_id: int, rooms: int) -> dict[str, Any]:
+    """A roomQty booking one of whose rooms changed in the PMS: the rooms it still holds
+    (none left: cancelled). Its rooms share one booking, so only their count goes out."""
+    return {"id": booking_id, "roomQty": rooms} if rooms > 0 else cancel_item(booking_id)
 
 
 def _beds24_int(value: str, what: str, res: Reservation) -> int:

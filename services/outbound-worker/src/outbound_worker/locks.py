@@ -31,3 +31,7 @@ def booking_key(reservation_id: object) -> str:
 
 def room_key(beds24_room_id: str) -> str:
     return f"outbound:availability:{beds24_room_id}"
+
+
+def stay_key(stay_id: object) -> str:
+    return f"outbound:stay:{stay_id}"

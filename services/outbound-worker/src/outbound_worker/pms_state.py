@@ -37,6 +37,11 @@ class Reservation:
     deposit: Decimal | None
     comments: str | None
     notes: str | None
+    stay_id: UUID | None = None  # the multi-room stay it is one room of
+    # An extra room (2..roomQty) of this Beds24 booking, which its first room carries.
+    qty_booking_id: int | None = None
+    # Rooms of its Beds24 booking still held, when that booking has extra rooms.
+    qty_rooms: int | None = None
 
 
 GUEST_COLUMNS = tuple(f.column for f in GUEST_FIELDS)
@@ -50,8 +55,16 @@ async def load_reservations(conn: Connection, ids: list[UUID]) -> dict[UUID, Res
         SELECT r.id, r.property_id, r.arrival, r.departure, r.status, r.adults, r.children,
                r.beds24_booking_id, r.price, r.deposit, r.comments, r.notes,
                {_GUEST_SELECT},
-               b.beds24_property_id, m.beds24_room_id, m.beds24_unit_id
+               b.beds24_property_id, m.beds24_room_id, m.beds24_unit_id,
+               r.stay_id, r.beds24_qty_booking_id, q.rooms AS qty_rooms
         FROM reservations r
+        LEFT JOIN LATERAL (
+            SELECT count(*) FILTER (WHERE x.status <> 'cancelled') AS rooms
+            FROM reservations x
+            WHERE coalesce(r.beds24_booking_id, r.beds24_qty_booking_id)
+                  IN (x.beds24_booking_id, x.beds24_qty_booking_id)
+            HAVING count(*) FILTER (WHERE x.beds24_qty_booking_id IS NOT NULL) > 0
+        ) q ON true
         LEFT JOIN beds24_properties b ON b.property_id = r.property_id
         LEFT JOIN channel_sync_room_map m ON m.room_id = r.room_id
         WHERE r.id = ANY($1::uuid[])
@@ -76,6 +89,9 @@ async def load_reservations(conn: Connection, ids: list[UUID]) -> dict[UUID, Res
             deposit=row["deposit"],
             comments=row["comments"],
             notes=row["notes"],
+            stay_id=row["stay_id"],
+            qty_booking_id=row["beds24_qty_booking_id"],
+            qty_rooms=row["qty_rooms"],
         )
         for row in rows
     }
@@ -122,14 +138,18 @@ async def store_booking_id(conn: Connection, reservation_id: UUID, booking_id: i
     return True
 
 
-async def mark_pushed(conn: Connection, reservation_id: UUID, sent_at: datetime) -> None:
+async def mark_pushed(
+    conn: Connection, reservation_id: UUID, sent_at: datetime, booking_id: int | None = None
+) -> None:
     """Our booking write for it succeeded: the inbound worker takes Beds24 versions modified
     before `sent_at` as older than it. The time the write was SENT, not answered: a guest's
-    change made in Beds24 while our answer travelled must not count as older."""
+    change made in Beds24 while our answer travelled must not count as older. `booking_id`:
+    the write was to this booking (an extra room's), whose first room is marked too."""
     await mark_beds24_origin(conn)
     await conn.execute(
         """UPDATE reservations SET beds24_pushed_at = GREATEST(beds24_pushed_at, $2)
-           WHERE id = $1""",
+           WHERE id = $1 OR beds24_booking_id = $3""",
         reservation_id,
         sent_at,
+        booking_id,
     )

@@ -18,10 +18,11 @@ from channel_sync.beds24.links import PropertyLink, links_of
 from channel_sync.events import ChannelEvent, EventStatus
 from channel_sync.repository import ChannelEventRepository
 
-from outbound_worker import locks, pending_creates
+from outbound_worker import locks, pending_creates, stay_groups
 from outbound_worker.availability import RoomWork
 from outbound_worker.bookings import BookingWork
 from outbound_worker.outcomes import Outcomes
+from outbound_worker.stay_groups import StayMember
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class BatchState:
 
 class BatchReader(Protocol):
     async def read(self, event_ids: list[UUID]) -> BatchState: ...
+
+    async def stay_members(self, reservation_ids: list[UUID]) -> list[StayMember]:
+        """`stay_groups.members`: the stays of these reservations and their rooms."""
+        ...
 
 
 class EntityLocks(Protocol):
@@ -70,6 +75,10 @@ class PostgresBatches:
             links = await links_of(conn, list({e.property_id for e in events}))
             noted = await pending_creates.noted_of_properties(conn, list(links))
         return BatchState(events, links, noted)
+
+    async def stay_members(self, reservation_ids: list[UUID]) -> list[StayMember]:
+        async with self._pool.acquire() as conn:
+            return await stay_groups.members(conn, reservation_ids)
 
 
 class AdvisoryLocks:

@@ -23,6 +23,7 @@ from outbound_worker.bookings import BookingWork
 from outbound_worker.handler import OutboundHandler
 from outbound_worker.outcomes import Outcomes
 from outbound_worker.ports import BatchState
+from outbound_worker.stay_groups import StayMember
 
 TODAY = datetime.now(UTC).date()
 
@@ -32,12 +33,18 @@ class FakeBatches:
         self.events: dict[UUID, ChannelEvent] = {}
         self.links: dict[UUID, PropertyLink] = {}
         self.noted: list[tuple[UUID, UUID]] = []
+        self.stays: list[StayMember] = []  # rooms of multi-room stays
 
     async def read(self, event_ids: list[UUID]) -> BatchState:
         events = [self.events[i] for i in event_ids if i in self.events]
         properties = {e.property_id for e in events}
         links = {p: link for p, link in self.links.items() if p in properties}
         return BatchState(events, links, [n for n in self.noted if n[1] in links])
+
+    async def stay_members(self, reservation_ids: list[UUID]) -> list[StayMember]:
+        asked = set(reservation_ids)
+        stays = {m.stay_id for m in self.stays if m.reservation_id in asked}
+        return [m for m in self.stays if m.stay_id in stays]
 
 
 class FakeLocks:

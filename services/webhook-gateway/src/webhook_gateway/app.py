@@ -44,8 +44,11 @@ def create_app(settings: GatewaySettings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
-        pool = await create_pool(
-            settings.dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
+        pool = await create_pool(  # single statements only: see group_commit
+            settings.dsn,
+            min_size=settings.db_pool_min_size,
+            max_size=settings.db_pool_max_size,
+            session_state=False,
         )
         broker = BrokerLink(
             settings.rabbitmq_url,
@@ -58,6 +61,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         targets = TargetCache(pool, settings.dsn, db_timeout_s=settings.db_timeout_s)
         committer = GroupCommitter(
             pool,
+            settings.dsn,
             broker,
             Policy(settings.event_max_attempts, settings.publish_hold_s),
             db_timeout_s=settings.db_timeout_s,

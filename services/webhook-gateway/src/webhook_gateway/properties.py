@@ -1,4 +1,4 @@
-"""What the gateway reads from the PMS: the target property and the bookings it holds."""
+"""What the gateway reads from the PMS: the property a webhook is for, and its secrets."""
 
 from __future__ import annotations
 
@@ -31,13 +31,3 @@ async def load_target(conn: Connection, property_id: UUID) -> WebhookTarget | No
     if record is None:
         return None
     return WebhookTarget(property_id, record["beds24_property_id"], list(record["digests"]))
-
-
-async def reservations_by_booking(conn: Connection, booking_ids: list[int]) -> dict[int, UUID]:
-    """PMS reservation id per Beds24 booking id, for the bookings the PMS already holds."""
-    records = await conn.fetch(
-        """SELECT beds24_booking_id, id FROM reservations
-           WHERE beds24_booking_id = ANY($1::bigint[])""",
-        booking_ids,
-    )
-    return {r["beds24_booking_id"]: r["id"] for r in records}

@@ -140,7 +140,7 @@ async def _accept(
         extra={
             "property_id": str(target.property_id),
             "correlation_id": correlation_id,
-            "event_ids": [str(e.id) for e in stored],
+            "event_ids": [str(event_id) for event_id in stored],
             "booking_ids": [i.booking_id for i in items],
         },
     )
@@ -149,7 +149,7 @@ async def _accept(
             "status": "stored" if stored else "duplicate",
             "stored": len(stored),
             "duplicates": duplicates,
-            "event_ids": [str(e.id) for e in stored],
+            "event_ids": [str(event_id) for event_id in stored],
         }
     )
 

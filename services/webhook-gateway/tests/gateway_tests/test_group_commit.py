@@ -61,7 +61,25 @@ async def test_a_revoked_secret_is_refused_at_once_though_targets_are_cached(
     assert "73002" not in ids and {"73001", "73003"} <= ids
 
 
-async def test_a_failed_shared_commit_answers_no_request_2xx(
+async def test_a_failed_shared_insert_answers_no_request_2xx(
+    gateway: httpx.AsyncClient,
+    hotel: Hotel,
+    db: asyncpg.Pool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def lose_the_connection(self: Any, conn: Any, *args: Any, **kw: Any) -> Any:
+        raise ConnectionResetError("connection lost before the insert")
+
+    monkeypatch.setattr(ChannelEventRepository, "create_many", lose_the_connection)
+    answers = await asyncio.gather(
+        *(gateway.post(hotel.path, json=webhook(75000 + n), headers=hotel.auth) for n in range(20))
+    )
+
+    assert [a.status_code for a in answers] == [503] * 20
+    assert await inbound_events(db) == []  # nothing stored: Beds24 retries every one
+
+
+async def test_an_insert_whose_answer_is_lost_answers_503_and_the_resend_is_a_duplicate(
     gateway: httpx.AsyncClient,
     hotel: Hotel,
     db: asyncpg.Pool,
@@ -69,17 +87,24 @@ async def test_a_failed_shared_commit_answers_no_request_2xx(
 ) -> None:
     real = ChannelEventRepository.create_many
 
-    async def insert_then_lose_the_connection(self: Any, conn: Any, *args: Any, **kw: Any) -> Any:
-        await real(self, conn, *args, **kw)  # inserted, but the commit never happens
-        raise ConnectionResetError("connection lost before commit")
+    async def insert_then_lose_the_answer(self: Any, conn: Any, *args: Any, **kw: Any) -> Any:
+        await real(self, conn, *args, **kw)  # committed: the statement is its own transaction
+        raise ConnectionResetError("connection lost before the answer")
 
-    monkeypatch.setattr(ChannelEventRepository, "create_many", insert_then_lose_the_connection)
-    answers = await asyncio.gather(
-        *(gateway.post(hotel.path, json=webhook(75000 + n), headers=hotel.auth) for n in range(20))
+    monkeypatch.setattr(ChannelEventRepository, "create_many", insert_then_lose_the_answer)
+    first = await asyncio.gather(
+        *(gateway.post(hotel.path, json=webhook(76000 + n), headers=hotel.auth) for n in range(20))
+    )
+    assert [a.status_code for a in first] == [503] * 20  # no 2xx for an outcome not seen
+    monkeypatch.setattr(ChannelEventRepository, "create_many", real)
+
+    resent = await asyncio.gather(
+        *(gateway.post(hotel.path, json=webhook(76000 + n), headers=hotel.auth) for n in range(20))
     )
 
-    assert [a.status_code for a in answers] == [503] * 20
-    assert await inbound_events(db) == []  # rolled back: Beds24 retries every one
+    assert [a.json()["status"] for a in resent] == ["duplicate"] * 20
+    ids = [r["entity_external_id"] for r in await inbound_events(db)]
+    assert sorted(ids) == sorted(str(76000 + n) for n in range(20))  # each once
 
 
 async def test_the_change_notices_fire_for_links_and_secrets_but_not_for_polls(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 import aiormq
@@ -41,7 +41,8 @@ BROKER_UNAVAILABLE: tuple[type[BaseException], ...] = (
     RuntimeError,  # "channel closed" on a channel being restored
 )
 
-_DEPTH_ERRORS: tuple[type[BaseException], ...] = (*BROKER_UNAVAILABLE, ChannelClosed, PublishFailed)
+# Raised by one publish or depth query while the link is (or is going) down.
+_LINK_DOWN: tuple[type[BaseException], ...] = (*BROKER_UNAVAILABLE, ChannelClosed, PublishFailed)
 
 
 class BrokerLink:
@@ -96,6 +97,26 @@ class BrokerLink:
     async def publish(self, routing_key: str, body: bytes, **options: Any) -> None:
         await self._bounded(self._publisher_or_fail().publish(routing_key, body, **options))
 
+    async def try_publish_many(self, messages: Sequence[EventMessage]) -> list[bool]:
+        """Publish stored events in one round of confirms; False (logged once for the
+        round) leaves an event to the relay."""
+        try:
+            published = await self._publisher_or_fail().publish_events(messages)
+        except _LINK_DOWN as exc:
+            logger.warning(
+                "publishing %d event(s) failed, left to the relay: %s",
+                len(messages),
+                exc.__class__.__name__,
+            )
+            return [False] * len(messages)
+        if not all(published):
+            logger.warning(
+                "%d of %d event(s) not confirmed, left to the relay",
+                published.count(False),
+                len(messages),
+            )
+        return published
+
     async def _bounded(self, publishing: Coroutine[Any, Any, None]) -> None:
         try:
             async with asyncio.timeout(self._timeout_s + 1):
@@ -116,7 +137,7 @@ class BrokerLink:
                 finally:
                     if not channel.is_closed:
                         await channel.close()
-        except _DEPTH_ERRORS as exc:
+        except _LINK_DOWN as exc:
             logger.warning("cannot read depth of %s: %s", name, exc.__class__.__name__)
             return None
 

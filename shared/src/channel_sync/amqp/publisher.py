@@ -6,7 +6,9 @@ timeout, raises PublishFailed; nothing passes silently.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import aiormq
@@ -52,6 +54,41 @@ class Publisher:
             message_id=str(message.event_id),
             correlation_id=message.correlation_id,
         )
+
+    async def publish_events(self, messages: Sequence[EventMessage]) -> list[bool]:
+        """Publish many events (routed by event type) in one round of publisher confirms:
+        every frame is queued without waiting for the socket, then every confirm is awaited
+        under one timeout. True where the broker confirmed; the rest stay with the caller."""
+        if not messages:
+            return []
+        channel = await self._channel.get_underlay_channel()
+
+        async def one(message: EventMessage) -> bool:
+            # `wait` (aiormq's, missing from its abstract type) queues the frames without
+            # holding the channel lock until the socket took them.
+            confirmation = await channel.basic_publish(  # type: ignore[call-arg]
+                message.model_dump_json().encode(),
+                exchange=EXCHANGE,
+                routing_key=message.event_type,
+                properties=aiormq.spec.Basic.Properties(
+                    content_type="application/json",
+                    delivery_mode=DeliveryMode.PERSISTENT.value,
+                    message_id=str(message.event_id),
+                    correlation_id=message.correlation_id,
+                    headers={},
+                ),
+                mandatory=True,
+                wait=False,
+            )
+            return isinstance(confirmation, aiormq.spec.Basic.Ack)
+
+        publishing = [asyncio.ensure_future(one(m)) for m in messages]
+        done, pending = await asyncio.wait(publishing, timeout=self._timeout_s)
+        for late in pending:
+            late.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        return [p in done and not p.exception() and p.result() for p in publishing]
 
     async def publish(
         self,

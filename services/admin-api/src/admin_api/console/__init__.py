@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin_api.console import dead_letters, events, mappings, properties
+from admin_api.console import dead_letters, events, mappings, properties, stays
 from admin_api.console.guard import Handler, guarded
 from admin_api.console.login import Login
 from admin_api.console.render import redirect
@@ -57,6 +57,8 @@ def console_routes(settings: AdminSettings) -> list[BaseRoute]:
         post("/properties/{property_id}/mappings", mappings.save_mappings),
         post("/properties/{property_id}/secrets", properties.rotate_secret),
         post("/properties/{property_id}/secrets/{secret_id}/revoke", properties.revoke),
+        get("/stays", stays.list_stays),
+        get("/stays/{stay_id}", stays.show_stay),
         Mount("/static", StaticFiles(directory=STATIC), name="console-static"),
     ]
     return [Mount(PREFIX, routes=pages)]

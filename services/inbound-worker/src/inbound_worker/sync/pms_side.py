@@ -68,9 +68,11 @@ async def by_booking(
 
 
 async def current_and_future(conn: Connection, property_id: UUID, today: date) -> list[PmsStay]:
-    """Stays departing today or later: the same window a run reads from Beds24."""
+    """Stays departing today or later: the same window a run reads from Beds24. The extra
+    rooms of a roomQty booking are left out: their booking is compared through its first."""
     rows = await conn.fetch(
-        _STAYS + " WHERE r.property_id = $1 AND r.departure >= $2 ORDER BY r.arrival, r.id",
+        _STAYS + " WHERE r.property_id = $1 AND r.departure >= $2"
+        " AND r.beds24_qty_booking_id IS NULL ORDER BY r.arrival, r.id",
         property_id,
         today,
     )

@@ -1,0 +1,111 @@
+"""Open-loop load for `make bench` (run as its own process, so its work never slows the
+bench's bookkeeping): `rate` webhooks a second for `seconds`, each sent at its scheduled
+time whether or not earlier ones were answered, over keep-alive connections (a new one is
+opened whenever all are busy). Latency counts from the scheduled time to the whole answer,
+so a server that falls behind shows it instead of slowing the load down.
+
+    python open_loop.py PORT PATH RATE SECONDS   (BENCH_SECRET in the environment)
+
+Prints one JSON object: offered rate, p50/p99/max/mean in ms, errors, connections opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+
+import uvloop
+
+MAX_CONNECTIONS = 512
+# The same booking webhook as webhook.lua sends (about 1.6 KB); {id} differs each time.
+BODY = (
+    '{"timeStamp":"2026-11-25T10:00:00Z","retries":0,"booking":{"id":{id},'
+    '"propertyId":4242,"roomId":5001,"status":"confirmed","arrival":"2031-06-01",'
+    '"departure":"2031-06-04","numAdult":2,"firstName":"Bench","lastName":"Guest",'
+    '"modifiedTime":"2026-11-25T10:00:00Z","comments":"' + "x" * 1150 + '"}}'
+)
+
+
+def requests(path: str, secret: str, count: int) -> list[bytes]:
+    """Every request rendered before the clock starts (a new booking id each)."""
+    base = int(time.time()) % 1000 * 1_000_000 + 500_000_000
+    rendered = []
+    for n in range(count):
+        body = BODY.replace("{id}", str(base + n)).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {secret}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        rendered.append(head.encode() + body)
+    return rendered
+
+
+async def run(port: int, path: str, rate: int, seconds: int, secret: str) -> dict[str, float]:
+    to_send = requests(path, secret, rate * seconds)
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    opened = 0
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(request: bytes, due: float) -> None:
+        nonlocal opened, errors
+        if idle:
+            reader, writer = idle.pop()
+        elif opened < MAX_CONNECTIONS:
+            opened += 1
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        else:  # every connection busy and no more allowed: counted as an error
+            errors += 1
+            return
+        try:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            at = head.lower().find(b"content-length:")
+            length = int(head[at + 15 : head.find(b"\r\n", at)]) if at >= 0 else 0
+            await reader.readexactly(length)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            errors += 1
+            writer.close()
+            return
+        latencies.append(time.perf_counter() - due)
+        if not head.startswith(b"HTTP/1.1 2"):
+            errors += 1
+        idle.append((reader, writer))
+
+    tasks: list[asyncio.Task[None]] = []
+    start = time.perf_counter() + 0.1
+    interval = 1 / rate
+    for n, request in enumerate(to_send):
+        due = start + n * interval
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)  # sleep-ok: the schedule of an open-loop generator
+        tasks.append(asyncio.create_task(one(request, due)))
+    sent_for = time.perf_counter() - start
+    await asyncio.gather(*tasks)
+    for _, writer in idle:
+        writer.close()
+    ordered = sorted(latencies) or [float("nan")]
+    return {
+        "offered": len(to_send) / sent_for,
+        "p50": ordered[len(ordered) // 2] * 1000,
+        "p99": ordered[int(len(ordered) * 0.99)] * 1000,
+        "max": ordered[-1] * 1000,
+        "mean": statistics.mean(ordered) * 1000,
+        "errors": float(errors),
+        "connections": float(opened),
+    }
+
+
+def main() -> None:
+    port, path, rate, seconds = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    result = uvloop.run(run(port, path, rate, seconds, os.environ["BENCH_SECRET"]))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
