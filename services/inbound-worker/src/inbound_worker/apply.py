@@ -22,10 +22,10 @@ from uuid import UUID
 from channel_sync.db import Connection
 from channel_sync.errors import PermanentError, RetryAfter
 
-from inbound_worker import reservations
 from inbound_worker.booking import Booking
-from inbound_worker.mapping import Placement, place
-from inbound_worker.own_bookings import Recognised, recognise
+from inbound_worker.mapping import Placement
+from inbound_worker.own_bookings import Recognised
+from inbound_worker.ports import BookingStore, PostgresBookings
 from inbound_worker.reservations import Stored
 
 
@@ -59,23 +59,36 @@ async def apply_booking(
     """`current`: the booking was just fetched from Beds24, so it is Beds24's latest state.
     `push_skew`: how much earlier than our last write to Beds24 a version may be stamped
     and still count as made after it (see `_stale_note`)."""
-    await _check_property(conn, property_id, booking)
-    await reservations.lock_booking(conn, booking.booking_id)
-    stored = await reservations.find(conn, booking.booking_id)
+    return await apply_to(
+        PostgresBookings(conn), property_id, booking, current=current, push_skew=push_skew
+    )
+
+
+async def apply_to(
+    store: BookingStore,
+    property_id: UUID,
+    booking: Booking,
+    *,
+    current: bool = False,
+    push_skew: timedelta = PUSH_SKEW,
+) -> Outcome:
+    """`apply_booking` through the port (`inbound_worker.ports`)."""
+    await _check_property(store, property_id, booking)
+    await store.lock_booking(booking.booking_id)
+    stored = await store.find(booking.booking_id)
     if stored is not None and stored.property_id != property_id:
         raise PermanentError(
             f"Beds24 booking {booking.booking_id} is already a reservation of another PMS "
             f"property ({stored.property_id})"
         )
-    own = Recognised(stored) if stored else await recognise(conn, property_id, booking)
+    own = Recognised(stored) if stored else await store.recognise(property_id, booking)
     stored, prefix = own.stored, f"{own.note}; " if own.note else ""
     stale = _stale_note(booking.modified_time, stored, push_skew)
     if stored is not None and stale:
         if own.note:  # an adoption too waits for a pending create
-            await _wait_for_unsent_pms_changes(conn, stored.id)
+            await _wait_for_unsent_pms_changes(store, stored.id)
         return Outcome(stored.id, "stale", prefix + stale)
-    placement = await place(
-        conn,
+    placement = await store.place(
         property_id,
         booking,
         reservation_id=stored.id if stored else None,
@@ -87,12 +100,12 @@ async def apply_booking(
         and booking.modified_time == stored.modified_time
     )
     if stored is not None:
-        if same_time and await reservations.holds(conn, stored.id, booking.columns, placement):
+        if same_time and await store.holds(stored.id, booking.columns, placement):
             if own.note:
-                await _wait_for_unsent_pms_changes(conn, stored.id)
+                await _wait_for_unsent_pms_changes(store, stored.id)
             note = f"unchanged: version {stored.modified_time} is already applied"
             return Outcome(stored.id, "unchanged", prefix + note)
-        await _wait_for_unsent_pms_changes(conn, stored.id)
+        await _wait_for_unsent_pms_changes(store, stored.id)
         if same_time and not current:
             raise AskBeds24(
                 f"Beds24 booking {booking.booking_id}: another version with modifiedTime "
@@ -103,13 +116,13 @@ async def apply_booking(
             placement.room_id, "; ".join(filter(None, (own.doubt, placement.attention)))
         )
     if stored is None:
-        reservation_id = await reservations.insert(conn, property_id, booking.columns, placement)
+        reservation_id = await store.insert(property_id, booking.columns, placement)
         kind, note = (
             ("cancelled", "recorded as cancelled") if booking.cancelled else ("created", "created")
         )
     else:
         reservation_id = stored.id
-        await reservations.update(conn, stored.id, booking.columns, placement)
+        await store.update(stored.id, booking.columns, placement)
         kind = note = "cancelled" if booking.cancelled else "updated"
         if same_time:
             note += f" (Beds24's current state; it shares modifiedTime {booking.modified_time})"
@@ -119,10 +132,8 @@ async def apply_booking(
     return Outcome(reservation_id, kind, note, needs_attention=placement.attention is not None)
 
 
-async def _check_property(conn: Connection, property_id: UUID, booking: Booking) -> None:
-    linked: int | None = await conn.fetchval(
-        "SELECT beds24_property_id FROM beds24_properties WHERE property_id = $1", property_id
-    )
+async def _check_property(store: BookingStore, property_id: UUID, booking: Booking) -> None:
+    linked = await store.linked_beds24_property(property_id)
     if None not in (linked, booking.beds24_property_id) and linked != booking.beds24_property_id:
         raise PermanentError(
             f"Beds24 booking {booking.booking_id} belongs to Beds24 property "
@@ -134,14 +145,8 @@ async def _check_property(conn: Connection, property_id: UUID, booking: Booking)
 UNSENT_CHANGES_WAIT = timedelta(seconds=5)
 
 
-async def _wait_for_unsent_pms_changes(conn: Connection, reservation_id: UUID) -> None:
-    pending = await conn.fetchval(
-        """SELECT count(*) FROM channel_events
-           WHERE direction = 'outbound' AND entity_type = 'booking'
-             AND entity_internal_id = $1 AND status IN ('received', 'processing')""",
-        reservation_id,
-    )
-    if pending:
+async def _wait_for_unsent_pms_changes(store: BookingStore, reservation_id: UUID) -> None:
+    if await store.unsent_pms_changes(reservation_id):
         raise RetryAfter(
             f"reservation {reservation_id} has PMS changes not yet sent to Beds24; "
             "applying the Beds24 version after them",
