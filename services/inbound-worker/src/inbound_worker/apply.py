@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from channel_sync.db import Connection
 from channel_sync.errors import PermanentError, RetryAfter
 
 from inbound_worker.booking import Booking
 from inbound_worker.mapping import Placement
 from inbound_worker.own_bookings import Recognised
-from inbound_worker.ports import BookingStore, PostgresBookings
+from inbound_worker.ports import BookingStore
 from inbound_worker.reservations import Stored
 
 
@@ -49,22 +48,6 @@ PUSH_SKEW = timedelta(seconds=2)
 
 
 async def apply_booking(
-    conn: Connection,
-    property_id: UUID,
-    booking: Booking,
-    *,
-    current: bool = False,
-    push_skew: timedelta = PUSH_SKEW,
-) -> Outcome:
-    """`current`: the booking was just fetched from Beds24, so it is Beds24's latest state.
-    `push_skew`: how much earlier than our last write to Beds24 a version may be stamped
-    and still count as made after it (see `_stale_note`)."""
-    return await apply_to(
-        PostgresBookings(conn), property_id, booking, current=current, push_skew=push_skew
-    )
-
-
-async def apply_to(
     store: BookingStore,
     property_id: UUID,
     booking: Booking,
@@ -72,7 +55,12 @@ async def apply_to(
     current: bool = False,
     push_skew: timedelta = PUSH_SKEW,
 ) -> Outcome:
-    """`apply_booking` through the port (`inbound_worker.ports`)."""
+    """Apply the booking through the PMS port (`inbound_worker.ports`; on Postgres:
+    `PostgresBookings(conn)`, inside the caller's transaction).
+
+    `current`: the booking was just fetched from Beds24, so it is Beds24's latest state.
+    `push_skew`: how much earlier than our last write to Beds24 a version may be stamped
+    and still count as made after it (see `_stale_note`)."""
     await _check_property(store, property_id, booking)
     await store.lock_booking(booking.booking_id)
     stored = await store.find(booking.booking_id)

@@ -33,6 +33,7 @@ from prometheus_client import Counter
 from inbound_worker.apply import PUSH_SKEW, AskBeds24, Outcome, apply_booking
 from inbound_worker.booking import Booking, read_booking
 from inbound_worker.mapping import place_waiting, push_waiting_availability, waiting_stay
+from inbound_worker.ports import PostgresBookings
 from inbound_worker.stays import apply_stay, lock_group
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,11 @@ class InboundHandler:
             await lock_group(conn, booking)  # before the booking's own lock (see stays)
             waited = await waiting_stay(conn, booking.booking_id)
             outcome = await apply_booking(
-                conn, event.property_id, booking, current=current, push_skew=self._push_skew
+                PostgresBookings(conn),
+                event.property_id,
+                booking,
+                current=current,
+                push_skew=self._push_skew,
             )
             if outcome.kind != "stale":
                 stay_note = await apply_stay(

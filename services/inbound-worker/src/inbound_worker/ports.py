@@ -1,5 +1,5 @@
 """What applying a booking needs from the PMS, as one small interface (a port), and its
-Postgres adapter. `apply.apply_to` decides (new, newer, stale, same, in doubt, waiting for the
+Postgres adapter. `apply.apply_booking` decides (new, newer, stale, same, in doubt, waiting for the
 PMS's unsent changes); the port reads and writes. Unit tests give it a fake
 (tests/inbound_tests/test_apply_unit.py); the integration tests use the adapter."""
 

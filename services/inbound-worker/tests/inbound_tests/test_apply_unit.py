@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from channel_sync.errors import PermanentError, RetryAfter
-from inbound_worker.apply import AskBeds24, apply_to
+from inbound_worker.apply import AskBeds24, apply_booking
 from inbound_worker.booking import Booking, read_booking
 from inbound_worker.mapping import Placement
 from inbound_worker.own_bookings import Recognised
@@ -124,7 +124,9 @@ def at(moment: datetime, **fields: Any) -> dict[str, Any]:
 async def apply(
     store: FakeBookings, raw: dict[str, Any], *, current: bool = False
 ) -> tuple[str, str, bool]:
-    outcome = await apply_to(store, PROPERTY, read_booking(raw), current=current, push_skew=SKEW)
+    outcome = await apply_booking(
+        store, PROPERTY, read_booking(raw), current=current, push_skew=SKEW
+    )
     return outcome.kind, outcome.note, outcome.needs_attention
 
 
