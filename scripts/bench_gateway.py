@@ -241,7 +241,8 @@ async def main() -> None:
             r = await open_loop(port, url_path)
             say(
                 f"    {name:8} offered {r['offered']:6.0f}/s  p50 {r['p50']:6.1f} ms  "
-                f"p99 {r['p99']:6.1f} ms  max {r['max']:7.1f} ms  errors {r['errors']:.0f}  "
+                f"p99 {r['p99']:6.1f} ms  max {r['max']:7.1f} ms  non-2xx {r['non_2xx']:.0f}  "
+                f"unanswered {r['unanswered']:.0f}  "
                 f"connections {r['connections']:.0f}"
             )
     finally:

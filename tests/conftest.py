@@ -27,7 +27,7 @@ from inbound_worker.app import run as run_inbound_worker
 from inbound_worker.settings import InboundSettings
 from outbound_worker.app import run as run_outbound_worker
 from outbound_worker.settings import OutboundSettings
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 from webhook_gateway.app import create_app as create_gateway_app
 from webhook_gateway.settings import GatewaySettings
 
@@ -39,7 +39,7 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Starlette, headers: dict[str, str]) -> AsyncIterator[Running]:
+async def serving(app: ASGIApp, headers: dict[str, str]) -> AsyncIterator[Running]:
     """`app` on a free local port, and a client for it."""
     server = EmbeddedServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None))
     task = asyncio.create_task(server.serve())

@@ -39,7 +39,7 @@ async def _http_exception(_: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> Response:
+async def database_unavailable(request: Request, exc: BaseException) -> Response:
     logger.warning("database unavailable (%s) on %s", exc.__class__.__name__, request.url.path)
     return error_response(503, "database unavailable, retry later")
 
@@ -51,7 +51,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 HANDLERS: dict[type[Exception], Handler] = {
     HTTPException: _http_exception,
     **dict.fromkeys(
-        (k for k in DATABASE_UNAVAILABLE if issubclass(k, Exception)), _database_unavailable
+        (k for k in DATABASE_UNAVAILABLE if issubclass(k, Exception)), database_unavailable
     ),
     Exception: _unexpected,
 }

@@ -14,11 +14,12 @@ from channel_sync.health import health_routes
 from channel_sync.supervision import LoopHealth
 from prometheus_client import Gauge
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from webhook_gateway.errors import EXCEPTION_HANDLERS
 from webhook_gateway.group_commit import GroupCommitter
 from webhook_gateway.intake import Policy
-from webhook_gateway.routes import Gateway, routes
+from webhook_gateway.routes import Gateway, WebhooksFirst
 from webhook_gateway.settings import GatewaySettings
 from webhook_gateway.targets import TargetCache
 
@@ -39,7 +40,7 @@ class _Readiness:
         return {"postgres": self.pool is not None and await ping(self.pool)}
 
 
-def create_app(settings: GatewaySettings) -> Starlette:
+def create_app(settings: GatewaySettings) -> ASGIApp:
     readiness = _Readiness()
 
     @asynccontextmanager
@@ -87,8 +88,10 @@ def create_app(settings: GatewaySettings) -> Starlette:
             await broker.close()
             await pool.close()
 
-    return Starlette(
-        routes=[*routes(), *health_routes(readiness)],
-        exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=lifespan,
+    return WebhooksFirst(
+        Starlette(
+            routes=health_routes(readiness),
+            exception_handlers=EXCEPTION_HANDLERS,
+            lifespan=lifespan,
+        )
     )
