@@ -65,7 +65,8 @@ async def stack(sandbox: SandboxHandle, **outbound: Any) -> AsyncIterator[str]:
         beds24_api_url=sandbox.url, relay_poll_interval_s=0.2, poll_enabled=False
     )
     outbound_settings = OutboundSettings(
-        beds24_api_url=sandbox.url, batch_window_ms=50, relay_poll_interval_s=0.2, **outbound
+        **{"beds24_api_url": sandbox.url, "batch_window_ms": 50, "relay_poll_interval_s": 0.2}
+        | outbound
     )
     tasks = [
         asyncio.create_task(server.serve()),

@@ -19,15 +19,22 @@ from tests.conftest import connect, stack
 ARRIVAL = date.today() + timedelta(days=50)
 DEPARTURE = ARRIVAL + timedelta(days=2)
 ROOMS = ("101", "102", "103", "104")
+SIX_ROOMS = ("101", "102", "103", "104", "105", "106")
 
 
 async def book_stay(db: asyncpg.Pool, property_id: UUID, rooms: tuple[str, ...]) -> list[UUID]:
     """The front desk books one guest into `rooms` as one stay, in one PMS transaction."""
     async with db.acquire() as conn, conn.transaction():
-        stay = await conn.fetchval(
-            "INSERT INTO stays (property_id) VALUES ($1) RETURNING id", property_id
-        )
-        return [await add_room(conn, property_id, stay, room) for room in rooms]
+        return await new_stay(conn, property_id, rooms)
+
+
+async def new_stay(
+    conn: asyncpg.Connection, property_id: UUID, rooms: tuple[str, ...]
+) -> list[UUID]:
+    stay = await conn.fetchval(
+        "INSERT INTO stays (property_id) VALUES ($1) RETURNING id", property_id
+    )
+    return [await add_room(conn, property_id, stay, room) for room in rooms]
 
 
 async def add_room(conn: asyncpg.Connection, property_id: UUID, stay: UUID, room: str) -> UUID:
@@ -154,3 +161,76 @@ async def test_a_lost_answer_to_a_group_create_is_resolved_for_every_member_at_o
         # The retry sent the members' state as modifies of the adopted bookings (the count
         # of bookings above shows no member was created twice).
         assert len(posts) == 2
+
+
+async def test_several_new_stays_in_one_batch_cost_two_calls_not_one_each(
+    settings_env: dict[str, str], db: asyncpg.Pool, beds24_sandbox: SandboxHandle
+) -> None:
+    # A wide batch window: the three stays' events reach the worker as one batch.
+    async with stack(beds24_sandbox, batch_window_ms=1000) as gateway_url:
+        site = await connect(
+            db, beds24_sandbox, gateway_url, name="Tour Hotel", rooms=SIX_ROOMS, credit_limit=1000
+        )
+        await beds24_sandbox.clear_calls()
+        async with db.acquire() as conn, conn.transaction():  # a tour operator's three groups
+            stays = [
+                await new_stay(conn, site.property_id, SIX_ROOMS[n : n + 2]) for n in (0, 2, 4)
+            ]
+        every = [r for stay in stays for r in stay]
+        ids = await wait_for(lambda: linked(db, every), what="six bookings made")
+        await wait_for(lambda: outbound_settled(db, site.property_id), what="all sent")
+
+        posts = await beds24_sandbox.calls(method="POST", path="/bookings")
+        # Each stay's first room, then the other three joined by masterId: 2 calls, not 3.
+        assert [p["items"] for p in posts] == [3, 3]
+        async with db.acquire() as conn:
+            masters = {
+                r["stay_id"]: r["beds24_master_id"]
+                for r in await conn.fetch(
+                    """SELECT r.stay_id, s.beds24_master_id FROM reservations r
+                       JOIN stays s ON s.id = r.stay_id WHERE r.id = ANY($1::uuid[])""",
+                    every,
+                )
+            }
+        assert len(masters) == 3 and all(masters.values())
+        for stay in stays:
+            members = [await beds24_sandbox.booking(ids[r]) for r in stay]
+            groups = {m["bookingGroup"]["master"] for m in members}
+            assert len(groups) == 1  # both rooms in one group, no other stay's room in it
+            assert sorted(members[0]["bookingGroup"]["ids"]) == sorted(ids[r] for r in stay)
+        assert (
+            len(
+                {
+                    b["bookingGroup"]["master"]
+                    for b in ours(await beds24_sandbox.bookings(site.beds24.id), every)
+                }
+            )
+            == 3
+        )
+
+
+async def test_a_lost_answer_to_the_first_rooms_of_several_stays_doubles_no_room(
+    settings_env: dict[str, str], db: asyncpg.Pool, beds24_sandbox: SandboxHandle
+) -> None:
+    async with stack(beds24_sandbox, batch_window_ms=1000) as gateway_url:
+        site = await connect(
+            db, beds24_sandbox, gateway_url, name="Lost Tour", rooms=SIX_ROOMS, credit_limit=1000
+        )
+        await beds24_sandbox.clear_calls()
+        await beds24_sandbox.inject_fault("lost_response", method="POST", path="/bookings")
+        async with db.acquire() as conn, conn.transaction():
+            stays = [
+                await new_stay(conn, site.property_id, SIX_ROOMS[n : n + 2]) for n in (0, 2, 4)
+            ]
+        every = [r for stay in stays for r in stay]
+        ids = await wait_for(lambda: linked(db, every), timeout=30, what="six bookings")
+        await wait_for(lambda: outbound_settled(db, site.property_id), what="all settled")
+
+        made = ours(await beds24_sandbox.bookings(site.beds24.id), every)
+        assert len(made) == 6  # the three first rooms were adopted, not made again
+        for stay in stays:
+            members = [await beds24_sandbox.booking(ids[r]) for r in stay]
+            assert len({m["bookingGroup"]["master"] for m in members}) == 1
+            assert sorted(members[0]["bookingGroup"]["ids"]) == sorted(ids[r] for r in stay)
+        searches = await beds24_sandbox.calls(method="GET", path="/bookings")
+        assert len(searches) == 1  # one search resolved the three lost creates

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +46,9 @@ from outbound_worker.unknown_creates import UnknownCreate
 
 logger = logging.getLogger(__name__)
 
+# A held room whose group's first room is not made yet tries again after this.
+FOLLOWER_RETRY = timedelta(seconds=2)
+
 
 @dataclass
 class BookingWork:
@@ -67,6 +70,7 @@ class _Send:
     creates: bool
     noted: bool = False  # a pending-create note exists: a success settles it
     group: UUID | None = None  # a new Beds24 group: the stay whose rooms it makes
+    leads: UUID | None = None  # a plain create whose booking becomes this stay's master
     booking_id: int | None = None  # the booking written, when it is a roomQty booking's
 
 
@@ -127,14 +131,22 @@ class BookingSync:
                 sends.append(planned)
             else:
                 finished.append((work, planned))
-        creates = [(s.work.reservation_id, s.work.property_id) for s in sends if s.creates]
         async with self._pool.acquire() as conn, conn.transaction():
             await self._finish_without_sending(conn, finished)
+            sends, held = _leaders_first(await _grouped(conn, sends, state))
             # Committed before sending: a lost answer is then looked up, not repeated.
-            await pending_creates.note(conn, creates)
-            sends = await _grouped(conn, sends, state)
+            await pending_creates.note(conn, _creates(sends))
         for work, _ in finished:
             outcomes |= same_outcome(work.event_ids, None)
+        outcomes |= await self._send_all(account_id, client, sends)
+        if held:
+            outcomes |= await self._send_followers(account_id, client, held)
+        return outcomes
+
+    async def _send_all(
+        self, account_id: str, client: Beds24Client, sends: list[_Send]
+    ) -> Outcomes:
+        outcomes: Outcomes = {}
         for chunk in stay_groups.chunked(
             sends,
             self._max_items,
@@ -144,6 +156,32 @@ class BookingSync:
         ):
             outcomes |= await self._send(account_id, client, chunk)
         return outcomes
+
+    async def _send_followers(
+        self, account_id: str, client: Beds24Client, held: list[_Send]
+    ) -> Outcomes:
+        """The other rooms of several new groups, once each group's first room is made:
+        all in one more call, each joined to its group by `masterId`. A room whose group
+        has no master yet (its first room's create failed or is in doubt) waits for the
+        retry, which resolves that create first."""
+        outcomes: Outcomes = {}
+        async with self._pool.acquire() as conn, conn.transaction():
+            masters = await stay_groups.masters(conn, list({s.group for s in held if s.group}))
+            ready = [
+                replace(s, item={**_without_actions(s.item), "masterId": master}, group=None)
+                for s in held
+                if s.group is not None and (master := masters.get(s.group)) is not None
+            ]
+            await pending_creates.note(conn, _creates(ready))
+        joined = {s.work.reservation_id for s in ready}
+        later = RetryAfter(
+            "the first room of its stay is not in Beds24 yet",
+            datetime.now(UTC) + FOLLOWER_RETRY,
+        )
+        for send in held:
+            if send.work.reservation_id not in joined:
+                outcomes |= same_outcome(send.work.event_ids, later)
+        return outcomes | await self._send_all(account_id, client, ready)
 
     async def _adopt(self, adopted: dict[UUID, int]) -> dict[UUID, Exception]:
         """Store the Beds24 ids earlier creates made, in one transaction (a savepoint each);
@@ -199,8 +237,9 @@ class BookingSync:
         outcomes: Outcomes = {}
         masters: dict[UUID, int] = {}  # a new group's master: its first booking made
         for send, result in zip(chunk, results, strict=True):
-            if send.group is not None and send.creates and result.id is not None:
-                masters.setdefault(send.group, result.id)
+            stay = send.group or send.leads
+            if stay is not None and send.creates and result.id is not None:
+                masters.setdefault(stay, result.id)
         async with self._pool.acquire() as conn, conn.transaction():
             for stay_id, master in masters.items():
                 await stay_groups.store_master(conn, stay_id, master)
@@ -302,6 +341,36 @@ async def _grouped(
             item = {**send.item, "actions": {"makeGroup": True}}
             grouped.append(replace(send, item=item, group=stay))
     return grouped
+
+
+def _leaders_first(sends: list[_Send]) -> tuple[list[_Send], list[_Send]]:
+    """`makeGroup` joins every new booking of a call that sets it, so one call can make one
+    new group. With several, each group's first room goes as a plain create that becomes
+    its master, beside everything else, and the other rooms are held for one more call
+    that joins them by `masterId`: two calls for any number of new groups, not one each."""
+    if len({s.group for s in sends if s.group is not None}) <= 1:
+        return sends, []
+    first: list[_Send] = []
+    held: list[_Send] = []
+    led: set[UUID] = set()
+    for send in sends:
+        if send.group is None:
+            first.append(send)
+        elif send.group in led:
+            held.append(send)
+        else:
+            led.add(send.group)
+            item = _without_actions(send.item)
+            first.append(replace(send, item=item, group=None, leads=send.group))
+    return first, held
+
+
+def _without_actions(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "actions"}
+
+
+def _creates(sends: list[_Send]) -> list[tuple[UUID, UUID]]:
+    return [(s.work.reservation_id, s.work.property_id) for s in sends if s.creates]
 
 
 def _stay_of(res: Reservation | None) -> UUID | None:

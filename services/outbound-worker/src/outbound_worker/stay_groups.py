@@ -3,8 +3,10 @@
 - Rooms of a stay not yet in Beds24 are created together: when a batch holds one of them,
   the others join it (`members`), and their creates go in ONE `POST /bookings` with
   `actions.makeGroup` on each (`chunked` never splits them, and never puts two new groups
-  in one call: makeGroup joins every new booking of a call that sets it). The first
-  booking made is the group's master; it is stored on the stay (`store_master`).
+  in one call: makeGroup joins every new booking of a call that sets it). With several new
+  groups in one batch, `bookings` sends their first rooms as plain creates instead, then
+  the other rooms by `masterId`: two calls, however many groups. The first booking made is
+  the group's master; it is stored on the stay (`store_master`).
 - A room added to a stay whose group exists in Beds24 is created with `masterId` (the
   stay's master, else its lowest Beds24 id: what a resolved lost answer leaves).
 - Moving or cancelling one room is a modify of that room's booking only (as for any
