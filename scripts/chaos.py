@@ -178,6 +178,8 @@ class Load:
     outbound_changes: int = 0
     pms_writes_refused: int = 0  # Postgres was down: the PMS could not write either
     sandbox_refused: int = 0
+    groups: int = 0  # of the Beds24-side changes: multi-room OTA reservations
+    stays: int = 0  # of the PMS changes: two-room stays
 
 
 def _stay(rng: random.Random) -> tuple[date, date]:
@@ -210,10 +212,39 @@ class GuestSide:
         self._load = load
         self._count = 0
 
-    def _fits(self, hotel: Hotel, stay: tuple[date, date], freed: list[date]) -> bool:
+    def _fits(
+        self, hotel: Hotel, stay: tuple[date, date], freed: list[date], rooms: int = 1
+    ) -> bool:
         held = hotel.guest_nights.copy()
         held.subtract(freed)
-        return all(held[night] < ROOMS_PER_TYPE for night in _nights(stay))
+        return all(held[night] + rooms <= ROOMS_PER_TYPE for night in _nights(stay))
+
+    async def book_group(self, hotel: Hotel, rng: random.Random) -> None:
+        """One OTA reservation of 2 or 3 rooms: a Beds24 booking group. Its members are
+        then changed and cancelled one by one like any booking."""
+        stay, rooms = _stay(rng), rng.choice((2, 3))
+        if not self._fits(hotel, stay, [], rooms):
+            return
+        self._count += 1
+        answer = await self._http.post(
+            f"{self._sandbox}/_sandbox/guest-groups",
+            json={
+                "rooms": [{"roomId": hotel.guest_room}] * rooms,
+                "arrival": str(stay[0]),
+                "departure": str(stay[1]),
+                "lastName": f"Chaos{self._count}",
+                "numAdult": 2,
+                "delivery": _delivery(rng),
+            },
+        )
+        if answer.status_code != 201:
+            self._load.sandbox_refused += 1
+            return
+        for booking in answer.json():
+            hotel.guest_bookings[booking["id"]] = stay
+            hotel.guest_nights.update(_nights(stay))
+        self._load.inbound_changes += 1
+        self._load.groups += 1
 
     async def book(self, hotel: Hotel, rng: random.Random, **delivery: Any) -> int | None:
         stay = _stay(rng)
@@ -296,14 +327,52 @@ class PmsSide:
         finally:
             await conn.close(timeout=3)
 
-    def _free_room(self, hotel: Hotel, stay: tuple[date, date], moving: UUID | None) -> UUID | None:
+    def _free_rooms(self, hotel: Hotel, stay: tuple[date, date], moving: UUID | None) -> list[UUID]:
         taken = {
             room
             for rid, (room, arrival, departure) in hotel.pms_stays.items()
             if rid != moving and arrival < stay[1] and stay[0] < departure
         }
-        free = [r for r in hotel.pms_rooms if r not in taken]
+        return [r for r in hotel.pms_rooms if r not in taken]
+
+    def _free_room(self, hotel: Hotel, stay: tuple[date, date], moving: UUID | None) -> UUID | None:
+        free = self._free_rooms(hotel, stay, moving)
         return free[0] if free else None
+
+    async def book_stay(self, hotel: Hotel, rng: random.Random) -> None:
+        """One guest in two rooms as one stay, in one transaction: one Beds24 group."""
+        stay = _stay(rng)
+        rooms = self._free_rooms(hotel, stay, None)[:2]
+        if len(rooms) < 2:
+            return
+        self._count += 1
+        try:
+            conn = await asyncpg.connect(self._dsn, timeout=3)
+        except DATABASE_ERRORS:
+            self._load.pms_writes_refused += 1
+            return
+        try:
+            made = await conn.fetch(
+                """WITH s AS (INSERT INTO stays (property_id) VALUES ($1) RETURNING id)
+                   INSERT INTO reservations (property_id, room_id, stay_id, arrival,
+                       departure, guest_first_name, guest_last_name, adults)
+                   SELECT $1, room, s.id, $3, $4, 'Front', $5, 2
+                   FROM s, unnest($2::uuid[]) AS room RETURNING id, room_id""",
+                hotel.property_id,
+                rooms,
+                stay[0],
+                stay[1],
+                f"Pms{self._count}",
+            )
+        except DATABASE_ERRORS:
+            self._load.pms_writes_refused += 1
+            return
+        finally:
+            await conn.close(timeout=3)
+        for row in made:
+            hotel.pms_stays[row["id"]] = (row["room_id"], *stay)
+        self._load.outbound_changes += 1
+        self._load.stays += 1
 
     async def book(self, hotel: Hotel, rng: random.Random) -> UUID | None:
         stay = _stay(rng)
@@ -380,13 +449,19 @@ async def run_load(
             await asyncio.sleep(pause)  # sleep-ok: pacing the offered load
 
     async def guest_step(hotel: Hotel) -> None:
-        if rng.random() < 0.5:
+        roll = rng.random()
+        if roll < 0.1:
+            await guests.book_group(hotel, rng)
+        elif roll < 0.5:
             await guests.book(hotel, rng)
         else:
             await guests.change(hotel, rng)
 
     async def pms_step(hotel: Hotel) -> None:
-        if rng.random() < 0.45:
+        roll = rng.random()
+        if roll < 0.08:
+            await pms.book_stay(hotel, rng)
+        elif roll < 0.45:
             await pms.book(hotel, rng)
         else:
             await pms.change(hotel, rng)
@@ -492,6 +567,8 @@ class Verdict:
     stuck: int = 0
     failed: int = 0
     availability_mismatches: int = 0
+    groups_split: int = 0  # a Beds24 group not exactly one PMS stay, or the other way round
+    groups_compared: int = 0
     waiting_for_room: int = 0  # Beds24 bookings the PMS holds without a room (flagged)
     deadlocks: int = 0  # in Postgres's log: retried, but a sign of unordered locking
     bookings_compared: int = 0
@@ -517,12 +594,14 @@ async def compare_bookings(
         )
     ).json()
     rows = await db.fetch(
-        "SELECT id, beds24_booking_id, arrival, departure, status, guest_last_name "
+        "SELECT id, beds24_booking_id, arrival, departure, status, guest_last_name, stay_id "
         "FROM reservations WHERE property_id = $1",
         hotel.property_id,
     )
     by_booking = {r["beds24_booking_id"]: r for r in rows if r["beds24_booking_id"]}
     by_name = Counter(r["guest_last_name"] for r in rows)
+    # A group's rooms share the guest's name: doubled means more PMS stays than bookings.
+    booked_as = Counter(b.get("lastName") for b in in_beds24)
     ours: dict[str, list[dict[str, Any]]] = {}
     for booking in in_beds24:
         reference = str(booking.get("apiReference") or "")
@@ -535,7 +614,7 @@ async def compare_bookings(
             v.lost += 1
             v.note(f"Beds24 booking {booking['id']} ({booking['status']}) has no PMS reservation")
             continue
-        if by_name[booking.get("lastName")] > 1:
+        if by_name[booking.get("lastName")] > booked_as[booking.get("lastName")]:
             v.doubled += 1
             v.note(f"Beds24 booking {booking['id']} is {by_name[booking['lastName']]} PMS stays")
         _same(v, f"Beds24 booking {booking['id']}", booking, row)
@@ -554,6 +633,41 @@ async def compare_bookings(
             v.note(f"reservation {row['id']} ({row['status']}) never reached Beds24")
             continue
         _same(v, f"reservation {row['id']}", found[0], row)
+    _compare_groups(in_beds24, rows, v)
+
+
+def _compare_groups(
+    in_beds24: list[dict[str, Any]], rows: list[asyncpg.Record], v: Verdict
+) -> None:
+    """Every Beds24 booking group is exactly one PMS stay, and every PMS stay's rooms in
+    Beds24 are exactly one group (a stay or group split or merged is counted)."""
+    by_booking = {r["beds24_booking_id"]: r for r in rows if r["beds24_booking_id"]}
+    by_reservation = {str(r["id"]): r for r in rows}
+    stays_of_group: dict[int, set[UUID | None]] = {}
+    groups_of_stay: dict[UUID, set[int | None]] = {}
+    for booking in in_beds24:
+        reference = str(booking.get("apiReference") or "")
+        row = (
+            by_reservation.get(reference[4:])
+            if reference.startswith("pms-")
+            else by_booking.get(booking["id"])
+        )
+        if row is None:
+            continue  # counted as lost above
+        master = booking.get("masterId")
+        if master is not None:
+            stays_of_group.setdefault(master, set()).add(row["stay_id"])
+        if row["stay_id"] is not None:
+            groups_of_stay.setdefault(row["stay_id"], set()).add(master)
+    for master, stays in stays_of_group.items():
+        if len(stays) != 1 or None in stays:
+            v.groups_split += 1
+            v.note(f"Beds24 group {master} is PMS stays {sorted(map(str, stays))}")
+    for stay, masters in groups_of_stay.items():
+        if len(masters) != 1 or None in masters:
+            v.groups_split += 1
+            v.note(f"PMS stay {stay} is Beds24 groups {sorted(map(str, masters))}")
+    v.groups_compared += len(stays_of_group)
 
 
 def _same(v: Verdict, what: str, booking: dict[str, Any], row: asyncpg.Record) -> None:
@@ -732,8 +846,9 @@ async def chaos(plan: Plan, json_path: Path | None) -> int:
             await loader
             loaded = time.monotonic() - started
             say(
-                f"  load: {load.inbound_changes} Beds24-side changes, {load.outbound_changes} "
-                f"PMS changes in {loaded:.0f} s ({load.pms_writes_refused} PMS writes refused "
+                f"  load: {load.inbound_changes} Beds24-side changes ({load.groups} multi-room "
+                f"OTA reservations), {load.outbound_changes} PMS changes ({load.stays} two-room "
+                f"stays) in {loaded:.0f} s ({load.pms_writes_refused} PMS writes refused "
                 "while Postgres was down)"
             )
             verdict, settled_in = await settle(http, dsn, ports, hotels, plan)
@@ -755,7 +870,8 @@ def report(
 ) -> int:
     say(
         f"  settled after {settled_in:.0f} s; compared {v.bookings_compared} guest bookings, "
-        f"{v.reservations_compared} PMS reservations, {v.nights_compared} room-nights; "
+        f"{v.reservations_compared} PMS reservations, {v.groups_compared} Beds24 groups, "
+        f"{v.nights_compared} room-nights; "
         f"{v.waiting_for_room} booking(s) still waiting for a PMS room"
     )
     for example in v.examples:
@@ -766,7 +882,8 @@ def report(
     say(
         f"\nchaos: lost {v.lost} · doubled {v.doubled} · duplicate in Beds24 "
         f"{v.duplicate_in_beds24} · differing {v.differing} · stuck {v.stuck} · failed "
-        f"{v.failed} · availability mismatches {v.availability_mismatches} · deadlocks "
+        f"{v.failed} · availability mismatches {v.availability_mismatches} · groups split "
+        f"{v.groups_split} · deadlocks "
         f"{v.deadlocks} · slowest recovery {slowest:.1f} s"
     )
     if json_path is not None:
@@ -780,6 +897,8 @@ def report(
                     "stuck": v.stuck,
                     "failed": v.failed,
                     "availability_mismatches": v.availability_mismatches,
+                    "groups_split": v.groups_split,
+                    "groups_compared": v.groups_compared,
                     "deadlocks": v.deadlocks,
                     "waiting_for_room": v.waiting_for_room,
                     "bookings_compared": v.bookings_compared,
@@ -793,7 +912,14 @@ def report(
                 indent=2,
             )
         )
-    bad = v.lost + v.doubled + v.duplicate_in_beds24 + v.stuck + v.availability_mismatches
+    bad = (
+        v.lost
+        + v.doubled
+        + v.duplicate_in_beds24
+        + v.stuck
+        + v.availability_mismatches
+        + v.groups_split
+    )
     return 1 if bad or slowest > RECOVERY_LIMIT_S else 0
 
 
