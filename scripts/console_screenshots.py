@@ -25,6 +25,7 @@ from admin_api.settings import AdminSettings
 from channel_sync.db import connect
 from channel_sync.events import Direction, EventStatus, NewChannelEvent
 from channel_sync.health import EmbeddedServer
+from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.repository import ChannelEventRepository
 from channel_sync_testing import infra
 from channel_sync_testing.waiting import wait_for
@@ -92,6 +93,51 @@ async def _event(
     return created.id
 
 
+async def _stay(conn: asyncpg.Connection, hotel: uuid.UUID) -> uuid.UUID:
+    """A three-room OTA reservation (a Beds24 group) held as one stay, as the inbound
+    worker leaves it: one reservation per room, each with its Beds24 booking and event."""
+    group = [70412500, 70412501, 70412502]
+    async with conn.transaction():
+        await mark_beds24_origin(conn)  # applied from Beds24: no booking echoed back
+        stay: uuid.UUID = await conn.fetchval(
+            """INSERT INTO stays (property_id, beds24_master_id, beds24_group_ids,
+                   channel_reference) VALUES ($1, $2, $3, 'BDC-4471902355') RETURNING id""",
+            hotel,
+            group[0],
+            group,
+        )
+        rooms = await conn.fetch("SELECT id FROM rooms WHERE property_id = $1 ORDER BY name", hotel)
+        for n, (booking, room) in enumerate(zip(group, rooms, strict=True)):
+            reservation = await conn.fetchval(
+                """INSERT INTO reservations (property_id, room_id, stay_id, beds24_booking_id,
+                       beds24_room_id, arrival, departure, guest_first_name, guest_last_name,
+                       adults, status)
+                   VALUES ($1, $2, $3, $4, '117004', '2026-12-18', '2026-12-21', 'Grace',
+                       'Hopper', 2, 'confirmed') RETURNING id""",
+                hotel,
+                room["id"],
+                stay,
+                booking,
+            )
+            await _event(
+                conn,
+                hotel,
+                direction=Direction.INBOUND,
+                event_type="beds24.booking.created",
+                booking=str(booking),
+                status=EventStatus.DONE,
+                minutes_ago=9 - n,
+                payload=_guest(booking, "Grace", "Hopper", "2026-12-18"),
+                reservation=reservation,
+            )
+        # The nights the stay took, as the outbound worker leaves them once sent.
+        await conn.execute(
+            """UPDATE channel_events SET status = 'done', processed_at = now()
+               WHERE entity_type = 'availability' AND status = 'received'"""
+        )
+    return stay
+
+
 def _guest(booking: int, first: str, last: str, arrival: str) -> dict[str, Any]:
     return {
         "booking": {
@@ -114,8 +160,9 @@ def _guest(booking: int, first: str, last: str, arrival: str) -> dict[str, Any]:
     }
 
 
-async def seed(dsn: str) -> tuple[uuid.UUID, uuid.UUID]:
-    """Returns the ids of the events whose pages are shown: a failure, and a guest's change."""
+async def seed(dsn: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """Returns the ids of what pages are shown for: a failed event, a guest's change, and a
+    three-room stay."""
     conn = await connect(dsn)
     try:
         seaside = await conn.fetchval(
@@ -159,7 +206,7 @@ async def seed(dsn: str) -> tuple[uuid.UUID, uuid.UUID]:
             "INSERT INTO room_types (property_id, name) VALUES ($1, 'Double') RETURNING id",
             seaside,
         )
-        for name, unit in (("Room 101", "1"), ("Room 102", "2")):
+        for name, unit in (("Room 101", "1"), ("Room 102", "2"), ("Room 103", "3")):
             room = await conn.fetchval(
                 "INSERT INTO rooms (property_id, name, room_type_id) VALUES ($1, $2, $3) "
                 "RETURNING id",
@@ -268,7 +315,8 @@ async def seed(dsn: str) -> tuple[uuid.UUID, uuid.UUID]:
             minutes_ago=1,
             payload={"beds24_booking_id": None},
         )
-        return shown, guest_change
+        stay = await _stay(conn, seaside)
+        return shown, guest_change, stay
     finally:
         await conn.close()
 
@@ -306,7 +354,7 @@ async def _up(server: uvicorn.Server) -> bool:
     return server.started
 
 
-def shoot(base: str, failed: uuid.UUID, guest_change: uuid.UUID) -> None:
+def shoot(base: str, failed: uuid.UUID, guest_change: uuid.UUID, stay: uuid.UUID) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
@@ -336,6 +384,10 @@ def shoot(base: str, failed: uuid.UUID, guest_change: uuid.UUID) -> None:
         _save(driver, "mappings")
         driver.get(base + "/console/properties/new")
         _save(driver, "onboarding")
+        driver.get(base + "/console/stays")
+        _save(driver, "stays")
+        driver.get(base + f"/console/stays/{stay}")
+        _save(driver, "stay")
         driver.set_window_size(*PHONE)
         driver.get(base + "/console/events?status=failed")
         _save(driver, "phone-events")
