@@ -93,9 +93,10 @@ async def test_publish_events_confirms_each_and_names_those_not_routed(
         for n in range(1, 6)
     ]
 
-    confirmed = await publisher.publish_events(messages)
+    reasons = await publisher.publish_events(messages)
 
-    assert confirmed == [True, True, False, True, True]  # the unroutable one is returned
+    assert [r is None for r in reasons] == [True, True, False, True, True]
+    assert isinstance(reasons[2], PublishFailed) and "returned" in str(reasons[2])
     bodies: list[bytes] = []
 
     async def four_routed() -> bool:

@@ -1,7 +1,8 @@
 """The one "publish, then mark" step every producer of stored events takes (the gateway
 after its group commit, the relay, an operator's retry).
 
-`publish_all` publishes the events at once, each with a broker confirm; `mark` then records,
+`publish_all` publishes the events in one round of broker confirms
+(`EventPublisher.publish_events`); `mark` then records,
 in the caller's connection, which were published (`received` -> `processing`) and, if asked,
 hands the others to the relay now. An event whose publish failed stays `received`: the relay
 publishes it later, so a failure here is never lost work.
@@ -9,7 +10,6 @@ publishes it later, so a failure here is never lost work.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -25,17 +25,18 @@ _events = ChannelEventRepository()
 @dataclass(frozen=True)
 class PublishRound:
     published: list[UUID]
-    failed: list[tuple[ChannelEvent, BaseException]]  # each event with why
+    failed: list[tuple[UUID, BaseException]]  # each event's id with why
 
 
-async def publish_all(publisher: EventPublisher, events: Sequence[ChannelEvent]) -> PublishRound:
-    results = await asyncio.gather(
-        *(publisher.publish_event(EventMessage.for_event(e), e.event_type) for e in events),
-        return_exceptions=True,
-    )
+async def publish_all(
+    publisher: EventPublisher, events: Sequence[ChannelEvent | EventMessage]
+) -> PublishRound:
+    """Stored events (or the messages of events just stored) in one round of confirms."""
+    messages = [e if isinstance(e, EventMessage) else EventMessage.for_event(e) for e in events]
+    reasons = await publisher.publish_events(messages)
     return PublishRound(
-        [e.id for e, r in zip(events, results, strict=True) if r is None],
-        [(e, r) for e, r in zip(events, results, strict=True) if r is not None],
+        [m.event_id for m, r in zip(messages, reasons, strict=True) if r is None],
+        [(m.event_id, r) for m, r in zip(messages, reasons, strict=True) if r is not None],
     )
 
 
@@ -43,4 +44,4 @@ async def mark(conn: Connection, round_: PublishRound, *, hand_to_relay: bool) -
     """`hand_to_relay`: the failed ones are due for the relay now (not after their hold)."""
     await _events.mark_published(conn, round_.published)
     if hand_to_relay and round_.failed:
-        await _events.defer_publish_many(conn, [e.id for e, _ in round_.failed])
+        await _events.defer_publish_many(conn, [event_id for event_id, _ in round_.failed])

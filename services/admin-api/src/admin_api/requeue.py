@@ -79,12 +79,12 @@ class Requeuer:
             return 0
         published = await publish_all(self._link, events)
         await mark(conn, published, hand_to_relay=True)
-        for event, reason in published.failed:
+        for event_id, reason in published.failed:
             logger.warning(
                 "retry of %s left to the relay: %s",
-                event.id,
+                event_id,
                 reason,
-                extra={"event_id": str(event.id)},
+                extra={"event_id": str(event_id)},
             )
         return len(published.published)
 

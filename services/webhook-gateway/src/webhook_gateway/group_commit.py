@@ -32,6 +32,7 @@ from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import Connection, connect, is_database_unavailable
 from channel_sync.events import Direction, EventMessage, NewChannelEvent
 from channel_sync.inbound import ENTITY_TYPE, booking_event_type
+from channel_sync.publishing import publish_all
 from channel_sync.repository import ChannelEventRepository
 
 from webhook_gateway.intake import Item, Policy
@@ -222,13 +223,22 @@ class GroupCommitter:
         )
 
     async def _publish(self, messages: list[EventMessage]) -> None:
-        confirmed = await self._broker.try_publish_many(messages)
-        self._confirmed += [m.event_id for m, ok in zip(messages, confirmed, strict=True) if ok]
+        """The group's events in one round of confirms (`publishing.publish_all`); the
+        confirmed are marked with the next batched update, the others handed to the relay."""
+        round_ = await publish_all(self._broker, messages)
+        self._confirmed += round_.published
         self._to_mark.set()
-        left = [m.event_id for m, ok in zip(messages, confirmed, strict=True) if not ok]
-        if left:
+        if round_.failed:
+            logger.warning(
+                "%d of %d event(s) not published, left to the relay: %s",
+                len(round_.failed),
+                len(messages),
+                round_.failed[0][1],
+            )
             await self._update(
-                "hand unconfirmed events to the relay", _events.defer_publish_many, left
+                "hand unpublished events to the relay",
+                _events.defer_publish_many,
+                [event_id for event_id, _ in round_.failed],
             )
 
     async def _mark_loop(self) -> None:

@@ -97,25 +97,18 @@ class BrokerLink:
     async def publish(self, routing_key: str, body: bytes, **options: Any) -> None:
         await self._bounded(self._publisher_or_fail().publish(routing_key, body, **options))
 
-    async def try_publish_many(self, messages: Sequence[EventMessage]) -> list[bool]:
-        """Publish stored events in one round of confirms; False (logged once for the
-        round) leaves an event to the relay."""
+    async def publish_events(self, messages: Sequence[EventMessage]) -> list[PublishFailed | None]:
+        """One round of confirms (see Publisher.publish_events); every message fails alike
+        while the broker is away."""
         try:
-            published = await self._publisher_or_fail().publish_events(messages)
+            return await self._publisher_or_fail().publish_events(messages)
         except _LINK_DOWN as exc:
-            logger.warning(
-                "publishing %d event(s) failed, left to the relay: %s",
-                len(messages),
-                exc.__class__.__name__,
+            failed = (
+                exc
+                if isinstance(exc, PublishFailed)
+                else PublishFailed(f"broker unavailable: {exc.__class__.__name__}")
             )
-            return [False] * len(messages)
-        if not all(published):
-            logger.warning(
-                "%d of %d event(s) not confirmed, left to the relay",
-                published.count(False),
-                len(messages),
-            )
-        return published
+            return [failed] * len(messages)
 
     async def _bounded(self, publishing: Coroutine[Any, Any, None]) -> None:
         try:

@@ -33,6 +33,10 @@ class EventPublisher(Protocol):
 
     async def publish_event(self, message: EventMessage, routing_key: str) -> None: ...
 
+    async def publish_events(
+        self, messages: Sequence[EventMessage]
+    ) -> list[PublishFailed | None]: ...
+
     async def publish(self, routing_key: str, body: bytes, **options: Any) -> None: ...
 
 
@@ -55,32 +59,40 @@ class Publisher:
             correlation_id=message.correlation_id,
         )
 
-    async def publish_events(self, messages: Sequence[EventMessage]) -> list[bool]:
+    async def publish_events(self, messages: Sequence[EventMessage]) -> list[PublishFailed | None]:
         """Publish many events (routed by event type) in one round of publisher confirms:
         every frame is queued without waiting for the socket, then every confirm is awaited
-        under one timeout. True where the broker confirmed; the rest stay with the caller."""
+        under one timeout. None where the broker confirmed, else why not; those stay with
+        the caller."""
         if not messages:
             return []
         channel = await self._channel.get_underlay_channel()
 
-        async def one(message: EventMessage) -> bool:
-            # `wait` (aiormq's, missing from its abstract type) queues the frames without
-            # holding the channel lock until the socket took them.
-            confirmation = await channel.basic_publish(  # type: ignore[call-arg]
-                message.model_dump_json().encode(),
-                exchange=EXCHANGE,
-                routing_key=message.event_type,
-                properties=aiormq.spec.Basic.Properties(
-                    content_type="application/json",
-                    delivery_mode=DeliveryMode.PERSISTENT.value,
-                    message_id=str(message.event_id),
-                    correlation_id=message.correlation_id,
-                    headers={},
-                ),
-                mandatory=True,
-                wait=False,
-            )
-            return isinstance(confirmation, aiormq.spec.Basic.Ack)
+        async def one(message: EventMessage) -> PublishFailed | None:
+            try:
+                # `wait` (aiormq's, missing from its abstract type) queues the frames
+                # without holding the channel lock until the socket took them.
+                confirmation = await channel.basic_publish(  # type: ignore[call-arg]
+                    message.model_dump_json().encode(),
+                    exchange=EXCHANGE,
+                    routing_key=message.event_type,
+                    properties=aiormq.spec.Basic.Properties(
+                        content_type="application/json",
+                        delivery_mode=DeliveryMode.PERSISTENT.value,
+                        message_id=str(message.event_id),
+                        correlation_id=message.correlation_id,
+                        headers={},
+                    ),
+                    mandatory=True,
+                    wait=False,
+                )
+            except aiormq.exceptions.PublishError:
+                return PublishFailed(f"broker returned the message for {message.event_type!r}")
+            except (AMQPError, aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+                return PublishFailed(f"broker unavailable: {exc.__class__.__name__}")
+            if not isinstance(confirmation, aiormq.spec.Basic.Ack):
+                return PublishFailed(f"broker refused the message for {message.event_type!r}")
+            return None
 
         publishing = [asyncio.ensure_future(one(m)) for m in messages]
         done, pending = await asyncio.wait(publishing, timeout=self._timeout_s)
@@ -88,7 +100,8 @@ class Publisher:
             late.cancel()
         if pending:
             await asyncio.wait(pending)
-        return [p in done and not p.exception() and p.result() for p in publishing]
+        late_reason = PublishFailed(f"no publisher confirm within {self._timeout_s}s")
+        return [p.result() if p in done else late_reason for p in publishing]
 
     async def publish(
         self,
