@@ -644,7 +644,7 @@ def _compare_groups(
     by_booking = {r["beds24_booking_id"]: r for r in rows if r["beds24_booking_id"]}
     by_reservation = {str(r["id"]): r for r in rows}
     stays_of_group: dict[int, set[UUID | None]] = {}
-    groups_of_stay: dict[UUID, set[int | None]] = {}
+    groups_of_stay: dict[UUID, list[int | None]] = {}
     for booking in in_beds24:
         reference = str(booking.get("apiReference") or "")
         row = (
@@ -658,15 +658,16 @@ def _compare_groups(
         if master is not None:
             stays_of_group.setdefault(master, set()).add(row["stay_id"])
         if row["stay_id"] is not None:
-            groups_of_stay.setdefault(row["stay_id"], set()).add(master)
+            groups_of_stay.setdefault(row["stay_id"], []).append(master)
     for master, stays in stays_of_group.items():
         if len(stays) != 1 or None in stays:
             v.groups_split += 1
             v.note(f"Beds24 group {master} is PMS stays {sorted(map(str, stays))}")
     for stay, masters in groups_of_stay.items():
-        if len(masters) != 1 or None in masters:
+        # One room in Beds24 (the others cancelled before they were sent) needs no group.
+        if len(masters) > 1 and (len(set(masters)) != 1 or None in masters):
             v.groups_split += 1
-            v.note(f"PMS stay {stay} is Beds24 groups {sorted(map(str, masters))}")
+            v.note(f"PMS stay {stay}: its {len(masters)} Beds24 bookings are groups {masters}")
     v.groups_compared += len(stays_of_group)
 
 
