@@ -111,6 +111,66 @@ async def test_publish_events_confirms_each_and_names_those_not_routed(
     await publisher.close()
 
 
+async def test_publish_events_in_rounds_leaves_no_bookkeeping_behind_and_properties_set(
+    amqp_connection: AbstractRobustConnection,
+) -> None:
+    """The batched write books each message as aiormq's own publish does: after rounds of
+    hundreds (concurrent rounds included) every confirm was matched and nothing is left in the
+    channel's confirmation or return tables; the messages carry their id and correlation id
+    as AMQP properties. Fails if aiormq changes the channel attributes the batch relies on."""
+    await _drain(amqp_connection, INBOUND.name)
+    publisher = await Publisher.open(amqp_connection)
+    prop = UUID(int=8)
+
+    def round_of(start: int, count: int) -> list[EventMessage]:
+        return [
+            EventMessage(
+                event_id=UUID(int=n),
+                event_type="beds24.booking.modified",
+                direction=Direction.INBOUND,
+                property_id=prop,
+                correlation_id=f"r{n}",
+            )
+            for n in range(start, start + count)
+        ]
+
+    rounds = await asyncio.gather(
+        *(publisher.publish_events(round_of(k * 1000, 300)) for k in range(3))
+    )
+    assert all(reason is None for reasons in rounds for reason in reasons)
+    raw = await publisher._channel.get_underlay_channel()  # noqa: SLF001 - the bookkeeping
+    assert dict(raw.confirmations) == {}  # type: ignore[attr-defined]
+    assert raw.message_id_delivery_tag == {}  # type: ignore[attr-defined]
+    assert raw.delivery_tag == 900  # type: ignore[attr-defined]
+
+    channel = await amqp_connection.channel()
+    queue = await channel.get_queue(INBOUND.name)
+    first = await queue.get(timeout=5)
+    assert first.message_id is not None and UUID(first.message_id).int % 1000 < 300
+    assert first.correlation_id == f"r{UUID(first.message_id).int}"
+    assert first.delivery_mode == 2 and first.content_type == "application/json"
+    await first.ack()
+    await channel.close()
+    assert await _drain(amqp_connection, INBOUND.name) != []
+    await publisher.close()
+
+
+async def test_publish_events_on_a_closed_channel_fails_each_with_a_reason(
+    amqp_connection: AbstractRobustConnection,
+) -> None:
+    publisher = await Publisher.open(amqp_connection)
+    raw = await publisher._channel.get_underlay_channel()  # noqa: SLF001 - closed under it
+    await raw.close()
+    message = EventMessage(
+        event_id=UUID(int=9),
+        event_type="beds24.booking.modified",
+        direction=Direction.INBOUND,
+        property_id=UUID(int=9),
+    )
+    reasons = await publisher.publish_events([message, message])
+    assert all(isinstance(r, PublishFailed) and "unavailable" in str(r) for r in reasons)
+
+
 async def _run_consumer(
     amqp_connection: AbstractRobustConnection,
     db: asyncpg.Pool,
