@@ -138,7 +138,7 @@ async def test_publish_events_in_rounds_leaves_no_bookkeeping_behind_and_propert
         *(publisher.publish_events(round_of(k * 1000, 300)) for k in range(3))
     )
     assert all(reason is None for reasons in rounds for reason in reasons)
-    raw = await publisher._channel.get_underlay_channel()  # noqa: SLF001 - the bookkeeping
+    raw = await publisher._channel.get_underlay_channel()  # the bookkeeping
     assert dict(raw.confirmations) == {}  # type: ignore[attr-defined]
     assert raw.message_id_delivery_tag == {}  # type: ignore[attr-defined]
     assert raw.delivery_tag == 900  # type: ignore[attr-defined]
@@ -159,7 +159,7 @@ async def test_publish_events_on_a_closed_channel_fails_each_with_a_reason(
     amqp_connection: AbstractRobustConnection,
 ) -> None:
     publisher = await Publisher.open(amqp_connection)
-    raw = await publisher._channel.get_underlay_channel()  # noqa: SLF001 - closed under it
+    raw = await publisher._channel.get_underlay_channel()  # closed under it
     await raw.close()
     message = EventMessage(
         event_id=UUID(int=9),
