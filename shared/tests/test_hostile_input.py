@@ -9,7 +9,9 @@ import logging
 
 import pytest
 from channel_sync.inbound import parse_beds24_time
-from channel_sync.json_input import UnsafeJson, parse_json
+from channel_sync.json_input import UnsafeJson, check_value, parse_json
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from channel_sync.logging import TRACEBACK_CHARS, configure_logging
 
 
@@ -77,3 +79,40 @@ def test_a_traceback_is_one_bounded_line(monkeypatch: pytest.MonkeyPatch) -> Non
     for line in lines:
         assert len(line) < TRACEBACK_CHARS + 1000
         assert "Traceback" in json.loads(line)["exc_info"]
+
+
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**64), max_value=2**64)
+    | st.floats()
+    | st.text(alphabet=st.characters(codec=None, blacklist_categories=()), max_size=8),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+def _refusal(value: object, max_depth: int) -> str | None:
+    try:
+        check_value(value, max_depth=max_depth)
+    except UnsafeJson as exc:
+        return str(exc)
+    return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_values, max_depth=st.integers(min_value=1, max_value=4))
+def test_the_quick_check_and_the_full_walk_agree(value: object, max_depth: int) -> None:
+    """check_value walks once without paths and, only on trouble, again to say where: both
+    walks must agree on every value (lone surrogates, NUL, non-finite, big ints, depth)."""
+    from channel_sync import json_input
+
+    quick = json_input._holdable(value, max_depth)
+    try:
+        json_input._raise_first_problem(value, max_depth)
+        full = True
+    except UnsafeJson:
+        full = False
+    assert quick == full
+    assert (_refusal(value, max_depth) is None) == full

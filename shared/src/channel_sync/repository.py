@@ -10,12 +10,12 @@ never opens one itself.
 from __future__ import annotations
 
 import builtins
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
+from pydantic_core import to_json
 
 from channel_sync.db import Connection
 from channel_sync.events import ChannelEvent, Direction, EventStatus, NewChannelEvent
@@ -144,7 +144,7 @@ class ChannelEventRepository:
             [e.entity_external_id for e in events],
             [e.entity_internal_id for e in events],
             [e.idempotency_key for e in events],
-            [json.dumps(e.payload) for e in events],
+            [to_json(e.payload).decode() for e in events],  # pydantic-core's: 3x json's speed
             [e.max_attempts for e in events],
             [e.correlation_id for e in events],
             types_if_known or [None] * count,

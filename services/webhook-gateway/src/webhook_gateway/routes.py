@@ -6,6 +6,7 @@ Nothing is stored for any refusal.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
@@ -18,8 +19,9 @@ import asyncpg
 from channel_sync.db import DATABASE_UNAVAILABLE
 from channel_sync.http_errors import database_unavailable
 from prometheus_client import Counter
+from pydantic_core import to_json
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from webhook_gateway import intake
@@ -43,6 +45,15 @@ EVENTS = Counter(
     "Booking notices by outcome (stored, duplicate)",
     ["outcome"],
 )
+
+_STORED, _DUPLICATE = EVENTS.labels("stored"), EVENTS.labels("duplicate")
+
+
+@functools.cache
+def _requests(version: str, status: str) -> Counter:
+    """The labelled counter, looked up once per version and status, not per request."""
+    return REQUESTS.labels(version, status)
+
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 _ID_PREFIX = uuid.uuid4().hex[:16]
@@ -152,27 +163,28 @@ async def _accept(
     correlation_id = _correlation_id(request)
     recorded = await gw.committer.record(target.property_id, items, correlation_id)
     stored, duplicates = recorded.stored, recorded.duplicates
-    EVENTS.labels("stored").inc(len(stored))
-    EVENTS.labels("duplicate").inc(duplicates)
-    logger.info(
-        "webhook accepted: %d stored, %d duplicate",
-        len(stored),
-        duplicates,
-        extra={
-            "property_id": str(target.property_id),
-            "correlation_id": correlation_id,
-            "event_ids": [str(event_id) for event_id in stored],
-            "booking_ids": [i.booking_id for i in items],
-        },
-    )
-    return JSONResponse(
-        {
-            "status": "stored" if stored else "duplicate",
-            "stored": len(stored),
-            "duplicates": duplicates,
-            "event_ids": [str(event_id) for event_id in stored],
-        }
-    )
+    _STORED.inc(len(stored))
+    _DUPLICATE.inc(duplicates)
+    event_ids = [str(event_id) for event_id in stored]
+    if logger.isEnabledFor(logging.INFO):  # its fields are built only when logged
+        logger.info(
+            "webhook accepted: %d stored, %d duplicate",
+            len(stored),
+            duplicates,
+            extra={
+                "property_id": str(target.property_id),
+                "correlation_id": correlation_id,
+                "event_ids": event_ids,
+                "booking_ids": [i.booking_id for i in items],
+            },
+        )
+    answer = {
+        "status": "stored" if stored else "duplicate",
+        "stored": len(stored),
+        "duplicates": duplicates,
+        "event_ids": event_ids,
+    }
+    return Response(to_json(answer), media_type="application/json")
 
 
 async def _authenticated_target(request: Request, gw: Gateway) -> WebhookTarget:
@@ -247,6 +259,6 @@ def _counted(
             # for the server to log a second time.
             return unexpected(request, exc)
         finally:
-            REQUESTS.labels(version, status).inc()
+            _requests(version, status).inc()
 
     return endpoint
