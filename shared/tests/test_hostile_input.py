@@ -8,11 +8,12 @@ import json
 import logging
 
 import pytest
+from channel_sync import json_input
 from channel_sync.inbound import parse_beds24_time
 from channel_sync.json_input import UnsafeJson, check_value, parse_json
+from channel_sync.logging import TRACEBACK_CHARS, configure_logging
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from channel_sync.logging import TRACEBACK_CHARS, configure_logging
 
 
 @pytest.mark.parametrize(
@@ -87,8 +88,9 @@ _values = st.recursive(
     | st.integers(min_value=-(2**64), max_value=2**64)
     | st.floats()
     | st.text(alphabet=st.characters(codec=None, blacklist_categories=()), max_size=8),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
     max_leaves=30,
 )
 
@@ -106,8 +108,6 @@ def _refusal(value: object, max_depth: int) -> str | None:
 def test_the_quick_check_and_the_full_walk_agree(value: object, max_depth: int) -> None:
     """check_value walks once without paths and, only on trouble, again to say where: both
     walks must agree on every value (lone surrogates, NUL, non-finite, big ints, depth)."""
-    from channel_sync import json_input
-
     quick = json_input._holdable(value, max_depth)
     try:
         json_input._raise_first_problem(value, max_depth)
