@@ -4,10 +4,12 @@ same load generator, same load (prints figures, never asserts).
 1. Closed loop, wrk (2 threads, 32 connections, BENCH_GW_SECONDS each, every request a new
    booking of about 1.6 KB): requests/s, p50 and p99 of the gateway and of the naive
    baseline (`naive_gateway.py`: one INSERT and one confirmed publish per request), and
-   their ratio. BENCH_GW_ROUNDS rounds (default 3) alternate the two, so a machine whose
-   load drifts during the run weighs on both alike; the medians are compared. Beside them,
-   the CPU each request cost the server process and its own Postgres backends: a figure
-   that other load on the machine hardly moves.
+   their ratio. (The naive baseline publishes to a classic queue, the gateway to the
+   project's quorum queues, which cost the broker more per message.) BENCH_GW_ROUNDS
+   rounds (default 3) alternate the two, so a machine whose load drifts during the run
+   weighs on both alike; the medians are compared. Beside them,
+   the CPU each request cost the server process, its own Postgres backends and RabbitMQ:
+   figures that other load on the machine moves far less than the rates.
 2. Open loop at BENCH_GW_RATE requests/s (default 1,000) for BENCH_GW_OPEN_SECONDS, from
    `bench/open_loop.py` in its own process: requests are sent on schedule whether or not
    earlier ones were answered, and latency counts from the scheduled time, so a slow server
@@ -109,18 +111,28 @@ async def _backends(dsn: str, application_name: str) -> list[int]:
     return [r["pid"] for r in rows]
 
 
+def _broker_pids() -> list[int]:
+    """RabbitMQ's Erlang VM on this machine (its CPU is shared by whatever publishes)."""
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "beam.smp"]
+
+
 async def measured_wrk(url: str, server_pid: int, dsn: str, name: str) -> dict[str, float]:
-    """`wrk`, plus the CPU per request (µs) of the server process and of its Postgres
-    backends (a backend opened during the run counts from zero)."""
+    """`wrk`, plus the CPU per request (µs) of the server process, of its Postgres
+    backends (a backend opened during the run counts from zero) and of the broker."""
     server_before = _cpu_s([server_pid])
     db_before = _cpu_s(await _backends(dsn, name))
+    broker_before = _cpu_s(_broker_pids())
     result = await wrk(url)
     served = result["requests"] or 1.0
+    broker_after = _cpu_s(_broker_pids())
     db_after = _cpu_s(await _backends(dsn, name))
     result["server_us"] = (
         (sum(_cpu_s([server_pid]).values()) - sum(server_before.values())) / served * 1e6
     )
     result["db_us"] = sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items()) / served * 1e6
+    result["broker_us"] = (
+        sum(t - broker_before.get(pid, 0.0) for pid, t in broker_after.items()) / served * 1e6
+    )
     return result
 
 
@@ -229,7 +241,8 @@ async def main() -> None:
             )
             say(
                 f"             CPU per request: server {_median(r, 'server_us'):4.0f} µs, "
-                f"its Postgres backends {_median(r, 'db_us'):4.0f} µs"
+                f"its Postgres backends {_median(r, 'db_us'):4.0f} µs, "
+                f"RabbitMQ {_median(r, 'broker_us'):4.0f} µs"
             )
         ratio = _median(runs["gateway"], "rps") / _median(runs["naive"], "rps")
         say(f"    gateway / naive throughput: {ratio:.2f}x")
