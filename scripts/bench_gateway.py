@@ -4,8 +4,8 @@ same load generator, same load (prints figures, never asserts).
 1. Closed loop, wrk (2 threads, 32 connections, BENCH_GW_SECONDS each, every request a new
    booking of about 1.6 KB): requests/s, p50 and p99 of the gateway and of the naive
    baseline (`naive_gateway.py`: one INSERT and one confirmed publish per request), and
-   their ratio. (The naive baseline publishes to a classic queue, the gateway to the
-   project's quorum queues, which cost the broker more per message.) BENCH_GW_ROUNDS
+   their ratio. Both publish to quorum queues, as the project's topology declares them.
+   BENCH_GW_ROUNDS
    rounds (default 3) alternate the two, so a machine whose load drifts during the run
    weighs on both alike; the medians are compared. Beside them,
    the CPU each request cost the server process, its own Postgres backends and RabbitMQ:

@@ -1,6 +1,7 @@
 """The naive baseline of the gateway benchmark (bench code, never deployed): per request one
 INSERT of the body and one publish awaited with its confirm, nothing else (no
-authentication, validation, dedupe or correlation).
+authentication, validation, dedupe or correlation). It publishes to a quorum queue, as the
+project's topology does.
 
     DATABASE_URL=... RABBITMQ_URL=... uvicorn naive_gateway:app --port 18181
 """
@@ -30,7 +31,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
     )
     connection = await aio_pika.connect_robust(os.environ["RABBITMQ_URL"])
     channel = await connection.channel(publisher_confirms=True)
-    await channel.declare_queue(QUEUE, durable=True)
+    # A quorum queue, like every queue of the project's topology: both servers pay the
+    # broker for the same durability.
+    await channel.declare_queue(QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
     try:
         yield {"pool": pool, "channel": channel}
     finally:
