@@ -100,6 +100,8 @@ async def test_bad_calendar_items_fail_per_item(api: Api) -> None:
     assert answer.status_code == 201
     assert [r["success"] for r in answer.json()] == [False, False, False, False, True]
     assert (await api.http.get("/inventory/rooms/calendar?roomId=1,2")).status_code == 400
+    no_end = await api.http.get("/inventory/rooms/calendar", params={"startDate": "2031-01-01"})
+    assert no_end.status_code == 400 and "required" in no_end.json()["error"]
 
 
 async def test_properties_with_and_without_rooms(api: Api) -> None:

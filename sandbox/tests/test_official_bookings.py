@@ -99,6 +99,39 @@ async def test_enumerated_fields_carry_listed_values(
     assert "lang" in [e["field"] for e in bad[1]["errors"]]
 
 
+async def test_every_new_booking_field_is_stored_and_the_read_only_ones_shown(
+    api: Api,
+) -> None:
+    """newBooking's fields are taken (none "ignored") and read back; nullable ones take
+    null; the booking schema's read-only fields are shown and a write leaves them alone."""
+    room = api.prop.room_ids[0]
+    written = {
+        "voucher": "V-1",
+        "groupNote": "wedding party",
+        "flagColor": "ff0000",
+        "flagText": "VIP",
+        "refererEditable": "phone",
+        "rateDescription": "non-refundable",
+        "invoiceeId": 1234567,
+        "stripeToken": None,
+        "pcibookingToken": None,
+        "apiMessage": "made by the PMS",
+        "country2": None,
+    }
+    made = await post(api, [stay(room, **written, statusCode=9, reference="R-9")])
+    assert made[0]["success"] and not made[0].get("warnings"), made[0]
+    booking = (await api.http.get("/bookings", params={"id": made[0]["new"]["id"]})).json()
+    shown = booking["data"][0]
+    assert {k: shown[k] for k in written} == written
+    assert (shown["statusCode"], shown["offerId"], shown["reference"]) == (0, 0, "")
+    assert shown["allowCancellation"]["type"] == "propertyDefault"
+    assert shown["allowReview"] == "default"
+
+    bad = await post(api, [stay(room, flagColor="red"), stay(room, invoiceeId="x")])
+    assert [e["field"] for e in bad[0]["errors"]] == ["flagColor"]
+    assert [e["field"] for e in bad[1]["errors"]] == ["invoiceeId"]
+
+
 async def test_make_group_joins_the_new_bookings_of_one_call(api: Api) -> None:
     double, single = api.prop.room_ids
     group = {"actions": {"makeGroup": True}}

@@ -17,6 +17,8 @@ def get_calendar(call: Call) -> Answer:
     state = call.sandbox.state
     room_ids = int_list(call, "roomId")
     property_ids = int_list(call, "propertyId")
+    if not {"startDate", "endDate"} <= {key for key, _ in call.query}:
+        raise Refused(400, "startDate and endDate are required")  # as the official file says
     start = query_date(call, "startDate", date.today())
     end = query_date(call, "endDate", start)
     if end < start or (end - start).days > 3 * 366:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -156,13 +157,44 @@ STR_FIELDS = frozenset(
         "arrivalTime",
         "lang",
         *(f"custom{i}" for i in range(1, 11)),
+        # The rest of the official newBooking's text fields.
+        "voucher",
+        "groupNote",
+        "flagColor",
+        "flagText",
+        "refererEditable",
+        "rateDescription",
+        "stripeToken",
+        "pcibookingToken",
+        "apiMessage",
     }
 )
-INT_FIELDS = frozenset({"numAdult", "numChild", "roomQty", "unitId", "masterId", "apiSourceId"})
+INT_FIELDS = frozenset(
+    {"numAdult", "numChild", "roomQty", "unitId", "masterId", "apiSourceId", "invoiceeId"}
+)
+# May be written as null (the official file marks them nullable).
+NULLABLE = frozenset(
+    {"masterId", "unitId", "invoiceeId", "groupNote", "country2", "stripeToken", "pcibookingToken"}
+)
+# "Must be a 6 character hexadecimal color or an empty string."
+_HEX_COLOR = frozenset("0123456789abcdefABCDEF")
 NUM_FIELDS = frozenset({"price", "deposit", "tax", "commission"})
 LIST_FIELDS = frozenset({"infoItems", "invoiceItems"})
+# What the official booking schema shows beyond newBooking, with the values a booking
+# made through the API starts with; read-only here (a write leaves them as they are).
+READ_ONLY_DEFAULTS: dict[str, Any] = {
+    "statusCode": 0,
+    "offerId": 0,
+    "reference": "",
+    "allowChannelUpdate": "all",
+    "allowAutoAction": "enable",
+    "allowReview": "default",
+    "allowCancellation": {"type": "propertyDefault", "daysBeforeArrivalValue": None},
+}
 # Read-only: `bookingGroup` is derived from `masterId` (see booking_groups).
-READ_ONLY = frozenset({"bookingTime", "modifiedTime", "cancelTime", "bookingGroup"})
+READ_ONLY = frozenset(
+    {"bookingTime", "modifiedTime", "cancelTime", "bookingGroup", *READ_ONLY_DEFAULTS}
+)
 # What a `twoNoPersonalData` webhook leaves out.
 PERSONAL_FIELDS = frozenset(
     {
@@ -238,6 +270,7 @@ def blank_booking() -> dict[str, Any]:
         "invoiceItems": [],
     }
     booking.update({name: "" for name in sorted(STR_FIELDS)})
+    booking.update(invoiceeId=None, **copy.deepcopy(READ_ONLY_DEFAULTS))
     # Enumerations start at a listed value: API-made bookings are `direct`.
     booking.update(subStatus="none", lang="en", channel="direct")
     return booking
@@ -245,16 +278,18 @@ def blank_booking() -> dict[str, Any]:
 
 def check_field(key: str, value: Any) -> tuple[Any, str | None]:
     """(normalised value, None) or (None, Beds24-style message)."""
+    if value is None and key in NULLABLE:
+        return None, None
     if key in STR_FIELDS:
         if not isinstance(value, str):
             return None, "must be a string"
+        if key == "flagColor" and value and not (len(value) == 6 and set(value) <= _HEX_COLOR):
+            return None, "must be a 6 character hexadecimal color or empty"
         if key in ENUMS and value not in ENUMS[key]:
             return None, "is not one of the values Beds24 lists"
         limit = MAX_LENGTH.get(key, 255)
         return (value, None) if len(value) <= limit else (None, f"longer than {limit}")
     if key in INT_FIELDS:
-        if value is None and key in ("masterId", "unitId"):
-            return None, None
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             return None, "must be a whole number >= 0"
         if key == "roomQty" and value < 1:
