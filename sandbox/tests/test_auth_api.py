@@ -25,6 +25,22 @@ async def test_setup_token_and_details_shapes(beds24_sandbox: SandboxHandle) -> 
 
         good = await http.get("/authentication/details", headers={"token": token.json()["token"]})
         assert good.status_code == 200 and good.json()["validToken"] is True
+        details = good.json()["token"]
+        # Every field of the official tokenDetails, the device named at setup included.
+        assert set(details) == {
+            "ownerId",
+            "expiresIn",
+            "created",
+            "scopes",
+            "deviceName",
+            "linkedProperties",
+            "onlyPropertyId",
+            "whiteListOnly",
+            "whiteList",
+        }
+        assert details["deviceName"] == "t" and details["onlyPropertyId"] is None
+        assert 3590 <= details["expiresIn"] <= 3600 and details["created"].endswith("Z")
+        assert good.json()["diagnostics"]["requestIp"] == "127.0.0.1"
         bad = await http.get("/authentication/details", headers={"token": "nope"})
         assert bad.status_code == 200 and bad.json() == {"validToken": False}
 

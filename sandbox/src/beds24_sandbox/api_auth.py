@@ -17,6 +17,7 @@ def auth_setup(call: Call) -> Answer:
     if not account.pool.can_afford(credits.AUTH_COST):
         account.pool.refuse()
         raise Refused(429, "Credit limit exceeded (five minute limit)")
+    account.device_name = call.request.headers.get("deviceName", "")[:100]
     token, expires_in = state.issue_token(account)
     body = {"token": token, "expiresIn": expires_in, "refreshToken": account.refresh_token}
     return Answer(200, body, cost=credits.AUTH_COST)
@@ -49,15 +50,23 @@ def auth_details(call: Call) -> Answer:
     account = state.account_for_token(token)
     if account is None:  # Beds24 answers 200 even for a bad token
         return Answer(200, {"validToken": False})
-    expires = state.tokens[token].expires_at - time.monotonic()
+    issued = state.tokens[token]
+    client = call.request.client
     return Answer(
         200,
         {
             "validToken": True,
             "token": {
-                "expiresIn": int(expires),
                 "ownerId": account.id,
+                "expiresIn": int(issued.expires_at - time.monotonic()),
+                "created": issued.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "scopes": ["all:bookings", "all:inventory", "all:properties", "bookings-personal"],
+                "deviceName": account.device_name,
+                "linkedProperties": False,
+                "onlyPropertyId": None,
+                "whiteListOnly": False,
+                "whiteList": [],
             },
+            "diagnostics": {"requestIp": client.host if client else ""},
         },
     )

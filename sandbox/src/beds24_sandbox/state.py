@@ -9,7 +9,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -48,12 +48,14 @@ class Account:
     refresh_token: str
     token_ttl_s: float
     pool: CreditPool
+    device_name: str = ""  # the `deviceName` given when the invite code was redeemed
 
 
 @dataclass
 class Token:
     account_id: int
     expires_at: float
+    created: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
 
 
 @dataclass
