@@ -125,6 +125,53 @@ async def test_a_group_whose_members_arrive_out_of_order_is_one_stay_and_cancels
         assert len({r["room_id"] for r in grown}) == 3
 
 
+async def test_a_booking_beds24_moves_to_another_group_moves_to_that_stay(
+    settings_env: dict[str, str], db: asyncpg.Pool, beds24_sandbox: SandboxHandle
+) -> None:
+    async with stack(beds24_sandbox) as gateway_url:
+        site = await connect(
+            db,
+            beds24_sandbox,
+            gateway_url,
+            name="Regroup Hotel",
+            rooms=("101", "102", "103", "104"),
+            credit_limit=1000,
+        )
+        first = await beds24_sandbox.guest_group(group_rooms(site, 2), ARRIVAL, DEPARTURE)
+        other = await beds24_sandbox.guest_group(group_rooms(site, 2), ARRIVAL, DEPARTURE)
+        rooms = await wait_for(lambda: held(db, site.property_id, 4), what="four rooms held")
+        stay_of = {r["beds24_booking_id"]: r["stay_id"] for r in rooms}
+        first_stay, other_stay = stay_of[first[0]["id"]], stay_of[other[0]["id"]]
+        assert first_stay != other_stay
+
+        # Beds24 (its own screens, or the OTA) puts the first group's second room into the
+        # other group: the room follows, into the other group's stay, and stays booked.
+        moved = first[1]["id"]
+        await beds24_sandbox.modify_guest_booking(moved, masterId=other[0]["id"])
+
+        async def regrouped() -> bool:
+            now = {r["beds24_booking_id"]: r for r in await rooms_of(db, site.property_id)}
+            return now[moved]["stay_id"] == other_stay
+
+        await wait_for(regrouped, what="the moved room in the other stay")
+        after = {r["beds24_booking_id"]: r for r in await rooms_of(db, site.property_id)}
+        assert after[moved]["status"] == "confirmed"
+        assert after[moved]["room_id"] == next(
+            r["room_id"] for r in rooms if r["beds24_booking_id"] == moved
+        )
+        assert after[first[0]["id"]]["stay_id"] == first_stay
+        assert {after[b["id"]]["stay_id"] for b in other} == {other_stay}
+        async with db.acquire() as conn:
+            masters = dict(
+                await conn.fetch(
+                    "SELECT id, beds24_master_id FROM stays WHERE property_id = $1",
+                    site.property_id,
+                )
+            )
+        assert masters == {first_stay: first[0]["id"], other_stay: other[0]["id"]}
+        await wait_for(lambda: settled(db, site.property_id, 5), what="every event settled")
+
+
 async def test_a_room_qty_booking_holds_a_room_per_unit_and_follows_its_count(
     settings_env: dict[str, str], db: asyncpg.Pool, beds24_sandbox: SandboxHandle
 ) -> None:

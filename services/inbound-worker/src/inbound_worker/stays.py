@@ -61,6 +61,14 @@ async def _join(
     stay_id: UUID | None = await conn.fetchval(
         "SELECT stay_id FROM reservations WHERE id = $1", reservation_id
     )
+    if stay_id is not None and await _moved_to_another_group(conn, stay_id, booking):
+        logger.info(
+            "Beds24 moved booking %s to group %s: its room leaves stay %s",
+            booking.booking_id,
+            master,
+            stay_id,
+        )
+        stay_id = None
     if stay_id is None:
         stay_id = await conn.fetchval(
             """INSERT INTO stays (property_id, beds24_master_id, channel_reference)
@@ -98,6 +106,24 @@ async def _join(
         members,
     )
     return stay_id
+
+
+async def _moved_to_another_group(conn: Connection, stay_id: UUID, booking: Booking) -> bool:
+    """The reservation's stay is another Beds24 group than the one Beds24 now lists the
+    booking in: a master of its own that the listed group neither is nor names. Without the
+    group's member list nothing is concluded (a stay the PMS made may store a master Beds24
+    did not choose, which `_learn_master` corrects)."""
+    assert booking.group is not None
+    if not booking.group.member_ids:
+        return False
+    stored: int | None = await conn.fetchval(
+        "SELECT beds24_master_id FROM stays WHERE id = $1", stay_id
+    )
+    return (
+        stored is not None
+        and stored != booking.group.master_id
+        and stored not in booking.group.member_ids
+    )
 
 
 async def _join_listed(
