@@ -58,10 +58,14 @@ async def _join(
 ) -> UUID:
     assert booking.group is not None
     master = booking.group.master_id
-    stay_id: UUID | None = await conn.fetchval(
-        "SELECT stay_id FROM reservations WHERE id = $1", reservation_id
+    current = await conn.fetchrow(
+        """SELECT r.stay_id, s.beds24_master_id FROM reservations r
+           LEFT JOIN stays s ON s.id = r.stay_id WHERE r.id = $1""",
+        reservation_id,
     )
-    if stay_id is not None and await _moved_to_another_group(conn, stay_id, booking):
+    stay_id: UUID | None = current["stay_id"] if current else None
+    stored_master: int | None = current["beds24_master_id"] if current else None
+    if stay_id is not None and _moved_to_another_group(stored_master, booking):
         logger.info(
             "Beds24 moved booking %s to group %s: its room leaves stay %s",
             booking.booking_id,
@@ -108,17 +112,14 @@ async def _join(
     return stay_id
 
 
-async def _moved_to_another_group(conn: Connection, stay_id: UUID, booking: Booking) -> bool:
-    """The reservation's stay is another Beds24 group than the one Beds24 now lists the
-    booking in: a master of its own that the listed group neither is nor names. Without the
-    group's member list nothing is concluded (a stay the PMS made may store a master Beds24
-    did not choose, which `_learn_master` corrects)."""
+def _moved_to_another_group(stored: int | None, booking: Booking) -> bool:
+    """The reservation's stay (master `stored`) is another Beds24 group than the one Beds24
+    now lists the booking in: a master of its own that the listed group neither is nor
+    names. Without the group's member list nothing is concluded (a stay the PMS made may
+    store a master Beds24 did not choose, which `_learn_master` corrects)."""
     assert booking.group is not None
     if not booking.group.member_ids:
         return False
-    stored: int | None = await conn.fetchval(
-        "SELECT beds24_master_id FROM stays WHERE id = $1", stay_id
-    )
     return (
         stored is not None
         and stored != booking.group.master_id
