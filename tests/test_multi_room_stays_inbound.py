@@ -300,3 +300,45 @@ async def test_a_room_of_a_room_qty_booking_cancelled_in_the_pms_lowers_its_coun
 
 async def _equals(probe: Any, expected: int) -> bool:
     return bool(await probe() == expected)
+
+
+async def test_rooms_deleted_in_the_pms_from_a_room_qty_booking_lower_its_count_in_beds24(
+    settings_env: dict[str, str], db: asyncpg.Pool, beds24_sandbox: SandboxHandle
+) -> None:
+    """A front desk that deletes a room instead of cancelling it: room 2..n of a roomQty
+    booking has no Beds24 booking of its own, so only the booking's count can say it."""
+    async with stack(beds24_sandbox) as gateway_url:
+        site = await connect(
+            db,
+            beds24_sandbox,
+            gateway_url,
+            name="Delete Hotel",
+            rooms=("101", "102", "103"),
+            credit_limit=1000,
+        )
+        made = await beds24_sandbox.guest_booking(site.room_id, ARRIVAL, DEPARTURE, roomQty=3)
+        _, second, third = await wait_for(
+            lambda: held(db, site.property_id, 3), what="three rooms held"
+        )
+
+        async def count_in_beds24() -> int:
+            return int((await beds24_sandbox.booking(made["id"]))["roomQty"])
+
+        async with db.acquire() as conn:
+            await conn.execute("DELETE FROM reservations WHERE id = $1", third["id"])
+        await wait_for(lambda: _equals(count_in_beds24, 2), what="roomQty 2 in Beds24")
+        async with db.acquire() as conn:
+            await conn.execute("DELETE FROM reservations WHERE id = $1", second["id"])
+        await wait_for(lambda: _equals(count_in_beds24, 1), what="roomQty 1 in Beds24")
+        assert (await beds24_sandbox.booking(made["id"]))["status"] != "cancelled"
+        await wait_for(lambda: settled(db, site.property_id, 1), what="every event settled")
+
+        # A later change in Beds24 (roomQty 1) leaves the one room the PMS still holds.
+        await beds24_sandbox.modify_guest_booking(made["id"], numAdult=3)
+
+        async def adults_applied() -> list[asyncpg.Record] | None:
+            rows = await rooms_of(db, site.property_id)
+            return rows if rows and rows[0]["adults"] == 3 else None
+
+        rows = await wait_for(adults_applied, what="the Beds24 change applied")
+        assert [(r["beds24_qty_index"], r["status"]) for r in rows] == [(None, "confirmed")]

@@ -40,6 +40,7 @@ from outbound_worker.pms_state import (
     Reservation,
     load_reservations,
     mark_pushed,
+    qty_rooms_held,
     store_booking_id,
 )
 from outbound_worker.unknown_creates import UnknownCreate
@@ -60,6 +61,8 @@ class BookingWork:
     event_ids: list[UUID]
     # The Beds24 id the events knew of: all that is left of a reservation deleted since.
     known_booking_id: int | None = None
+    # For a deleted room 2..n of a roomQty booking: that booking (its count must drop).
+    known_qty_booking_id: int | None = None
     stay_id: UUID | None = None  # the multi-room stay it is a room of (`stay_groups`)
 
 
@@ -90,6 +93,14 @@ class BookingSync:
         async with self._pool.acquire() as conn:
             state = await load_reservations(conn, ids)
             noted = await pending_creates.pending(conn, ids)
+            qty_held = await qty_rooms_held(
+                conn,
+                [
+                    w.known_qty_booking_id
+                    for w in works
+                    if w.known_qty_booking_id is not None and w.reservation_id not in state
+                ],
+            )
         outcomes: Outcomes = {}
         booking_ids = {w.reservation_id: _known_booking_id(w, state) for w in works}
         unknown = [
@@ -123,6 +134,7 @@ class BookingSync:
                     state.get(work.reservation_id),
                     booking_ids[work.reservation_id],
                     work.reservation_id in noted,
+                    qty_held,
                 )
             except Unmappable as exc:
                 outcomes |= same_outcome(work.event_ids, PermanentError(str(exc)))
@@ -279,12 +291,20 @@ def _known_booking_id(work: BookingWork, state: dict[UUID, Reservation]) -> int 
 
 
 def _plan(
-    work: BookingWork, res: Reservation | None, booking_id: int | None, create_pending: bool
+    work: BookingWork,
+    res: Reservation | None,
+    booking_id: int | None,
+    create_pending: bool,
+    qty_held: dict[int, int],
 ) -> _Send | str:
-    """What to send for this reservation, or why nothing needs sending."""
+    """What to send for this reservation, or why nothing needs sending. `qty_held`: the
+    rooms still held of each roomQty booking a deleted extra room belonged to."""
     if res is not None and res.qty_booking_id is not None:  # an extra room of a roomQty booking
         booking = res.qty_booking_id
         return _Send(work, rooms_item(booking, res.qty_rooms or 0), False, booking_id=booking)
+    if res is None and (qty_booking := work.known_qty_booking_id) is not None:  # deleted
+        rooms = qty_held.get(qty_booking, 0)
+        return _Send(work, rooms_item(qty_booking, rooms), False, booking_id=qty_booking)
     if res is not None and res.status == "cancelled" and res.qty_rooms and booking_id:
         return _Send(work, rooms_item(booking_id, res.qty_rooms), False, booking_id=booking_id)
     if res is None:

@@ -158,6 +158,8 @@ class OutboundHandler:
             booking.event_ids.append(event.id)
             if isinstance(payload.get("beds24_booking_id"), int):
                 booking.known_booking_id = payload["beds24_booking_id"]
+            if isinstance(payload.get("beds24_qty_booking_id"), int):
+                booking.known_qty_booking_id = payload["beds24_qty_booking_id"]
             return None
         if event.entity_type == "availability" and payload.get("beds24_room_id"):
             try:

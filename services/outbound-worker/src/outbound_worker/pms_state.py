@@ -97,6 +97,23 @@ async def load_reservations(conn: Connection, ids: list[UUID]) -> dict[UUID, Res
     }
 
 
+async def qty_rooms_held(conn: Connection, booking_ids: list[int]) -> dict[int, int]:
+    """Rooms still held (not cancelled) of each roomQty booking: its first room (the
+    reservation with that `beds24_booking_id`) and its rooms 2..n. Counted as
+    `load_reservations` counts them for a room that still exists."""
+    if not booking_ids:
+        return {}
+    rows = await conn.fetch(
+        """SELECT b.id, count(x.id) FILTER (WHERE x.status <> 'cancelled') AS rooms
+           FROM unnest($1::bigint[]) AS b(id)
+           LEFT JOIN reservations x
+             ON x.beds24_booking_id = b.id OR x.beds24_qty_booking_id = b.id
+           GROUP BY b.id""",
+        booking_ids,
+    )
+    return {row["id"]: row["rooms"] for row in rows}
+
+
 async def availability(
     conn: Connection, property_id: UUID, beds24_room_id: str, nights: list[date]
 ) -> dict[date, int]:

@@ -3,7 +3,7 @@
 --
 -- The one home of this function. Its watch list (the OLD/NEW row compared below) is
 -- channel_sync.pms_fields.OUTBOUND_COLUMNS: shared/tests/test_pms_fields.py fails if not.
--- Installed by migration 0006; a change here needs a new migration that installs it again
+-- Installed by migration 0013 (first by 0006); a change here needs a new migration that installs it again
 -- (op.execute(capture_reservation_sql())), names the file's new CAPTURE_RESERVATION_SHA256
 -- and keeps the text it replaces for its downgrade (a test checks the digest).
 CREATE OR REPLACE FUNCTION channel_sync_capture_reservation() RETURNS trigger
@@ -51,6 +51,11 @@ BEGIN
 
     IF event_type IS NULL THEN
         NULL;  -- from Beds24: no booking event
+    ELSIF TG_OP = 'DELETE' AND OLD.beds24_qty_booking_id IS NOT NULL THEN
+        -- Room 2..n of a roomQty booking: Beds24 has no booking of its own for it, only
+        -- that booking's count, which the outbound worker sends from the rooms left.
+        PERFORM channel_sync_record_qty_room_deleted(
+            OLD.id, OLD.property_id, OLD.beds24_qty_booking_id);
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM channel_sync_record_booking_change(
             OLD.id, OLD.property_id, event_type, OLD.beds24_booking_id);
