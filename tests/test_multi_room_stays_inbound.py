@@ -257,27 +257,17 @@ async def test_a_room_of_a_room_qty_booking_cancelled_in_the_pms_lowers_its_coun
     settings_env: dict[str, str], db: asyncpg.Pool, beds24_sandbox: SandboxHandle
 ) -> None:
     async with stack(beds24_sandbox) as gateway_url:
-        site = await connect(
-            db,
-            beds24_sandbox,
-            gateway_url,
-            name="Count Hotel",
-            rooms=("101", "102", "103"),
-            credit_limit=1000,
-        )
-        made = await beds24_sandbox.guest_booking(site.room_id, ARRIVAL, DEPARTURE, roomQty=3)
-        first, second, third = await wait_for(
-            lambda: held(db, site.property_id, 3), what="three rooms held"
+        site, made, (first, second, third) = await _room_qty_booking_of_three(
+            db, beds24_sandbox, gateway_url, "Count Hotel"
         )
         async with db.acquire() as conn:  # the front desk cancels room 2 only
             await conn.execute(
                 "UPDATE reservations SET status = 'cancelled' WHERE id = $1", second["id"]
             )
 
-        async def count_in_beds24() -> int:
-            return int((await beds24_sandbox.booking(made["id"]))["roomQty"])
-
-        await wait_for(lambda: _equals(count_in_beds24, 2), what="roomQty 2 in Beds24")
+        await wait_for(
+            lambda: _room_qty_is(beds24_sandbox, made["id"], 2), what="roomQty 2 in Beds24"
+        )
         assert (await beds24_sandbox.booking(made["id"]))["status"] != "cancelled"
 
         # A later change in Beds24 (roomQty 2) keeps room 2 cancelled and rooms 1 and 3 held.
@@ -298,8 +288,21 @@ async def test_a_room_of_a_room_qty_booking_cancelled_in_the_pms_lowers_its_coun
         assert after[0]["room_id"] == first["room_id"]
 
 
-async def _equals(probe: Any, expected: int) -> bool:
-    return bool(await probe() == expected)
+async def _room_qty_booking_of_three(
+    db: asyncpg.Pool, beds24_sandbox: SandboxHandle, gateway_url: str, name: str
+) -> tuple[Site, dict[str, Any], list[asyncpg.Record]]:
+    """A connected hotel of three rooms, a guest's roomQty-3 booking of it, and the three
+    PMS rooms it holds once applied (room 1 first)."""
+    site = await connect(
+        db, beds24_sandbox, gateway_url, name=name, rooms=("101", "102", "103"), credit_limit=1000
+    )
+    made = await beds24_sandbox.guest_booking(site.room_id, ARRIVAL, DEPARTURE, roomQty=3)
+    rooms = await wait_for(lambda: held(db, site.property_id, 3), what="three rooms held")
+    return site, made, rooms
+
+
+async def _room_qty_is(beds24_sandbox: SandboxHandle, booking_id: int, expected: int) -> bool:
+    return int((await beds24_sandbox.booking(booking_id))["roomQty"]) == expected
 
 
 async def test_rooms_deleted_in_the_pms_from_a_room_qty_booking_lower_its_count_in_beds24(
@@ -308,28 +311,20 @@ async def test_rooms_deleted_in_the_pms_from_a_room_qty_booking_lower_its_count_
     """A front desk that deletes a room instead of cancelling it: room 2..n of a roomQty
     booking has no Beds24 booking of its own, so only the booking's count can say it."""
     async with stack(beds24_sandbox) as gateway_url:
-        site = await connect(
-            db,
-            beds24_sandbox,
-            gateway_url,
-            name="Delete Hotel",
-            rooms=("101", "102", "103"),
-            credit_limit=1000,
+        site, made, (_, second, third) = await _room_qty_booking_of_three(
+            db, beds24_sandbox, gateway_url, "Delete Hotel"
         )
-        made = await beds24_sandbox.guest_booking(site.room_id, ARRIVAL, DEPARTURE, roomQty=3)
-        _, second, third = await wait_for(
-            lambda: held(db, site.property_id, 3), what="three rooms held"
-        )
-
-        async def count_in_beds24() -> int:
-            return int((await beds24_sandbox.booking(made["id"]))["roomQty"])
 
         async with db.acquire() as conn:
             await conn.execute("DELETE FROM reservations WHERE id = $1", third["id"])
-        await wait_for(lambda: _equals(count_in_beds24, 2), what="roomQty 2 in Beds24")
+        await wait_for(
+            lambda: _room_qty_is(beds24_sandbox, made["id"], 2), what="roomQty 2 in Beds24"
+        )
         async with db.acquire() as conn:
             await conn.execute("DELETE FROM reservations WHERE id = $1", second["id"])
-        await wait_for(lambda: _equals(count_in_beds24, 1), what="roomQty 1 in Beds24")
+        await wait_for(
+            lambda: _room_qty_is(beds24_sandbox, made["id"], 1), what="roomQty 1 in Beds24"
+        )
         assert (await beds24_sandbox.booking(made["id"]))["status"] != "cancelled"
         await wait_for(lambda: settled(db, site.property_id, 1), what="every event settled")
 
