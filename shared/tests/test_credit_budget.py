@@ -67,7 +67,7 @@ async def test_low_without_waiting_raises_retry_after_the_reset(db: asyncpg.Pool
 
 async def test_low_waits_for_the_reset_when_allowed(db: asyncpg.Pool) -> None:
     waits: list[bool] = []
-    budget = CreditBudget(db, reserve=5, max_wait_s=5, on_wait=lambda: waits.append(True))
+    budget = CreditBudget(db, reserve=5, max_wait_s=5, on_wait=lambda s: waits.append(s > 0))
     resets_at = datetime.now(UTC) + timedelta(seconds=0.3)
     await budget.record(ACCOUNT, CreditStatus(Decimal(1), resets_at))
     await budget.spend(ACCOUNT)
@@ -77,7 +77,7 @@ async def test_low_waits_for_the_reset_when_allowed(db: asyncpg.Pool) -> None:
 
 async def test_stop_waiting_releases_a_waiting_call(db: asyncpg.Pool) -> None:
     reached = asyncio.Event()
-    budget = CreditBudget(db, reserve=5, max_wait_s=60, on_wait=reached.set)
+    budget = CreditBudget(db, reserve=5, max_wait_s=60, on_wait=lambda _: reached.set())
     resets_at = datetime.now(UTC) + timedelta(seconds=30)
     await budget.record(ACCOUNT, CreditStatus(Decimal(1), resets_at))
     waiting = asyncio.create_task(budget.spend(ACCOUNT))

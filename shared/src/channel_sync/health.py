@@ -27,11 +27,14 @@ def health_routes(readiness: ReadinessCheck, liveness: LivenessCheck | None = No
 
     async def readyz(_: Request) -> Response:
         checks = await readiness()
+        stuck = liveness() if liveness is not None else []
+        if liveness is not None:
+            checks["progress"] = not stuck
         ready = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
+        if stuck:
+            body["stuck"] = stuck
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -14,10 +14,22 @@ EVENTS_RELAYED = Counter(
     "Stored events published by a relay, by direction",
     ["direction"],
 )
+STALLED_EVENTS = Counter(
+    "channel_sync_stalled_events_total",
+    "Events found `processing` untouched for too long by a relay's sweep, by direction and "
+    "what became of them (requeued for the relay, or failed: out of attempts)",
+    ["direction", "outcome"],
+)
 RELAY_FAILURES = Counter(
     "channel_sync_relay_failures_total",
     "Relay rounds that could not publish, by direction",
     ["direction"],
+)
+BATCH_EVENTS = Histogram(
+    "channel_sync_batch_events",
+    "Events per batch of a batching consumer, by queue",
+    ["queue"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
 )
 HANDLER_SECONDS = Histogram(
     "channel_sync_handler_seconds",

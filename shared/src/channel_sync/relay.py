@@ -93,6 +93,8 @@ class Relay:
             pass  # a full batch: there may be more
         async with self._pool.acquire() as conn:
             sweep = await self._events.requeue_stalled(conn, self._direction, self._stalled_after_s)
+        metrics.STALLED_EVENTS.labels(str(self._direction), "requeued").inc(sweep.requeued)
+        metrics.STALLED_EVENTS.labels(str(self._direction), "failed").inc(sweep.failed)
         if sweep.failed:
             logger.error("%d stalled event(s) failed: out of attempts", sweep.failed)
         if sweep.requeued:

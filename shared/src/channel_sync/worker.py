@@ -23,11 +23,12 @@ from typing import Any
 import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from channel_sync.amqp.consumer import EventConsumer
+from channel_sync.amqp.consumer import Consumer
 from channel_sync.amqp.link import BROKER_UNAVAILABLE, BrokerLink
 from channel_sync.db import create_pool, is_database_unavailable, ping
 from channel_sync.events import Direction
 from channel_sync.health import health_server, serve_until
+from channel_sync.progress import stalled_of
 from channel_sync.relay import Relay
 from channel_sync.settings import CommonSettings
 from channel_sync.supervision import LoopHealth, backoff_s
@@ -107,7 +108,7 @@ async def _pool_when_reachable(settings: CommonSettings) -> asyncpg.Pool:
 async def run_until_stopped(
     stop: asyncio.Event,
     infra: Infra,
-    consumer: EventConsumer,
+    consumer: Consumer,
     loops: dict[str, Loop],
     *,
     health_at: tuple[str, int] | None,
@@ -136,7 +137,12 @@ async def run_until_stopped(
     server_task = None
     if health_at is not None:
         host, port = health_at
-        server = health_server(readiness, host=host, port=port, liveness=health.stuck)
+        server = health_server(
+            readiness,
+            host=host,
+            port=port,
+            liveness=lambda: health.stuck() + stalled_of([consumer.progress]),
+        )
         server_task = asyncio.create_task(serve_until(server, stop), name="health")
     crashed = False
     try:
@@ -165,7 +171,7 @@ async def run_until_stopped(
         raise LoopEnded("a background loop ended while the worker ran; see the log")
 
 
-async def _start_consumer(consumer: EventConsumer, link: BrokerLink, stop: asyncio.Event) -> None:
+async def _start_consumer(consumer: Consumer, link: BrokerLink, stop: asyncio.Event) -> None:
     """Start the consumer once the link is up; a failed start is tried again."""
     failures = 0
     while not stop.is_set():

@@ -19,6 +19,7 @@ from channel_sync.amqp.topology import INBOUND
 from channel_sync.beds24.accounts import Beds24Clients
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.events import Direction
+from channel_sync.lag import LagReport
 from channel_sync.worker import Loop, open_infra, run_until_stopped
 
 from inbound_worker.beds24_bookings import Beds24Bookings
@@ -51,7 +52,8 @@ async def run(settings: InboundSettings, stop: asyncio.Event, *, serve_health: b
                 prefetch=settings.prefetch,
             )
             relay = infra.relay(Direction.INBOUND, poll_interval_s=settings.relay_poll_interval_s)
-            loops: dict[str, Loop] = {relay.name: relay.run}
+            lag = LagReport(pool, Direction.INBOUND)
+            loops: dict[str, Loop] = {relay.name: relay.run, lag.name: lag.run}
             if settings.poll_enabled:
                 poller = Poller(
                     pool,

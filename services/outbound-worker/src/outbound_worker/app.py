@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from channel_sync.amqp.batching import BatchingConsumer
+from channel_sync.amqp.settler import Settler
 from channel_sync.amqp.topology import OUTBOUND
 from channel_sync.beds24.accounts import Beds24Clients
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.events import Direction
+from channel_sync.lag import LagReport
+from channel_sync.progress import WorkProgress
 from channel_sync.worker import open_infra, run_until_stopped
 
 from outbound_worker.availability import AvailabilitySync
-from outbound_worker.batcher import BatchingConsumer
 from outbound_worker.bookings import BookingSync
 from outbound_worker.handler import OutboundHandler
 from outbound_worker.metrics import CREDIT_WAITS
@@ -31,11 +34,18 @@ async def run(
     """Run until `stop` is set, then drain: batches in flight finish, the rest is redelivered."""
     async with open_infra(settings, client_name="outbound-worker") as infra:
         pool = infra.pool
+        progress = WorkProgress(OUTBOUND.name, stall_after_s=settings.stall_after_s)
+
+        def credit_wait(seconds: float) -> None:
+            CREDIT_WAITS.inc()
+            progress.excuse_for(seconds)
+
         budget = CreditBudget(
             pool,
             reserve=settings.credit_reserve,
             max_wait_s=settings.max_credit_wait_s,
-            on_wait=CREDIT_WAITS.inc,
+            on_wait=credit_wait,
+            on_spend=progress.beat,
         )
         clients = Beds24Clients(
             settings.beds24_api_url, budget, timeout_s=settings.beds24_timeout_s
@@ -61,18 +71,24 @@ async def run(
                 window_s=settings.batch_window_ms / 1000,
                 max_batch=settings.batch_max_events,
                 pause=handler.pause_s,
+                batch_timeout_s=settings.batch_timeout_s,
+                progress=progress,
                 channel=None,  # opened once the broker link is up
                 work_queue=OUTBOUND,
-                pool=pool,
-                publisher=infra.link,
-                retry_delays_ms=settings.retry_delays_ms,
+                settler=Settler(
+                    work_queue=OUTBOUND,
+                    pool=pool,
+                    publisher=infra.link,
+                    retry_delays_ms=settings.retry_delays_ms,
+                ),
             )
             relay = infra.relay(Direction.OUTBOUND, poll_interval_s=settings.relay_poll_interval_s)
+            lag = LagReport(pool, Direction.OUTBOUND)
             await run_until_stopped(
                 stop,
                 infra,
                 consumer,
-                {relay.name: relay.run},
+                {relay.name: relay.run, lag.name: lag.run},
                 health_at=(settings.http_host, settings.http_port) if serve_health else None,
                 # A batch waiting for credits goes back to the queue now.
                 on_stopping=[budget.stop_waiting],

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from channel_sync.beds24 import ItemResult
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter
 
-BATCH_EVENTS = Histogram(
-    "channel_sync_outbound_batch_events",
-    "Event messages per outbound batch",
-    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
-)
 BEDS24_WRITES = Counter(
     "channel_sync_outbound_beds24_writes_total",
     "Beds24 write calls (POST /bookings, POST /inventory/rooms/calendar), by kind and outcome",

@@ -25,6 +25,11 @@ class OutboundSettings(CommonSettings):
     max_credit_wait_s: float = Field(default=330.0, ge=0)
     # Room/mapping changes update availability from today this many days ahead.
     availability_horizon_days: int = Field(default=365, ge=1, le=1_000)
+    # A batch running longer is cut off: its events retry (counted).
+    batch_timeout_s: float = Field(default=900.0, gt=0)
+    # Work held this long without moving (no message settled, no Beds24 call, no known
+    # credit wait) fails liveness: the orchestrator restarts the worker.
+    stall_after_s: float = Field(default=180.0, gt=0)
     beds24_timeout_s: float = Field(default=15.0, gt=0)
     relay_poll_interval_s: float = Field(default=2.0, gt=0)
     # Busy with another replica: try again after this long (not counted as an attempt).

@@ -1,10 +1,11 @@
-"""Consumer base: runs a handler per event message and turns its result into an outcome.
+"""Consuming a work queue: a `Subscription` takes each delivered message, holds it (its
+progress tracked) and hands its envelope on; a consumer decides and settles it.
 
-    handler returns            → ack
-    handler raises Permanent   → event `failed` with the reason, message to the DLQ
-    handler raises Transient   → attempt counted; retried after a growing delay through the
-      (or anything else)         retry queues; once attempts reach max_attempts: `failed`, DLQ
-    handler raises RetryAfter  → retried no earlier than it says; counted only if it says so
+Two consumers are built from the same parts (composition, no inheritance):
+- `EventConsumer` runs a handler per event message, within a time bound, and settles the
+  message by the handler's outcome (`Settler`: ack, counted or uncounted retry, DLQ);
+- `BatchingConsumer` (`batching`) gathers messages into batches for one batch handler and
+  settles each message the same way.
 
 The handler owns the happy path (lock the row, skip if done, apply, mark done, commit). The
 consumer only records failures, so an outcome is stored before the message is settled.
@@ -13,59 +14,76 @@ consumer only records failures, so an outcome is stored before the message is se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
 
 from channel_sync import metrics
-from channel_sync.amqp.publisher import EventPublisher, PublishFailed
+from channel_sync.amqp.link import BROKER_UNAVAILABLE
+from channel_sync.amqp.publisher import EventPublisher
+from channel_sync.amqp.settler import Settler
 from channel_sync.amqp.topology import WorkQueue
-from channel_sync.db import DATABASE_ERRORS
-from channel_sync.errors import PermanentError, RetryAfter
+from channel_sync.errors import TransientError
 from channel_sync.events import EventMessage
-from channel_sync.repository import ChannelEventRepository
+from channel_sync.progress import WorkProgress
 
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[EventMessage], Awaitable[None]]
+# Takes a readable message: must settle it (or raise, and it is returned to the queue).
+Deliver = Callable[[AbstractIncomingMessage, EventMessage], Awaitable[None]]
 
 
-def retry_delay_ms(delays_ms: list[int], attempt: int) -> int:
-    """Delay before retry number `attempt` (1-based); the last delay repeats."""
-    return delays_ms[min(max(attempt, 1), len(delays_ms)) - 1]
+class Settles(Protocol):
+    """Settles one message by its handler's outcome (`Settler`)."""
+
+    async def settle(
+        self, message: AbstractIncomingMessage, envelope: EventMessage, error: Exception | None
+    ) -> None: ...
 
 
-def delay_for(delays_ms: list[int], not_before: datetime) -> int:
-    """The shortest configured delay that waits at least until `not_before`."""
-    wanted = (not_before - datetime.now(UTC)).total_seconds() * 1000
-    fitting = [d for d in sorted(delays_ms) if d >= wanted]
-    return fitting[0] if fitting else max(delays_ms)
+# A handler that takes longer is cut off: its event retries (counted), its message moves on.
+HANDLER_TIMEOUT_S = 120.0
 
 
-class EventConsumer:
+class Consumer(Protocol):
+    """What a worker runs: started once the broker link is up, stopped (drained) at the end;
+    its progress feeds liveness."""
+
+    progress: WorkProgress
+
+    @property
+    def consuming(self) -> bool: ...
+
+    async def start(self, channel: AbstractChannel | None = None) -> None: ...
+
+    async def stop(self, drain_timeout_s: float = 20.0) -> None: ...
+
+
+class Subscription:
+    """One consumer registration on a work queue. Every delivered message is held (in
+    `progress`) until its `deliver` ends; an unreadable one is dead-lettered at once; one
+    that `deliver` leaves unsettled is returned to the queue."""
+
     def __init__(
         self,
         *,
         channel: AbstractChannel | None,
         work_queue: WorkQueue,
-        pool: asyncpg.Pool,
-        publisher: EventPublisher,
-        handler: EventHandler,
-        retry_delays_ms: list[int],
-        prefetch: int = 20,
+        prefetch: int,
+        deliver: Deliver,
+        progress: WorkProgress,
     ) -> None:
         self._channel = channel
         self._work = work_queue
-        self._pool = pool
-        self._publisher = publisher
-        self._handler = handler
-        self._delays = retry_delays_ms
         self._prefetch = prefetch
-        self._events = ChannelEventRepository()
+        self._deliver = deliver
+        self.progress = progress
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -79,7 +97,7 @@ class EventConsumer:
             raise RuntimeError("a consumer needs a channel to start")
         await self._channel.set_qos(prefetch_count=self._prefetch)
         self._queue = await self._channel.get_queue(self._work.name, ensure=True)
-        self._consumer_tag = await self._queue.consume(self._on_message)
+        self._consumer_tag = await self._queue.consume(self.receive)
         logger.info("consuming %s (prefetch %d)", self._work.name, self._prefetch)
 
     @property
@@ -91,8 +109,8 @@ class EventConsumer:
             and not self._channel.is_closed
         )
 
-    async def stop(self, drain_timeout_s: float = 20.0) -> None:
-        """Stop taking messages, let in-flight ones finish; unfinished ones are redelivered."""
+    async def cancel(self) -> None:
+        """Take no more messages."""
         if self._queue is not None and self._consumer_tag is not None:
             try:
                 async with asyncio.timeout(5):
@@ -100,35 +118,39 @@ class EventConsumer:
             except Exception as exc:  # broker away: closing the channel cancels it anyway
                 logger.warning("could not cancel the consumer: %s", exc.__class__.__name__)
             self._consumer_tag = None
+
+    async def drain(self, timeout_s: float) -> None:
+        """Let messages in flight finish; those left are redelivered by the broker."""
         if self._in_flight:
-            _, pending = await asyncio.wait(self._in_flight, timeout=drain_timeout_s)
+            _, pending = await asyncio.wait(self._in_flight, timeout=timeout_s)
             for task in pending:
                 task.cancel()
             logger.info("drained; %d message(s) left for redelivery", len(pending))
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+    async def receive(self, message: AbstractIncomingMessage) -> None:
+        """One delivery (the broker's consumer callback)."""
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
+        token = self.progress.hold()
         try:
-            await self.process(message)
+            envelope = await self._read_envelope(message)
+            if envelope is not None:
+                await self._deliver(message, envelope)
+        except Exception as exc:
+            logger.error(
+                "message %s on %s not settled; returned to the queue",
+                message.message_id,
+                self._work.name,
+                exc_info=exc,
+            )
+            await return_to_queue(message)
         finally:
+            self.progress.release(token)
             if task is not None:
                 self._in_flight.discard(task)
 
-    async def process(self, message: AbstractIncomingMessage) -> None:
-        envelope = await self.read_envelope(message)
-        if envelope is None:
-            return
-        try:
-            with metrics.HANDLER_SECONDS.labels(self._work.name).time():
-                await self._handler(envelope)
-        except Exception as exc:  # settle() sorts permanent, deferred and transient errors
-            await self.settle(message, envelope, exc)
-        else:
-            await self.settle(message, envelope, None)
-
-    async def read_envelope(self, message: AbstractIncomingMessage) -> EventMessage | None:
+    async def _read_envelope(self, message: AbstractIncomingMessage) -> EventMessage | None:
         """The message's envelope; an unreadable message is dead-lettered (None)."""
         try:
             return EventMessage.model_validate_json(message.body)
@@ -139,119 +161,67 @@ class EventConsumer:
             await message.reject(requeue=False)
             return None
 
-    async def settle(
-        self, message: AbstractIncomingMessage, envelope: EventMessage, error: Exception | None
-    ) -> None:
-        """Turn a handler's outcome (None = success) into ack, delayed retry or DLQ.
 
-        Public so that consumers handling messages in batches settle each one the same way."""
-        log: dict[str, object] = {
-            "event_id": str(envelope.event_id),
-            "correlation_id": envelope.correlation_id,
-            "event_type": envelope.event_type,
-        }
-        metrics.LAST_CONSUMED.labels(self._work.name).set_to_current_time()
-        try:
-            if error is None:
-                metrics.EVENTS_HANDLED.labels(self._work.name, "done").inc()
-                await message.ack()
-            elif isinstance(error, PermanentError):
-                await self._give_up(message, envelope, str(error), log)
-            elif isinstance(error, RetryAfter):
-                await self._retry_after(message, envelope, error, log)
-            else:  # anything unexpected is treated as transient, bounded
-                reason = str(error) or error.__class__.__name__
-                await self._retry_or_give_up(message, envelope, reason, log)
-        except DATABASE_ERRORS as exc:
-            # The outcome could not be stored: never leave the message holding a prefetch
-            # slot until the broker's consumer timeout; try it again later, uncounted.
-            logger.warning(
-                "cannot store the outcome (%s); retrying later", exc.__class__.__name__, extra=log
-            )
-            if not message.processed:
-                await self._schedule_retry(message, retry_delay_ms(self._delays, 1), log)
+async def return_to_queue(message: AbstractIncomingMessage) -> None:
+    """Nack with requeue unless already settled; a broker that is away redelivers anyway."""
+    if message.processed:
+        return
+    with contextlib.suppress(*BROKER_UNAVAILABLE):
+        await message.nack(requeue=True)
 
-    async def _give_up(
+
+class EventConsumer:
+    def __init__(
         self,
-        message: AbstractIncomingMessage,
-        envelope: EventMessage,
-        reason: str,
-        log: Mapping[str, object],
+        *,
+        channel: AbstractChannel | None,
+        work_queue: WorkQueue,
+        pool: asyncpg.Pool,
+        publisher: EventPublisher,
+        handler: EventHandler,
+        retry_delays_ms: list[int],
+        prefetch: int = 20,
+        handler_timeout_s: float = HANDLER_TIMEOUT_S,
     ) -> None:
-        async with self._pool.acquire() as conn:
-            failed = await self._events.mark_failed(conn, envelope.event_id, reason)
-        if not failed:  # a duplicate delivery: its twin already applied the change
-            logger.info("event already done; duplicate delivery acknowledged", extra=log)
-            await message.ack()
-            return
-        logger.warning("event failed permanently: %s", reason, extra=log)
-        metrics.EVENTS_HANDLED.labels(self._work.name, "failed").inc()
-        await message.reject(requeue=False)
-
-    async def _retry_or_give_up(
-        self,
-        message: AbstractIncomingMessage,
-        envelope: EventMessage,
-        reason: str,
-        log: Mapping[str, object],
-    ) -> None:
-        try:
-            async with self._pool.acquire() as conn:
-                attempt = await self._events.record_failed_attempt(conn, envelope.event_id, reason)
-        except DATABASE_ERRORS as exc:
-            # The database itself is the trouble: retry later without counting.
-            logger.warning(
-                "cannot record attempt (%s); retrying later", exc.__class__.__name__, extra=log
-            )
-            await self._schedule_retry(message, retry_delay_ms(self._delays, 1), log)
-            return
-        if attempt.gave_up:
-            logger.warning(
-                "event failed after %d attempts: %s", attempt.attempts, reason, extra=log
-            )
-            metrics.EVENTS_HANDLED.labels(self._work.name, "failed").inc()
-            await message.reject(requeue=False)
-            return
-        if attempt.max_attempts == 0:  # already done by a concurrent delivery
-            await message.ack()
-            return
-        logger.info(
-            "attempt %d/%d failed: %s", attempt.attempts, attempt.max_attempts, reason, extra=log
+        self._work = work_queue
+        self._handler = handler
+        self._handler_timeout_s = handler_timeout_s
+        self._settler = Settler(
+            work_queue=work_queue, pool=pool, publisher=publisher, retry_delays_ms=retry_delays_ms
         )
-        metrics.EVENTS_HANDLED.labels(self._work.name, "retry").inc()
-        await self._schedule_retry(message, retry_delay_ms(self._delays, attempt.attempts), log)
+        # Every handler ends within its bound and then settles: a minute past it with
+        # nothing settled is a stall.
+        self.progress = WorkProgress(work_queue.name, stall_after_s=handler_timeout_s + 60)
+        self._subscription = Subscription(
+            channel=channel,
+            work_queue=work_queue,
+            prefetch=prefetch,
+            deliver=self._handle,
+            progress=self.progress,
+        )
 
-    async def _retry_after(
-        self,
-        message: AbstractIncomingMessage,
-        envelope: EventMessage,
-        exc: RetryAfter,
-        log: Mapping[str, object],
-    ) -> None:
-        if exc.counts_as_attempt:
-            await self._retry_or_give_up(message, envelope, str(exc), log)
-            return
-        async with self._pool.acquire() as conn:
-            await self._events.note_waiting(conn, envelope.event_id, str(exc))
-        metrics.EVENTS_HANDLED.labels(self._work.name, "deferred").inc()
-        await self._schedule_retry(message, delay_for(self._delays, exc.not_before), log)
+    async def start(self, channel: AbstractChannel | None = None) -> None:
+        await self._subscription.start(channel)
 
-    async def _schedule_retry(
-        self, message: AbstractIncomingMessage, delay_ms: int, log: Mapping[str, object]
-    ) -> None:
-        """Copy the message to the retry queue for `delay_ms`, then ack the original.
+    @property
+    def consuming(self) -> bool:
+        return self._subscription.consuming
 
-        If the copy cannot be published, the original is returned to the queue instead."""
+    async def stop(self, drain_timeout_s: float = 20.0) -> None:
+        """Stop taking messages, let in-flight ones finish; unfinished ones are redelivered."""
+        await self._subscription.cancel()
+        await self._subscription.drain(drain_timeout_s)
+
+    async def _handle(self, message: AbstractIncomingMessage, envelope: EventMessage) -> None:
+        bound = asyncio.timeout(self._handler_timeout_s)
         try:
-            await self._publisher.publish(
-                self._work.retry_queue(delay_ms),
-                message.body,
-                message_id=message.message_id,
-                correlation_id=message.correlation_id,
-                to_queue=True,
-            )
-        except PublishFailed:
-            logger.warning("retry publish failed; message returned to the queue", extra=log)
-            await message.nack(requeue=True)
-            return
-        await message.ack()
+            with metrics.HANDLER_SECONDS.labels(self._work.name).time():
+                async with bound:
+                    await self._handler(envelope)
+        except Exception as exc:  # the settler sorts permanent, deferred and transient errors
+            error: Exception = exc
+            if bound.expired():
+                error = TransientError(f"handler took longer than {self._handler_timeout_s:.0f} s")
+            await self._settler.settle(message, envelope, error)
+        else:
+            await self._settler.settle(message, envelope, None)

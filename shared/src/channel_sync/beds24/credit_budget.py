@@ -59,14 +59,18 @@ class CreditBudget:
         *,
         reserve: float,
         max_wait_s: float,
-        on_wait: Callable[[], object] | None = None,
+        on_wait: Callable[[float], object] | None = None,
+        on_spend: Callable[[], object] | None = None,
     ) -> None:
         """`max_wait_s=0`: never wait, raise RetryAfter at once while low. `on_wait` is
-        called each time a call waits for a reset (a metric of the caller's)."""
+        called with the seconds each time a call waits for a reset (a caller's metric, and
+        its progress record: the wait is known, not a stall); `on_spend` each time a call
+        is let through (work moving)."""
         self._pool = pool
         self._reserve = Decimal(str(reserve))
         self._max_wait = timedelta(seconds=max_wait_s)
         self._on_wait = on_wait
+        self._on_spend = on_spend
         self._stopping = asyncio.Event()
 
     def stop_waiting(self) -> None:
@@ -101,6 +105,8 @@ class CreditBudget:
         while True:
             resets_at = await self._try_spend(account_id, cost)
             if resets_at is None:
+                if self._on_spend is not None:
+                    self._on_spend()
                 return
             wait = resets_at + RESET_MARGIN - datetime.now(UTC)
             low = RetryAfter(
@@ -110,7 +116,7 @@ class CreditBudget:
             if wait > self._max_wait or self._stopping.is_set():
                 raise low
             if self._on_wait is not None:
-                self._on_wait()
+                self._on_wait(wait.total_seconds())
             logger.info(
                 "credits low for account %s: waiting %.1f s for the reset",
                 account_id,
