@@ -19,7 +19,7 @@ from ._repo import DEPLOY, SECRET_ENV, SERVICE_BY_NAME, SERVICES, env_names, rel
 
 # Oldest Kubernetes we support (preStop `sleep` needs 1.30) and the newest schema we have.
 KUBERNETES_VERSIONS = ("1.30", "1.37")
-CRD_KINDS = {"ScaledObject", "TriggerAuthentication"}
+CRD_KINDS = {"ScaledObject", "TriggerAuthentication", "PrometheusRule"}
 SECRET_NAME = "channel-sync-secrets"
 WORKER_QUEUES = {"inbound-worker": INBOUND.name, "outbound-worker": OUTBOUND.name}
 KUSTOMIZATIONS = sorted(p.parent for p in DEPLOY.rglob("kustomization.yaml"))

@@ -4,7 +4,7 @@ Every `every_s` a worker reports, for its direction:
 - per property, the age of its oldest event not yet `done` or `failed` (the lag an
   operator sees on the console's property health, and what the alert on pending events
   watches), and the largest of them for the direction;
-and the inbound worker also:
+the outbound worker also each account's Beds24 credits left; the inbound worker also:
 - per property, when Beds24's last webhook reached us (the "no webhook for N hours" alert);
 - the oldest last poll of a property that is polled (the missed-webhook poller's lag);
 - the oldest sync run waiting or running (initial syncs and reconciliations).
@@ -52,6 +52,11 @@ OLDEST_POLL = Gauge(
     "channel_sync_poll_oldest_age_seconds",
     "Seconds since the least recently polled property (with polling on) was polled",
 )
+CREDITS_REMAINING = Gauge(
+    "channel_sync_beds24_credits_remaining",
+    "Beds24 credits an account has left in its current five-minute window, as last answered",
+    ["account_id"],
+)
 OLDEST_SYNC_RUN = Gauge(
     "channel_sync_sync_run_oldest_waiting_age_seconds",
     "Age of the oldest initial sync or reconciliation requested and not finished (0: none)",
@@ -77,6 +82,10 @@ _WEBHOOKS = """
 _POLL = """
     SELECT coalesce(extract(epoch FROM now() - min(last_polled_at)), 0)::float8
     FROM beds24_properties WHERE poll_enabled
+"""
+_CREDITS = """
+    SELECT account_id, remaining::float8 FROM beds24_credit_budgets
+    WHERE remaining IS NOT NULL AND resets_at > now()
 """
 _SYNC = """
     SELECT coalesce(extract(epoch FROM now() - min(requested_at)), 0)::float8
@@ -108,6 +117,7 @@ class LagReport:
             webhooks = await conn.fetch(_WEBHOOKS, WEBHOOK_WINDOW) if inbound else []
             poll_age: float = await conn.fetchval(_POLL) if inbound else 0.0
             sync_age: float = await conn.fetchval(_SYNC) if inbound else 0.0
+            credits = [] if inbound else await conn.fetch(_CREDITS)
         OLDEST_PENDING.labels(direction).set(max(pending.values(), default=0.0))
         for property_id in self._reported - pending.keys():
             PROPERTY_OLDEST_PENDING.labels(str(property_id), direction).set(0)
@@ -116,6 +126,8 @@ class LagReport:
         self._reported |= pending.keys()
         for row in webhooks:
             PROPERTY_LAST_WEBHOOK.labels(str(row["property_id"])).set(row["at_s"])
+        for row in credits:
+            CREDITS_REMAINING.labels(row["account_id"]).set(row["remaining"])
         if inbound:
             OLDEST_POLL.set(poll_age)
             OLDEST_SYNC_RUN.set(sync_age)
