@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -287,11 +288,19 @@ async def test_properties_show_health_and_rotate_secrets(
             Decimal("87.5"),
         )
         await insert_event(conn, hotel, status=EventStatus.FAILED, last_error="x")
-        await insert_event(conn, hotel, status=EventStatus.RECEIVED)
+        await insert_event(
+            conn,
+            hotel,
+            status=EventStatus.RECEIVED,
+            direction=Direction.INBOUND,
+            received_at=datetime.now(UTC) - timedelta(minutes=7, seconds=10),
+        )
     await browser.login(TOKEN)
     await browser.go("/console/properties")
     tiles = await browser.text("main")
     assert "Harbour Inn" in tiles and "87.50" in tiles and "Beds24 321" in tiles
+    assert "7 min" in await browser.text("#lag-inbound")  # the oldest inbound event waits
+    assert "none" in await browser.text("#lag-outbound")
     await browser.go(f"/console/properties/{hotel}")
     await browser.click("#rotate")
     await browser.wait_text("#webhook-header", "Authorization: Bearer ")

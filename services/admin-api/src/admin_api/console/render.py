@@ -41,6 +41,13 @@ def _ago(value: datetime | None) -> str:
     return f"{_span(seconds)} ago"
 
 
+def _lag(waiting_since: datetime | None) -> str:
+    """How long the oldest waiting event has waited; nothing waiting is no lag."""
+    if waiting_since is None:
+        return "none"
+    return _span(max(int((datetime.now(UTC) - waiting_since).total_seconds()), 0))
+
+
 def _span(seconds: int) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
@@ -56,6 +63,7 @@ _env = Environment(
 )
 _env.filters["when"] = _when
 _env.filters["ago"] = _ago
+_env.filters["lag"] = _lag
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

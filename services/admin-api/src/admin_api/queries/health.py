@@ -1,5 +1,6 @@
 """Each property's health at a glance: when Beds24 last reached us and we last polled it,
-the credits its account has left, and its events waiting or failed."""
+the credits its account has left, its events waiting or failed, and its lag each way (the
+oldest event not yet done or failed, as the workers' lag report exports it)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,13 @@ _HEALTH = """
            (SELECT count(*) FROM channel_events e
             WHERE e.property_id = h.id AND e.status IN ('received', 'processing')) AS waiting,
            (SELECT count(*) FROM channel_events e
-            WHERE e.property_id = h.id AND e.status = 'failed') AS failed
+            WHERE e.property_id = h.id AND e.status = 'failed') AS failed,
+           (SELECT min(e.received_at) FROM channel_events e
+            WHERE e.property_id = h.id AND e.direction = 'inbound'
+              AND e.status IN ('received', 'processing')) AS inbound_waiting_since,
+           (SELECT min(e.received_at) FROM channel_events e
+            WHERE e.property_id = h.id AND e.direction = 'outbound'
+              AND e.status IN ('received', 'processing')) AS outbound_waiting_since
     FROM hotel_settings h
     LEFT JOIN beds24_properties b ON b.property_id = h.id
     LEFT JOIN beds24_credit_budgets c ON c.account_id = b.account_id
@@ -39,6 +46,8 @@ class PropertyHealth:
     last_webhook_at: datetime | None
     waiting: int
     failed: int
+    inbound_waiting_since: datetime | None
+    outbound_waiting_since: datetime | None
 
 
 async def list_health(conn: Connection, *, limit: int = 500) -> list[PropertyHealth]:
