@@ -5,7 +5,7 @@ export RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672/
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN := $(UV) run --frozen
 
-.PHONY: setup uv install infra migrate run test test-fast lint demo bench chaos
+.PHONY: setup uv install infra migrate run test test-fast lint demo bench chaos soak
 
 setup: install infra migrate ## install everything, make sure Postgres and RabbitMQ run, migrate
 
@@ -39,5 +39,9 @@ bench:
 	$(RUN) python scripts/bench.py
 	$(RUN) python scripts/bench_gateway.py
 
-chaos: ## faults under load (SIGKILLs, RabbitMQ and Postgres restarts) on private servers
+chaos: ## faults under load (SIGKILLs, RabbitMQ and Postgres restarts) on private servers, then the soak
 	$(RUN) python scripts/chaos.py $(ARGS)
+	$(MAKE) soak
+
+soak: ## credit pressure for 16 minutes: fails on a stall, an event held past what credits explain, a refusal or a difference
+	$(RUN) python scripts/soak.py

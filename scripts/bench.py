@@ -14,7 +14,10 @@ Runs the sandbox and the four services as real processes against a fresh databas
      reconciliation took (the bound: 25 credits for 1,000 bookings).
 Sizes: BENCH_WEBHOOKS (default 1000), BENCH_CONCURRENCY (20), BENCH_CHANGES (10000, the
 reservations included), BENCH_RESERVATIONS (200), BENCH_WRITERS (4), BENCH_SYNC_BOOKINGS
-(1000).
+(1000), BENCH_BURST_CHANGES (10000), BENCH_BURST_RATE (80 changes/s).
+  2b. outbound burst: the same hotel shape on a fresh account, the changes written at a
+     steady rate instead (see soak.py): seconds to settle against its bound, changes per
+     credit, refusals, the lowest credits left and the oldest event held.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ CHANGES = int(os.environ.get("BENCH_CHANGES", "10000"))
 RESERVATIONS = int(os.environ.get("BENCH_RESERVATIONS", "200"))
 WRITERS = int(os.environ.get("BENCH_WRITERS", "4"))
 SYNC_BOOKINGS = int(os.environ.get("BENCH_SYNC_BOOKINGS", "1000"))
+BURST_CHANGES = int(os.environ.get("BENCH_BURST_CHANGES", "10000"))
+BURST_RATE = float(os.environ.get("BENCH_BURST_RATE", "80"))
 ROOMS = 60
 ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - a throwaway stack's token
 BASE_DSN = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/channel_sync")
@@ -386,9 +391,30 @@ async def bench_outbound(http: httpx.AsyncClient, db: asyncpg.Connection, dsn: s
     await compare(http, db, setup)
 
 
-async def compare(http: httpx.AsyncClient, db: asyncpg.Connection, setup: dict[str, Any]) -> None:
+async def bench_outbound_burst(http: httpx.AsyncClient, db: asyncpg.Connection, dsn: str) -> None:
+    """The burst shape that once stalled the outbound worker: changes written at a steady
+    rate, so that many batches drive the account to the pacing line and past its reset."""
+    from soak import Phase, credit_pressure, report  # soak builds on this module
+
+    seconds = BURST_CHANGES / BURST_RATE
+    say(
+        f"\n▶ outbound burst: 200 reservations then {BURST_CHANGES} changes at "
+        f"{BURST_RATE:.0f}/s, 100 credits per 5 minutes, first 2 POST /bookings answers lost"
+    )
+    outcome = await credit_pressure(
+        http, db, dsn, [Phase(seconds, BURST_RATE, lost_answers=2)], "Burst Bench Hotel"
+    )
+    report(outcome, "burst")
+    for line in outcome.failures():
+        say(f"    NOT MET: {line}")
+
+
+async def compare(
+    http: httpx.AsyncClient, db: asyncpg.Connection, setup: dict[str, Any]
+) -> list[str]:
     """Beds24 against the PMS: every reservation (dates, room, status) and every room-night's
-    availability (read through the API after the figures above: it costs a few credits)."""
+    availability (read through the API after the figures above: it costs a few credits).
+    Prints the verdict; returns the differences."""
     room_of = dict(setup["rooms"])
     pms = await db.fetch(
         "SELECT id, room_id, arrival, departure, status, beds24_booking_id FROM reservations "
@@ -467,6 +493,7 @@ async def compare(http: httpx.AsyncClient, db: asyncpg.Connection, setup: dict[s
     )
     for line in (wrong + off)[:10]:
         say(f"      differs: {line}")
+    return wrong + off
 
 
 async def bench_reconcile(http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
@@ -550,6 +577,7 @@ async def main() -> None:
                 setup = await onboard(http, db)
                 await bench_inbound(http, db, setup)
                 await bench_outbound(http, db, dsn)
+                await bench_outbound_burst(http, db, dsn)
                 await bench_reconcile(http, db)
         finally:
             await db.close()
