@@ -24,13 +24,13 @@ SOAK_CALM_RATE (2), SOAK_PHASE_S (60).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -80,18 +80,23 @@ class Outcome:
     def failures(self) -> list[str]:
         found = []
         if self.watch.not_live:
-            found.append(f"liveness failed {len(self.watch.not_live)} time(s): "
-                         f"{self.watch.not_live[0]}")
+            found.append(
+                f"liveness failed {len(self.watch.not_live)} time(s): {self.watch.not_live[0]}"
+            )
         if self.watch.oldest_held_s > HELD_BOUND_S:
-            found.append(f"an event waited {self.watch.oldest_held_s:.0f} s "
-                         f"(credits explain {HELD_BOUND_S:.0f} s)")
+            found.append(
+                f"an event waited {self.watch.oldest_held_s:.0f} s "
+                f"(credits explain {HELD_BOUND_S:.0f} s)"
+            )
         if self.refused:
             found.append(f"{self.refused} call(s) refused for credits")
         if self.differences:
             found.append(f"{len(self.differences)} difference(s) between Beds24 and the PMS")
         if self.settled_s > self.settle_bound_s:
-            found.append(f"settled {self.settled_s:.0f} s after the last change "
-                         f"(bound {self.settle_bound_s:.0f} s)")
+            found.append(
+                f"settled {self.settled_s:.0f} s after the last change "
+                f"(bound {self.settle_bound_s:.0f} s)"
+            )
         return found
 
 
@@ -229,10 +234,8 @@ async def _watch(
         previous_credits = remaining
         low = watch.lowest_credits
         watch.lowest_credits = remaining if low is None else min(low, remaining)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 2)
-        except TimeoutError:
-            pass
 
 
 def report(outcome: Outcome, label: str) -> None:

@@ -97,7 +97,16 @@ class FakeChannel:
         return FakeQueue()
 
 
-BEHAVIOURS = ["ok", "some_fail", "raise", "cancel_inside", "hang", "no_outcome", "slow"]
+BEHAVIOURS = [
+    "ok",
+    "some_fail",
+    "raise",
+    "cancel_inside",
+    "hang",
+    "no_outcome",
+    "not_a_mapping",
+    "slow",
+]
 
 
 class BatcherMachine(RuleBasedStateMachine):
@@ -153,6 +162,8 @@ class BatcherMachine(RuleBasedStateMachine):
             await asyncio.sleep(0.01)
         if behaviour == "no_outcome":
             return {}
+        if behaviour == "not_a_mapping":
+            return None  # type: ignore[return-value]  # a handler breaking its contract
         if behaviour == "some_fail":
             return {
                 event_id: (PermanentError("bad") if n % 3 == 0 else TransientError("later"))

@@ -133,8 +133,7 @@ class Batcher:
         await asyncio.wait({task}, timeout=drain_timeout_s)
         if not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=drain_timeout_s)  # a handler may swallow it
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -164,7 +163,10 @@ class Batcher:
                     continue
                 batch = self._waiting[: self.max_batch]
                 del self._waiting[: self.max_batch]
-                await self._run(batch)
+                try:
+                    await self._run(batch)
+                finally:
+                    _give_back(batch)  # none left unanswered, whatever ended the run
                 if not self._draining:
                     pause = await self._next_pause()
                     self._not_before = loop.time() + pause
@@ -194,6 +196,8 @@ class Batcher:
         try:
             async with bound:
                 outcomes = await self.batch_handler(list(first.values()))
+            if not isinstance(outcomes, Mapping):
+                raise BatchFailed(f"the batch handler answered {type(outcomes).__name__}")
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -229,9 +233,10 @@ def _answer(batch: list[_Waiting], outcomes: Mapping[UUID, Outcome], missing: Ex
     answered: set[UUID] = set()
     for waiting in batch:
         event_id = waiting.envelope.event_id
-        if not waiting.future.done():
-            twin = event_id in answered
-            waiting.future.set_result(None if twin else outcomes.get(event_id, missing))
+        if waiting.future.done():
+            continue  # its delivery was cancelled: a twin, if any, carries the outcome
+        twin = event_id in answered
+        waiting.future.set_result(None if twin else outcomes.get(event_id, missing))
         answered.add(event_id)
 
 
