@@ -234,3 +234,90 @@ async def test_a_lost_answer_to_the_first_rooms_of_several_stays_doubles_no_room
             assert sorted(members[0]["bookingGroup"]["ids"]) == sorted(ids[r] for r in stay)
         searches = await beds24_sandbox.calls(method="GET", path="/bookings")
         assert len(searches) == 1  # one search resolved the three lost creates
+
+
+async def _beds24_master(sandbox: SandboxHandle, booking_id: int) -> int | None:
+    master: int | None = (await sandbox.booking(booking_id)).get("masterId")
+    return master
+
+
+async def test_rooms_the_desk_moves_between_stays_move_between_groups_in_beds24(
+    settings_env: dict[str, str], db: asyncpg.Pool, beds24_sandbox: SandboxHandle
+) -> None:
+    async with stack(beds24_sandbox) as gateway_url:
+        site = await connect(
+            db, beds24_sandbox, gateway_url, name="Desk Hotel", rooms=ROOMS, credit_limit=1000
+        )
+        stay = await book_stay(db, site.property_id, ROOMS[:2])
+        [single] = await book_stay(db, site.property_id, ROOMS[2:3])
+        async with db.acquire() as conn:  # a one-room "stay" is a plain reservation
+            await conn.execute("UPDATE reservations SET stay_id = NULL WHERE id = $1", single)
+        ids = await wait_for(lambda: linked(db, [*stay, single]), what="bookings made")
+        await wait_for(lambda: outbound_settled(db, site.property_id), what="all sent")
+        group_master = await _beds24_master(beds24_sandbox, ids[stay[0]])
+        assert group_master is not None
+        assert await _beds24_master(beds24_sandbox, ids[single]) is None
+
+        # The desk puts the single reservation into the stay: Beds24 joins it to the group.
+        async with db.acquire() as conn:
+            await conn.execute(
+                "UPDATE reservations SET stay_id = (SELECT stay_id FROM reservations "
+                "WHERE id = $2) WHERE id = $1",
+                single,
+                stay[0],
+            )
+
+        async def joined() -> bool:
+            return await _beds24_master(beds24_sandbox, ids[single]) == group_master
+
+        await wait_for(joined, what="the room joined the group in Beds24")
+        group = (await beds24_sandbox.booking(ids[stay[0]]))["bookingGroup"]
+        assert sorted(group["ids"]) == sorted(ids.values())
+
+        # Then takes a room of the stay out of it: it leaves the group in Beds24.
+        async with db.acquire() as conn:
+            await conn.execute("UPDATE reservations SET stay_id = NULL WHERE id = $1", stay[1])
+
+        async def left() -> bool:
+            return await _beds24_master(beds24_sandbox, ids[stay[1]]) is None
+
+        await wait_for(left, what="the room left the group in Beds24")
+        await wait_for(lambda: outbound_settled(db, site.property_id), what="all sent")
+        async with db.acquire() as conn:
+            held = await conn.fetch(
+                "SELECT id, stay_id FROM reservations WHERE id = ANY($1::uuid[])",
+                [*stay, single],
+            )
+        stays = {r["id"]: r["stay_id"] for r in held}
+        assert stays[stay[1]] is None and stays[single] == stays[stay[0]] is not None
+
+
+async def test_a_single_booking_that_becomes_a_stay_stores_its_groups_master(
+    settings_env: dict[str, str], db: asyncpg.Pool, beds24_sandbox: SandboxHandle
+) -> None:
+    async with stack(beds24_sandbox) as gateway_url:
+        site = await connect(
+            db, beds24_sandbox, gateway_url, name="Grow Hotel", rooms=ROOMS, credit_limit=1000
+        )
+        [first] = await book_stay(db, site.property_id, ROOMS[:1])
+        async with db.acquire() as conn:
+            await conn.execute("UPDATE reservations SET stay_id = NULL WHERE id = $1", first)
+        [booking_id] = (await wait_for(lambda: linked(db, [first]), what="made")).values()
+        await wait_for(lambda: outbound_settled(db, site.property_id), what="all sent")
+
+        # The guest takes a second room: the desk makes a stay of both.
+        async with db.acquire() as conn, conn.transaction():
+            stay_id = await conn.fetchval(
+                "INSERT INTO stays (property_id) VALUES ($1) RETURNING id", site.property_id
+            )
+            await conn.execute("UPDATE reservations SET stay_id = $2 WHERE id = $1", first, stay_id)
+            second = await add_room(conn, site.property_id, stay_id, ROOMS[1])
+        [made] = (await wait_for(lambda: linked(db, [second]), what="second room")).values()
+        await wait_for(lambda: outbound_settled(db, site.property_id), what="all sent")
+
+        assert await _beds24_master(beds24_sandbox, made) == booking_id
+        async with db.acquire() as conn:
+            stored = await conn.fetchval(
+                "SELECT beds24_master_id FROM stays WHERE id = $1", stay_id
+            )
+        assert stored == booking_id

@@ -48,7 +48,9 @@ def test_a_field_the_trigger_does_not_watch_is_found() -> None:
     sql = capture_reservation_sql().replace("OLD.notes", "OLD.nothing")
     with pytest.raises(AssertionError):
         watched_columns(sql)
-    dropped = capture_reservation_sql().replace(", OLD.notes)", ")").replace(", NEW.notes)", ")")
+    dropped = (
+        capture_reservation_sql().replace(", OLD.stay_id)", ")").replace(", NEW.stay_id)", ")")
+    )
     assert sorted(watched_columns(dropped)) != sorted(OUTBOUND_COLUMNS)
 
 

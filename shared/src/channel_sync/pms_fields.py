@@ -33,6 +33,7 @@ class Kind(Enum):
     COUNT = "count"  # a whole number >= 0 (INTEGER)
     MONEY = "money"  # NUMERIC(12, 2)
     ID = "id"  # Beds24's own ids and times, kept as bookkeeping
+    GROUP = "group"  # the stay: sent as its Beds24 group's master (`masterId`), written apart
 
 
 class Direction(Enum):
@@ -80,6 +81,7 @@ FIELDS: tuple[Field, ...] = (
     Field("deposit", "deposit", Kind.MONEY),
     Field("comments", "comments", Kind.TEXT, personal=True),
     Field("notes", "notes", Kind.TEXT, personal=True),
+    Field("stay_id", "masterId", Kind.GROUP),
     Field("channel", "channel", Kind.TEXT, Direction.INBOUND, limit=50),
     Field("channel_reference", "apiReference", Kind.TEXT, Direction.INBOUND, limit=100),
     Field("beds24_booking_id", "id", Kind.ID, Direction.INBOUND),
@@ -100,8 +102,8 @@ GUEST_FIELDS = tuple(f for f in FIELDS if f.guest)
 
 # A change of one of these columns is a change Beds24 must be sent (the trigger's watch list).
 OUTBOUND_COLUMNS: tuple[str, ...] = tuple(f.column for f in FIELDS if f.outbound)
-# The columns the inbound worker writes from a booking (placement is written apart).
-INBOUND_COLUMNS = frozenset(f.column for f in FIELDS if f.kind is not Kind.PLACEMENT)
+# The columns the inbound worker writes from a booking (placement and stays written apart).
+INBOUND_COLUMNS = frozenset(f.column for f in FIELDS if f.kind not in (Kind.PLACEMENT, Kind.GROUP))
 # Every name personal data goes by, as a column and as a Beds24 field.
 PERSONAL_KEYS = frozenset(name for f in FIELDS if f.personal for name in (f.column, f.beds24)) | {
     "country2"

@@ -124,11 +124,15 @@ class InboundHandler:
                 push_skew=self._push_skew,
             )
             if outcome.kind != "stale":
-                stay_note = await apply_stay(
-                    conn, event.property_id, booking, outcome.reservation_id
-                )
-                if stay_note:
-                    outcome = replace(outcome, note=f"{outcome.note}; {stay_note}")
+                stay = await apply_stay(conn, event.property_id, booking, outcome.reservation_id)
+                if stay.note:
+                    outcome = replace(outcome, note=f"{outcome.note}; {stay.note}")
+                if stay.attention:
+                    outcome = replace(
+                        outcome,
+                        note=f"{outcome.note}; needs attention: {stay.attention}",
+                        needs_attention=True,
+                    )
             waits = await waiting_stay(conn, booking.booking_id)
             if waited != waits:
                 stays = [s for s in (waited, waits) if s is not None]

@@ -16,12 +16,14 @@ at once, one of which attaches the other's reservation, then never wait on each 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
 from channel_sync.db import Connection
 from channel_sync.references import reservation_of_reference
 
+from inbound_worker.apply import PUSH_SKEW
 from inbound_worker.booking import Booking
 from inbound_worker.qty_rooms import sync_extra_rooms
 
@@ -39,25 +41,41 @@ async def lock_group(conn: Connection, booking: Booking) -> None:
     )
 
 
+@dataclass(frozen=True)
+class StayResult:
+    note: str | None  # for the event's audit trail (None outside a stay)
+    attention: str | None = None  # what an operator must decide (both views kept)
+
+
 async def apply_stay(
     conn: Connection, property_id: UUID, booking: Booking, reservation_id: UUID
-) -> str | None:
+) -> StayResult:
     """Join the booking's reservation to its stay and bring a `roomQty` booking's extra
-    rooms in line; a note for the event's audit trail (None outside a stay)."""
+    rooms in line.
+
+    A stay change the front desk made and that is not yet in Beds24 (an outbound booking
+    event of the reservation not done) wins over Beds24's view until it is sent: its group
+    membership is left as the desk set it, as every other field of the booking is."""
     group = booking.group
+    if await _unsent_pms_changes(conn, [reservation_id]):
+        return StayResult("stay left as the PMS has it: its change is not yet in Beds24")
     if group is None:
-        return await _join_listed(conn, property_id, booking.booking_id, reservation_id)
-    stay_id = await _join(conn, property_id, booking, reservation_id)
-    note = f"stay {stay_id} (Beds24 group {group.master_id})"
+        return StayResult(await _join_listed(conn, property_id, booking.booking_id, reservation_id))
+    stay_id, notes, attention = await _join(conn, property_id, booking, reservation_id)
     rooms = await sync_extra_rooms(conn, property_id, booking, reservation_id, stay_id)
-    return f"{note}; {rooms}" if rooms else note
+    note = "; ".join([f"stay {stay_id} (Beds24 group {group.master_id})", *notes, rooms or ""])
+    return StayResult(note.rstrip("; "), attention)
 
 
 async def _join(
     conn: Connection, property_id: UUID, booking: Booking, reservation_id: UUID
-) -> UUID:
+) -> tuple[UUID, list[str], str | None]:
+    """The stay the booking's group is, with every room Beds24 lists in that group (stays
+    merged when Beds24's group says two PMS stays are one); notes, and what needs an
+    operator."""
     assert booking.group is not None
     master = booking.group.master_id
+    notes: list[str] = []
     current = await conn.fetchrow(
         """SELECT r.stay_id, s.beds24_master_id FROM reservations r
            LEFT JOIN stays s ON s.id = r.stay_id WHERE r.id = $1""",
@@ -72,7 +90,18 @@ async def _join(
             master,
             stay_id,
         )
+        await _forget_members(conn, stay_id, [booking.booking_id])
+        notes.append(f"left stay {stay_id}")
         stay_id = None
+    keyed: UUID | None = await conn.fetchval(
+        "SELECT id FROM stays WHERE property_id = $1 AND beds24_master_id = $2",
+        property_id,
+        master,
+    )
+    same_group = bool(booking.group.member_ids) or stored_master is None
+    if stay_id is not None and keyed is not None and keyed != stay_id and same_group:
+        # Beds24 puts this booking in the group another stay already stands for: one stay.
+        stay_id = await _merge_into(conn, keyed, stay_id, booking, reservation_id, notes)
     if stay_id is None:
         stay_id = await conn.fetchval(
             """INSERT INTO stays (property_id, beds24_master_id, channel_reference)
@@ -89,9 +118,12 @@ async def _join(
             "UPDATE reservations SET stay_id = $2 WHERE id = $1", reservation_id, stay_id
         )
     else:
-        await _learn_master(conn, stay_id, master, booking.group.member_ids)
+        clash = await _learn_master(conn, stay_id, master, booking.group.member_ids)
+        if clash:
+            notes.append(clash)
     assert stay_id is not None
     members = sorted({master, *booking.group.member_ids} - {booking.booking_id})
+    attention = None
     if booking.group.member_ids:
         await conn.execute(
             """UPDATE stays SET beds24_group_ids = $2, updated_at = now()
@@ -99,6 +131,7 @@ async def _join(
             stay_id,
             list(booking.group.member_ids),
         )
+        attention = await _gather_listed(conn, property_id, stay_id, booking, members, notes)
     # Members (the master, typically) applied before the group was known to them.
     await conn.execute(
         """UPDATE reservations SET stay_id = $1
@@ -109,7 +142,142 @@ async def _join(
         property_id,
         members,
     )
-    return stay_id
+    return stay_id, notes, attention
+
+
+async def _merge_into(
+    conn: Connection,
+    keeper: UUID,
+    merged: UUID,
+    booking: Booking,
+    reservation_id: UUID,
+    notes: list[str],
+) -> UUID:
+    """The booking's room and every room of stay `merged` that this version of Beds24's
+    group may speak for (`_may_move`) join `keeper`; `merged` goes once empty. The rooms'
+    events stay with the rooms."""
+    moved = await conn.fetch(
+        f"""UPDATE reservations r SET stay_id = $1
+            WHERE r.stay_id = $2 AND (r.id = $3 OR ({_MAY_MOVE}))
+            RETURNING r.id""",
+        keeper,
+        merged,
+        reservation_id,
+        booking.modified_time,
+        PUSH_SKEW,
+    )
+    left = await conn.fetchval("SELECT count(*) FROM reservations WHERE stay_id = $1", merged)
+    if left == 0:
+        await conn.execute("DELETE FROM stays WHERE id = $1", merged)
+    notes.append(f"stay {merged} merged into stay {keeper} ({len(moved)} room(s))")
+    logger.info("stay %s merged into stay %s: Beds24 lists them as one group", merged, keeper)
+    return keeper
+
+
+# A room may be moved by another booking's listing of its group only if that listing is
+# newer than everything the PMS knows of the room ($4: the listing booking's modifiedTime,
+# $5: the push skew) and no PMS change of the room is on its way to Beds24: the same version
+# rules as every other field of a booking.
+_MAY_MOVE = """
+    $4::timestamptz IS NOT NULL
+    AND $4::timestamptz > coalesce(r.beds24_modified_time, '-infinity')
+    AND $4::timestamptz >= coalesce(r.beds24_pushed_at - $5::interval, '-infinity')
+    AND NOT EXISTS (
+        SELECT 1 FROM channel_events e
+        WHERE e.direction = 'outbound' AND e.entity_type = 'booking'
+          AND e.entity_internal_id = r.id AND e.status IN ('received', 'processing'))
+"""
+
+
+async def _gather_listed(
+    conn: Connection,
+    property_id: UUID,
+    stay_id: UUID,
+    booking: Booking,
+    members: list[int],
+    notes: list[str],
+) -> str | None:
+    """The rooms of bookings Beds24 lists in this group but that sit in another stay join
+    this one (when this listing may speak for them: `_MAY_MOVE`); a stay left empty goes.
+    A room the desk moved and Beds24 does not know yet is left where it is, and the operator
+    is told (both views are in the event's note and on the room)."""
+    if not members:
+        return None
+    rows = await conn.fetch(
+        f"""SELECT r.id, r.stay_id, coalesce(r.beds24_booking_id, r.beds24_qty_booking_id)
+                   AS booking_id, ({_MAY_MOVE}) AS may_move
+            FROM reservations r
+            WHERE r.property_id = $1 AND r.stay_id IS NOT NULL AND r.stay_id <> $2
+              AND (r.beds24_booking_id = ANY($3::bigint[])
+                   OR r.beds24_qty_booking_id = ANY($3::bigint[]))""",
+        property_id,
+        stay_id,
+        members,
+        booking.modified_time,
+        PUSH_SKEW,
+    )
+    if not rows:
+        return None
+    movable = [r for r in rows if r["may_move"]]
+    held_back = await _unsent_pms_changes(conn, [r["id"] for r in rows if not r["may_move"]])
+    sources = {r["stay_id"] for r in movable}
+    if movable:
+        await conn.execute(
+            "UPDATE reservations SET stay_id = $1 WHERE id = ANY($2::uuid[])",
+            stay_id,
+            [r["id"] for r in movable],
+        )
+        for source in sources:
+            await _forget_members(
+                conn, source, [r["booking_id"] for r in movable if r["stay_id"] == source]
+            )
+        await conn.execute(
+            """DELETE FROM stays s WHERE s.id = ANY($1::uuid[])
+                 AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.stay_id = s.id)""",
+            list(sources),
+        )
+        notes.append(
+            f"{len(movable)} room(s) Beds24 lists in this group joined it from stay(s) "
+            + ", ".join(sorted(map(str, sources)))
+        )
+    if not held_back:
+        return None
+    await conn.execute(
+        """UPDATE reservations SET needs_attention = true, attention_reason = $2
+           WHERE id = ANY($1::uuid[])""",
+        list(held_back),
+        "Beds24 lists this room in another group than its stay; the stay change is not yet "
+        "in Beds24",
+    )
+    return (
+        f"Beds24 lists booking(s) "
+        f"{', '.join(str(r['booking_id']) for r in rows if r['id'] in held_back)} in this "
+        "group, but the PMS moved their room(s) to another stay, not yet sent to Beds24: "
+        "left as the PMS has them"
+    )
+
+
+async def _forget_members(conn: Connection, stay_id: UUID, booking_ids: list[int]) -> None:
+    """Bookings that left the stay are no longer listed as its group's members."""
+    await conn.execute(
+        """UPDATE stays SET beds24_group_ids = (
+               SELECT coalesce(array_agg(i ORDER BY i), '{}') FROM unnest(beds24_group_ids) i
+               WHERE i <> ALL($2::bigint[])), updated_at = now()
+           WHERE id = $1 AND beds24_group_ids && $2::bigint[]""",
+        stay_id,
+        booking_ids,
+    )
+
+
+async def _unsent_pms_changes(conn: Connection, reservation_ids: list[UUID]) -> set[UUID]:
+    """The reservations among these with a PMS change not yet sent to Beds24."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT entity_internal_id FROM channel_events
+           WHERE direction = 'outbound' AND entity_type = 'booking'
+             AND entity_internal_id = ANY($1::uuid[]) AND status IN ('received', 'processing')""",
+        reservation_ids,
+    )
+    return {r["entity_internal_id"] for r in rows}
 
 
 def _moved_to_another_group(stored: int | None, booking: Booking) -> bool:
@@ -147,7 +315,7 @@ async def _join_listed(
 
 async def _learn_master(
     conn: Connection, stay_id: UUID, master: int, members: tuple[int, ...]
-) -> None:
+) -> str | None:
     """The stay's master as Beds24 names it: stored if the stay has none, or corrected when
     Beds24 lists the stored one as a member of this group (a stay the PMS made stores the
     first booking of its create call, which Beds24 may not have made the master)."""
@@ -161,12 +329,12 @@ async def _learn_master(
                 master,
                 list(members),
             )
-    except asyncpg.UniqueViolationError:
+    except asyncpg.UniqueViolationError:  # unreachable after `_merge_into`: said if it is
         logger.warning(
-            "stay %s: Beds24 group %s is already another stay of this property; left apart",
-            stay_id,
-            master,
+            "stay %s: Beds24 group %s is already another stay of this property", stay_id, master
         )
+        return f"Beds24 group {master} is already another stay of this property"
+    return None
 
 
 def _channel_reference(booking: Booking) -> str | None:

@@ -64,6 +64,8 @@ class BookingWork:
     # For a deleted room 2..n of a roomQty booking: that booking (its count must drop).
     known_qty_booking_id: int | None = None
     stay_id: UUID | None = None  # the multi-room stay it is a room of (`stay_groups`)
+    # The PMS moved it to another stay or out of one: Beds24 is sent its new group.
+    stay_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,9 @@ class BookingSync:
             stay = send.group or send.leads
             if stay is not None and send.creates and result.id is not None:
                 masters.setdefault(stay, result.id)
+            joined = send.item.get("masterId")
+            if send.work.stay_id is not None and isinstance(joined, int) and result.success:
+                masters.setdefault(send.work.stay_id, joined)  # the group it joined
         async with self._pool.acquire() as conn, conn.transaction():
             for stay_id, master in masters.items():
                 await stay_groups.store_master(conn, stay_id, master)
@@ -341,19 +346,24 @@ async def _grouped(
     conn: Connection, sends: list[_Send], state: dict[UUID, Reservation]
 ) -> list[_Send]:
     """Creates of a stay's rooms: joined to its Beds24 group (`masterId`) when it has one,
-    else made a new group together (`actions.makeGroup`); see `stay_groups`."""
+    else made a new group together (`actions.makeGroup`); see `stay_groups`. A booking the
+    PMS moved to another stay is sent that stay's group (`masterId`: its master, or its own
+    id when no other room of the stay is in Beds24), or none once out of every stay."""
     stay_of = {
         s.work.reservation_id: stay
         for s in sends
-        if s.creates and (stay := _stay_of(state.get(s.work.reservation_id))) is not None
+        if (s.creates or _regrouped(s))
+        and (stay := _stay_of(state.get(s.work.reservation_id))) is not None
     }
-    if not stay_of:
-        return sends
-    masters = await stay_groups.masters(conn, list(set(stay_of.values())))
+    masters = await stay_groups.masters(conn, list(set(stay_of.values()))) if stay_of else {}
     grouped = []
     for send in sends:
         stay = stay_of.get(send.work.reservation_id)
-        if stay is None:
+        if _regrouped(send):
+            own = send.item["id"]
+            master = None if stay is None else (masters.get(stay) or own)
+            grouped.append(replace(send, item={**send.item, "masterId": master}))
+        elif stay is None:
             grouped.append(send)
         elif (master := masters.get(stay)) is not None:
             grouped.append(replace(send, item={**send.item, "masterId": master}))
@@ -361,6 +371,18 @@ async def _grouped(
             item = {**send.item, "actions": {"makeGroup": True}}
             grouped.append(replace(send, item=item, group=stay))
     return grouped
+
+
+def _regrouped(send: _Send) -> bool:
+    """A modify of a whole booking whose stay the PMS changed (a roomQty booking's rooms
+    share one booking: their stay follows it)."""
+    return (
+        send.work.stay_changed
+        and not send.creates
+        and isinstance(send.item.get("id"), int)
+        and "roomQty" not in send.item
+        and send.item.get("status") != "cancelled"
+    )
 
 
 def _leaders_first(sends: list[_Send]) -> tuple[list[_Send], list[_Send]]:

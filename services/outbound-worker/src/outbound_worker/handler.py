@@ -160,6 +160,8 @@ class OutboundHandler:
                 booking.known_booking_id = payload["beds24_booking_id"]
             if isinstance(payload.get("beds24_qty_booking_id"), int):
                 booking.known_qty_booking_id = payload["beds24_qty_booking_id"]
+            if payload.get("stay_changed") is True:
+                booking.stay_changed = True
             return None
         if event.entity_type == "availability" and payload.get("beds24_room_id"):
             try:

@@ -3,7 +3,7 @@
 --
 -- The one home of this function. Its watch list (the OLD/NEW row compared below) is
 -- channel_sync.pms_fields.OUTBOUND_COLUMNS: shared/tests/test_pms_fields.py fails if not.
--- Installed by migration 0013 (first by 0006); a change here needs a new migration that installs it again
+-- Installed by migration 0014 (first by 0006); a change here needs a new migration that installs it again
 -- (op.execute(capture_reservation_sql())), names the file's new CAPTURE_RESERVATION_SHA256
 -- and keeps the text it replaces for its downgrade (a test checks the digest).
 CREATE OR REPLACE FUNCTION channel_sync_capture_reservation() RETURNS trigger
@@ -16,6 +16,7 @@ DECLARE
     new_room varchar;
     old_counts boolean := false;
     new_counts boolean := false;
+    booking_event uuid;
 BEGIN
     IF NOT channel_sync_connected(row_property) THEN
         RETURN NULL;
@@ -35,13 +36,13 @@ BEGIN
            OLD.guest_title, OLD.guest_first_name, OLD.guest_last_name, OLD.guest_email,
            OLD.guest_phone, OLD.guest_mobile, OLD.guest_address, OLD.guest_city,
            OLD.guest_postcode, OLD.guest_country, OLD.adults, OLD.children, OLD.price,
-           OLD.deposit, OLD.comments, OLD.notes)
+           OLD.deposit, OLD.comments, OLD.notes, OLD.stay_id)
           IS NOT DISTINCT FROM
           (NEW.arrival, NEW.departure, NEW.room_id, NEW.status, NEW.property_id,
            NEW.guest_title, NEW.guest_first_name, NEW.guest_last_name, NEW.guest_email,
            NEW.guest_phone, NEW.guest_mobile, NEW.guest_address, NEW.guest_city,
            NEW.guest_postcode, NEW.guest_country, NEW.adults, NEW.children, NEW.price,
-           NEW.deposit, NEW.comments, NEW.notes) THEN
+           NEW.deposit, NEW.comments, NEW.notes, NEW.stay_id) THEN
         RETURN NULL;  -- only bookkeeping columns changed (e.g. the stored Beds24 id)
     ELSIF NEW.status = 'cancelled' AND OLD.status <> 'cancelled' THEN
         event_type := 'pms.booking.cancel';
@@ -60,8 +61,14 @@ BEGIN
         PERFORM channel_sync_record_booking_change(
             OLD.id, OLD.property_id, event_type, OLD.beds24_booking_id);
     ELSE
-        PERFORM channel_sync_record_booking_change(
+        booking_event := channel_sync_record_booking_change(
             NEW.id, NEW.property_id, event_type, NEW.beds24_booking_id);
+        IF TG_OP = 'UPDATE' AND OLD.stay_id IS DISTINCT FROM NEW.stay_id THEN
+            -- The desk moved the room to another stay (or out of one): Beds24 is sent the
+            -- booking's new group (masterId) with it.
+            UPDATE channel_events SET payload = payload || '{"stay_changed": true}'::jsonb
+            WHERE id = booking_event;
+        END IF;
     END IF;
 
     -- Availability: the nights a reservation takes, before and after the change.

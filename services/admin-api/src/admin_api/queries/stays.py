@@ -55,6 +55,17 @@ async def detail(conn: Connection, stay_id: UUID, events: int = 100) -> StayDeta
     ]
     held = {room.beds24_booking_id for room in rooms}
     listed = sorted(set(stay["beds24_group_ids"]))
+    # A listed booking whose room is in another stay has moved (the PMS or a later Beds24
+    # version says so): it is not missing.
+    elsewhere = {
+        r["beds24_booking_id"]
+        for r in await conn.fetch(
+            """SELECT beds24_booking_id FROM reservations
+               WHERE property_id = $1 AND beds24_booking_id = ANY($2::bigint[])""",
+            stay["property_id"],
+            [b for b in listed if b not in held],
+        )
+    }
     found = await conn.fetch(
         f"""SELECT {_EVENT_COLUMNS} FROM channel_events
             WHERE property_id = $1 AND entity_type = 'booking'
@@ -70,7 +81,7 @@ async def detail(conn: Connection, stay_id: UUID, events: int = 100) -> StayDeta
         {
             **dict(stay),
             "beds24_group_ids": listed,
-            "missing_beds24_ids": [b for b in listed if b not in held],
+            "missing_beds24_ids": [b for b in listed if b not in held | elsewhere],
             "rooms": rooms,
             "events": [EventSummary.model_validate(dict(e)) for e in found],
         }
