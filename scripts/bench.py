@@ -303,7 +303,7 @@ def change_sql(rng: random.Random, slot_start: date) -> tuple[str, tuple[Any, ..
 
 
 async def bench_outbound(http: httpx.AsyncClient, db: asyncpg.Connection, dsn: str) -> None:
-    """Issue 12's scenario at Beds24's default credit limit: a burst of changes with the
+    """The credit-pressure scenario at Beds24's default credit limit: a burst of changes with the
     first two create answers lost, every call within the credits, Beds24 equal to the PMS."""
     say(
         f"\n▶ outbound: {RESERVATIONS} reservations then {CHANGES - RESERVATIONS} changes, "

@@ -3,7 +3,7 @@
 Serves both apps in this process on free local ports, against a scratch database and
 RabbitMQ vhost, with the services' JSON logging at INFO captured to a file. Then sends
 HOSTILE_REQUESTS requests (default 6000; seeded, so every run sends the same) of the kinds
-issue 13 measured: ids and counts past what the PMS columns hold, deep nesting, lone
+hostile clients send: ids and counts past what the PMS columns hold, deep nesting, lone
 surrogates, NUL, non-finite and huge numbers, times that overflow in UTC, malformed V1
 pings, bad or missing secrets, and hostile admin-api parameters. Every body carries a guest
 marker. Prints, and exits non-zero unless all are 0:

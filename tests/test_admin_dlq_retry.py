@@ -1,4 +1,4 @@
-"""The seed's DLQ demo, end to end, through the admin API only (no SQL on channel_events):
+"""The DLQ demo scenario, end to end, through the admin API only (no SQL on channel_events):
 
 Beds24 (the sandbox) keeps failing → the outbound event ends `failed` after 3 attempts and
 its message lands in pms.dlq → `GET /admin/events?status=failed` shows it with the reason →

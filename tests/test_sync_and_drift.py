@@ -1,4 +1,4 @@
-"""Connecting a hotel that already has bookings (issue 16), end to end: gateway, both
+"""Connecting a hotel that already has bookings, end to end: gateway, both
 workers (with the sync runner) against the Beds24 sandbox.
 
 The initial sync imports Beds24's current and future bookings (cancelled ones and those

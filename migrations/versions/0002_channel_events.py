@@ -1,4 +1,4 @@
-"""channel_events: the seed's schema and indexes, plus columns for the relay and retries.
+"""channel_events: the event table and its indexes (docs/design.md#data-model), plus columns for the relay and retries.
 
 Revision ID: 0002
 Revises: 0001

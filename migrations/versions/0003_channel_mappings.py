@@ -1,4 +1,4 @@
-"""channel_mappings: the seed's schema, filled from rooms.beds24_room_id.
+"""channel_mappings: PMS ↔ Beds24 ids (docs/design.md#data-model), filled from rooms.beds24_room_id.
 
 A 'room' mapping says a PMS room is one unit of a Beds24 room (external_id = Beds24 roomId,
 external_unit_id = Beds24 unitId when known); a 'room_type' mapping says every room of a PMS

@@ -1,4 +1,4 @@
-"""Authentication paths answer BEDS24.md's shapes and status codes."""
+"""Authentication paths answer Beds24's shapes (docs/beds24.md#authentication) and status codes."""
 
 from __future__ import annotations
 

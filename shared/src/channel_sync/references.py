@@ -3,7 +3,7 @@
 Beds24 honours no idempotency key, so the reservation id travels with the booking as
 `pms-<reservation uuid>`: the outbound worker searches by it after a create whose answer was
 lost, and the inbound worker uses it to recognise a booking we created before its Beds24 id
-is stored. Whether Beds24 keeps `apiReference` on API writes is UNCONFIRMED (BEDS24.md), so
+is stored. Whether Beds24 keeps `apiReference` on API writes is unconfirmed (docs/beds24.md), so
 a create carries the reference twice: as `apiReference` and as the info item
 `{code: REFERENCE_INFO_CODE, text: reference}`. Parsing is strict: anything else is not ours.
 """

@@ -59,7 +59,7 @@ class FailedAttempt:
 
 
 class ChannelEventRepository:
-    # --- the seed's methods -------------------------------------------------------------
+    # --- create, find, update, list failed ------------------------------------------------
 
     async def create(
         self,

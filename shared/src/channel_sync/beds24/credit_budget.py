@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 # A small margin past the announced reset, so the first call lands in the new window.
 RESET_MARGIN = timedelta(milliseconds=250)
 # Credits one request is assumed to cost until Beds24's answer says what is really left
-# (BEDS24.md: about 1 per call, 1.5 for a page of 100 bookings, more for big writes).
+# (docs/beds24.md#credits: about 1 per call, 1.5 for a page of 100 bookings, more for big writes).
 CALL_ESTIMATE = Decimal(1)
 PAGE_ESTIMATE = Decimal("1.5")
 PER_ITEM_ESTIMATE = Decimal("0.01")

@@ -67,7 +67,7 @@ class RetryOptions(BaseModel):
 
 
 class EventSummary(BaseModel):
-    """One line of the listing: the seed's fields plus property and entity ids."""
+    """One line of the listing: the event's own fields plus property and entity ids."""
 
     id: UUID
     event_type: str

@@ -1,4 +1,4 @@
-"""Initial sync and reconciliation of a property (issue 16): one run reads Beds24 in bulk,
+"""Initial sync and reconciliation of a property (docs/design.md): one run reads Beds24 in bulk,
 compares it with the PMS, and records what must change as events in `channel_events` (the
 normal paths apply them) and what differs as drift records.
 
