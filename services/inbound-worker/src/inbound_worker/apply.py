@@ -15,7 +15,7 @@ poll) brings both sides together again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from channel_sync.errors import PermanentError, RetryAfter
 from inbound_worker.booking import Booking
 from inbound_worker.mapping import Placement
 from inbound_worker.own_bookings import Recognised
+from inbound_worker.ownership import Conflict, gaps, synced_differences, values_of, winner
 from inbound_worker.ports import BookingStore
 from inbound_worker.reservations import Stored
 
@@ -31,7 +32,7 @@ from inbound_worker.reservations import Stored
 @dataclass(frozen=True)
 class Outcome:
     reservation_id: UUID
-    kind: str  # created | updated | cancelled | stale | unchanged
+    kind: str  # created | updated | cancelled | stale | unchanged | kept (a matched conflict)
     note: str  # what happened, for the event's audit trail
     needs_attention: bool = False
 
@@ -76,6 +77,10 @@ async def apply_booking(
         if own.note:  # an adoption too waits for a pending create
             await _wait_for_unsent_pms_changes(store, stored.id)
         return Outcome(stored.id, "stale", prefix + stale)
+    if stored is not None and own.note:
+        kept = await _matched_conflict(store, property_id, booking, stored.id, own)
+        if kept is not None:
+            return replace(kept, note=prefix + kept.note)
     placement = await store.place(
         property_id,
         booking,
@@ -118,6 +123,50 @@ async def apply_booking(
     if placement.attention:
         note += f"; needs attention: {placement.attention}"
     return Outcome(reservation_id, kind, note, needs_attention=placement.attention is not None)
+
+
+async def _matched_conflict(
+    store: BookingStore, property_id: UUID, booking: Booking, reservation_id: UUID, own: Recognised
+) -> Outcome | None:
+    """A booking just matched to a reservation that holds it differently: the property's
+    policy and the booking's owner decide (`ownership`), and a drift record says so. None
+    when Beds24's version is to be applied (no difference, or Beds24 wins)."""
+    pms = await store.synced_values(reservation_id)
+    differ = synced_differences(booking.columns, pms)
+    if not differ:
+        return None
+    await _wait_for_unsent_pms_changes(store, reservation_id)
+    policy = await store.policy(property_id)
+    side = winner(
+        policy,
+        made_by_pms=own.made_by == "pms",
+        channel=booking.columns.get("channel"),
+    )
+    resolution = {
+        "beds24": f"policy {policy}: Beds24 wins; its version is applied to the PMS",
+        "pms": f"policy {policy}: the PMS wins; its state is sent to Beds24",
+        None: f"policy {policy} cannot decide: an operator must (both sides kept)",
+    }[side]
+    await store.record_conflict(
+        Conflict(
+            property_id,
+            reservation_id,
+            booking.booking_id,
+            values_of(booking.columns, differ),
+            values_of(pms, differ),
+            side,
+            resolution,
+        )
+    )
+    if side == "beds24":
+        return None
+    await store.fill(reservation_id, gaps(booking.columns, pms))
+    return Outcome(
+        reservation_id,
+        "kept",
+        f"differs in {', '.join(differ)}: {resolution}",
+        needs_attention=side is None,
+    )
 
 
 async def _check_property(store: BookingStore, property_id: UUID, booking: Booking) -> None:

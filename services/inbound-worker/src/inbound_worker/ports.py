@@ -10,12 +10,15 @@ from uuid import UUID
 
 from channel_sync.beds24.links import link_of
 from channel_sync.db import Connection
+from channel_sync.pms_changes import record_reservation_change
 
 from inbound_worker import reservations
 from inbound_worker.booking import Booking
 from inbound_worker.mapping import Placement, place
 from inbound_worker.own_bookings import Recognised, recognise
+from inbound_worker.ownership import SYNCED_COLUMNS, Conflict
 from inbound_worker.reservations import Stored
+from inbound_worker.sync import drift
 
 
 class BookingStore(Protocol):
@@ -57,6 +60,24 @@ class BookingStore(Protocol):
     async def update(
         self, reservation_id: UUID, columns: dict[str, Any], placement: Placement
     ) -> None: ...
+
+    async def synced_values(self, reservation_id: UUID) -> dict[str, Any]:
+        """The reservation's columns the sync compares (`ownership.SYNCED_COLUMNS`)."""
+        ...
+
+    async def policy(self, property_id: UUID) -> str:
+        """The property's sync policy (`ownership`)."""
+        ...
+
+    async def fill(self, reservation_id: UUID, columns: dict[str, Any]) -> None:
+        """Write these columns only (values the PMS lacked), as Beds24's (no echo)."""
+        ...
+
+    async def record_conflict(self, conflict: Conflict) -> None:
+        """A matched booking held differently: the drift record (repaired by the rule, or
+        open for an operator, then flagged on the reservation); when the PMS wins, its
+        state is sent to Beds24 (an outbound event of the capture path)."""
+        ...
 
 
 class PostgresBookings:
@@ -117,3 +138,50 @@ class PostgresBookings:
         self, reservation_id: UUID, columns: dict[str, Any], placement: Placement
     ) -> None:
         await reservations.update(self._conn, reservation_id, columns, placement)
+
+    async def synced_values(self, reservation_id: UUID) -> dict[str, Any]:
+        row = await self._conn.fetchrow(
+            f"SELECT {', '.join(SYNCED_COLUMNS)} FROM reservations WHERE id = $1",  # noqa: S608
+            reservation_id,
+        )
+        return {} if row is None else dict(row)
+
+    async def fill(self, reservation_id: UUID, columns: dict[str, Any]) -> None:
+        if columns:
+            await reservations.fill(self._conn, reservation_id, columns)
+
+    async def policy(self, property_id: UUID) -> str:
+        policy: str | None = await self._conn.fetchval(
+            "SELECT sync_policy FROM beds24_properties WHERE property_id = $1", property_id
+        )
+        return policy or "flag"
+
+    async def record_conflict(self, conflict: Conflict) -> None:
+        found = drift.Drift(
+            "match_differs",
+            f"booking {conflict.booking_id}",
+            conflict.beds24_values,
+            conflict.pms_values,
+        )
+        if conflict.winner is None:
+            await drift.record_open(
+                self._conn, conflict.property_id, None, found, reason=conflict.resolution
+            )
+            await self._conn.execute(
+                """UPDATE reservations SET needs_attention = true, attention_reason = $2
+                   WHERE id = $1""",
+                conflict.reservation_id,
+                f"matched Beds24 booking {conflict.booking_id} differs: {conflict.resolution}",
+            )
+            return
+        event_id = None
+        if conflict.winner == "pms":
+            event_id = await record_reservation_change(self._conn, conflict.reservation_id)
+        await drift.record_repaired(
+            self._conn,
+            conflict.property_id,
+            None,
+            found,
+            resolution=conflict.resolution,
+            event_id=event_id,
+        )

@@ -86,9 +86,9 @@ async def _insert(
 ) -> None:
     await conn.execute(
         f"""INSERT INTO reservations (property_id, stay_id, beds24_qty_booking_id,
-                beds24_qty_index, status, room_id, needs_attention, attention_reason,
+                beds24_qty_index, status, room_id, needs_attention, attention_reason, made_by,
                 {_COPIED})
-            SELECT property_id, $2, $3, $4, $5, $6, $7, $8, {_COPIED}
+            SELECT property_id, $2, $3, $4, $5, $6, $7, $8, made_by, {_COPIED}
             FROM reservations WHERE id = $1""",  # noqa: S608 - constant column names
         first_room,
         stay_id,

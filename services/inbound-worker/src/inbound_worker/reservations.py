@@ -92,11 +92,12 @@ async def insert(
 ) -> UUID:
     values = _with_placement(columns, placement)
     values["property_id"] = property_id
+    values["made_by"] = "beds24"  # imported from Beds24: a channel or Beds24 made it
     names = list(values)
     reservation_id: UUID = await conn.fetchval(
         f"""INSERT INTO reservations ({", ".join(names)})
             VALUES ({", ".join(f"${i}" for i in range(1, len(names) + 1))})
-            RETURNING id""",  # noqa: S608 - names come from WRITABLE, values are parameters
+            RETURNING id""",  # noqa: S608 - names from WRITABLE (and made_by), values are parameters
         *values.values(),
     )
     return reservation_id
@@ -111,6 +112,19 @@ async def update(
         f"UPDATE reservations SET {assignments}, updated_at = now() WHERE id = $1",  # noqa: S608
         reservation_id,
         *values.values(),
+    )
+
+
+async def fill(conn: Connection, reservation_id: UUID, columns: dict[str, Any]) -> None:
+    """Write only these columns (no placement)."""
+    unknown = set(columns) - WRITABLE
+    if unknown:
+        raise ValueError(f"not a writable reservation column: {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(columns, start=2))
+    await conn.execute(
+        f"UPDATE reservations SET {assignments}, updated_at = now() WHERE id = $1",  # noqa: S608
+        reservation_id,
+        *columns.values(),
     )
 
 

@@ -21,10 +21,10 @@ from uuid import UUID
 
 import asyncpg
 from channel_sync.db import Connection
-from channel_sync.references import reservation_of_reference
 
 from inbound_worker.apply import PUSH_SKEW
 from inbound_worker.booking import Booking
+from inbound_worker.own_bookings import ota_code
 from inbound_worker.qty_rooms import sync_extra_rooms
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ async def _join(
                RETURNING id""",
             property_id,
             master,
-            _channel_reference(booking),
+            ota_code(booking),
         )
         await conn.execute(
             "UPDATE reservations SET stay_id = $2 WHERE id = $1", reservation_id, stay_id
@@ -335,11 +335,3 @@ async def _learn_master(
         )
         return f"Beds24 group {master} is already another stay of this property"
     return None
-
-
-def _channel_reference(booking: Booking) -> str | None:
-    """The OTA's reservation code, not our own `pms-<id>` reference."""
-    code = booking.columns.get("channel_reference")
-    if not isinstance(code, str) or reservation_of_reference(code) is not None:
-        return None
-    return code

@@ -15,6 +15,7 @@ from inbound_worker.apply import AskBeds24, apply_booking
 from inbound_worker.booking import Booking, read_booking
 from inbound_worker.mapping import Placement
 from inbound_worker.own_bookings import Recognised
+from inbound_worker.ownership import Conflict
 from inbound_worker.reservations import Stored
 
 from .support import BEDS24_PROPERTY_ID, booking
@@ -43,6 +44,10 @@ class FakeBookings:
     recognised: Recognised = field(default_factory=lambda: Recognised(None))
     locked: list[int] = field(default_factory=list)
     writes: list[str] = field(default_factory=list)
+    sync_policy: str = "by_origin"
+    # What a matched reservation holds (by reservation id), and the conflicts recorded.
+    matched_values: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
 
     async def linked_beds24_property(self, property_id: UUID) -> int | None:
         return self.linked.get(property_id)
@@ -103,6 +108,23 @@ class FakeBookings:
             beds24_booking_id=columns["beds24_booking_id"],
         )
         self.writes.append("update")
+
+    async def synced_values(self, reservation_id: UUID) -> dict[str, Any]:
+        if reservation_id in self.matched_values:
+            return self.matched_values[reservation_id]
+        return dict(self._row(reservation_id).columns)
+
+    async def policy(self, property_id: UUID) -> str:
+        return self.sync_policy
+
+    async def fill(self, reservation_id: UUID, columns: dict[str, Any]) -> None:
+        if columns:
+            self.writes.append(f"fill {sorted(columns)}")
+
+    async def record_conflict(self, conflict: Conflict) -> None:
+        self.conflicts.append(conflict)
+        if conflict.winner == "pms":
+            self.writes.append("send the PMS's state")
 
     def _row(self, reservation_id: UUID) -> Row:
         return next(r for r in self.rows.values() if r.stored.id == reservation_id)
@@ -222,3 +244,54 @@ async def test_a_booking_our_reference_names_is_adopted() -> None:
     kind, note, _ = await apply(store, at(T0))
     assert kind == "updated" and note.startswith("adopted as reservation; ")
     assert store.writes == ["update"] and store.rows[0].columns["beds24_booking_id"] == 80001
+
+
+def matched(made_by: str, holds: dict[str, Any]) -> tuple[FakeBookings, Stored]:
+    """A PMS reservation, not linked yet, that a key (ours or the OTA's code) matched."""
+    reservation = Stored(uuid4(), PROPERTY, ROOM, None, None)
+    store = FakeBookings(
+        recognised=Recognised(reservation, note="matched", made_by=made_by),
+        matched_values={reservation.id: holds},
+    )
+    store.rows[0] = Row(reservation, {}, Placement(ROOM))
+    return store, reservation
+
+
+def held_as(raw: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**read_booking(raw).columns, **changes}
+
+
+async def test_a_booking_the_pms_made_and_holds_differently_keeps_the_pms_and_is_recorded() -> None:
+    raw = at(T0)
+    store, _ = matched("pms", held_as(raw, departure=read_booking(raw).departure + timedelta(1)))
+    kind, note, attention = await apply(store, raw)
+    assert (kind, attention) == ("kept", False)
+    assert "the PMS wins" in note and "departure" in note
+    assert store.writes == ["send the PMS's state"]  # nothing written from Beds24
+    [conflict] = store.conflicts
+    assert conflict.winner == "pms" and set(conflict.pms_values) == {"departure"}
+
+
+async def test_a_channel_booking_matched_by_its_code_takes_beds24s_version_with_a_record() -> None:
+    raw = at(T0)
+    store, _ = matched("beds24", held_as(raw, adults=1, guest_last_name="Hoper"))
+    kind, _, _ = await apply(store, raw)
+    assert kind == "updated" and store.writes == ["update"]
+    [conflict] = store.conflicts
+    assert conflict.winner == "beds24"
+    assert conflict.pms_values == {"adults": 1, "guest_last_name": "(differs)"}  # no guest data
+
+
+async def test_a_direct_booking_held_differently_is_left_to_an_operator() -> None:
+    raw = at(T0, channel="direct")
+    store, _ = matched("beds24", held_as(raw, departure=read_booking(raw).departure + timedelta(1)))
+    kind, note, attention = await apply(store, raw)
+    assert (kind, attention) == ("kept", True) and "operator" in note
+    assert store.writes == [] and store.conflicts[0].winner is None
+
+
+async def test_a_matched_booking_held_the_same_leaves_no_record() -> None:
+    raw = at(T0)
+    store, _ = matched("pms", held_as(raw))
+    kind, _, _ = await apply(store, raw)
+    assert kind == "updated" and store.conflicts == []

@@ -26,8 +26,8 @@ class Unmappable(ValueError):
 
 
 def booking_item(res: Reservation, booking_id: int | None) -> dict[str, Any]:
-    """The full booking: a create without `booking_id` (with our reference info item),
-    else a modify of that booking.
+    """The full booking: a create without `booking_id` (with our reference, as apiReference
+    and as an info item), else a modify of that booking (leaving apiReference as it is).
 
     On a modify, a guest field emptied in the PMS is emptied in Beds24 too."""
     if res.beds24_property_id is None:
@@ -45,7 +45,6 @@ def booking_item(res: Reservation, booking_id: int | None) -> dict[str, Any]:
         "status": BOOKING_STATUS[res.status],
         "numAdult": res.adults,
         "numChild": res.children,
-        "apiReference": reservation_reference(res.id),
     }
     if res.qty_rooms:  # a roomQty booking: the rooms it still holds
         item["roomQty"] = res.qty_rooms
@@ -62,8 +61,11 @@ def booking_item(res: Reservation, booking_id: int | None) -> dict[str, Any]:
         if amount is not None:
             item[name] = float(amount)
     if booking_id is not None:
+        # A modify never writes apiReference: on a channel's booking it holds the OTA's
+        # code, which must stay; our reference was set when (and if) we made the booking.
         item["id"] = booking_id
-    else:  # the reference again where Beds24 surely keeps it (apiReference: UNCONFIRMED)
+    else:  # our reference, and again where Beds24 surely keeps it (apiReference: unconfirmed)
+        item["apiReference"] = reservation_reference(res.id)
         item["infoItems"] = [reference_info_item(res.id)]
     return item
 

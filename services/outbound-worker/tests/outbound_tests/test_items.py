@@ -70,6 +70,7 @@ def test_modify_names_the_booking_and_empties_cleared_fields() -> None:
     item = booking_item(RES, 123)
     assert item["id"] == 123
     assert "infoItems" not in item  # each write of one adds another: creates only
+    assert "apiReference" not in item  # a channel's code there stays (a push never owns it)
     assert item["firstName"] == "" and item["comments"] == "" and item["lastName"] == "Hopper"
 
 

@@ -22,13 +22,16 @@ from channel_sync.repository import ChannelEventRepository
 
 from inbound_worker.apply import PUSH_SKEW
 from inbound_worker.booking import Booking, read_booking
+from inbound_worker.ownership import made_by_pms, synced_differences, values_of, winner
 from inbound_worker.sync import drift, pms_side
-from inbound_worker.sync.compare import Stay, beds24_stay, differences, winner
+from inbound_worker.sync.compare import Stay, beds24_stay, differences
 from inbound_worker.sync.drift import Drift
 from inbound_worker.sync.metrics import count_drift
 from inbound_worker.sync.runs import Run
 
 _events = ChannelEventRepository()
+# Compared as the stay (`compare.differences`), not again as a synced column.
+_STAY_COLUMNS = frozenset({"arrival", "departure", "status", "adults", "children"})
 
 
 class BookingsStage:
@@ -89,17 +92,25 @@ class BookingsStage:
         pms: pms_side.PmsStay,
     ) -> None:
         beds24 = beds24_stay(booking)
-        differ = [] if _both_cancelled(beds24, pms.stay) else differences(beds24, pms.stay)
+        cancelled = _both_cancelled(beds24, pms.stay)
+        differ = [] if cancelled else differences(beds24, pms.stay)
+        details = (
+            []
+            if cancelled
+            else [
+                c for c in synced_differences(booking.columns, pms.synced) if c not in _STAY_COLUMNS
+            ]
+        )
         unseen = _unseen(booking, pms)
-        if not differ:
+        if not differ and not details:
             if unseen and await self._record_version(conn, run, raw, known=True):
-                run.count("inbound_events")  # e.g. a guest's name: no drift, still applied
+                run.count("inbound_events")  # a new version that changes nothing compared
             return
         found = Drift(
             "booking_differs",
             f"booking {booking.booking_id}",
-            {f: getattr(beds24, f) for f in differ},
-            {f: getattr(pms.stay, f) for f in differ},
+            {f: getattr(beds24, f) for f in differ} | values_of(booking.columns, details),
+            {f: getattr(pms.stay, f) for f in differ} | values_of(pms.synced, details),
         )
         if unseen:
             event_id = await self._record_version(conn, run, raw, known=True)
@@ -108,8 +119,10 @@ class BookingsStage:
                 note = "Beds24's version had not reached the PMS: recorded as an inbound event"
                 await self._repaired(conn, run, found, note, event_id)
                 return
-        made_by_pms = booking.pms_reference == pms.reservation_id
-        side = winner(policy, made_by_pms=made_by_pms, channel=raw.get("channel"))
+        ours = made_by_pms(
+            pms.made_by, carries_our_reference=booking.pms_reference == pms.reservation_id
+        )
+        side = winner(policy, made_by_pms=ours, channel=raw.get("channel"))
         if side == "pms":
             event_id = await record_reservation_change(
                 conn, pms.reservation_id, correlation_id=f"sync-run:{run.id}"
@@ -181,8 +194,12 @@ class BookingsStage:
 
 def _unseen(booking: Booking, pms: pms_side.PmsStay) -> bool:
     """Beds24's version is newer than the one the PMS holds and than our last write to it
-    (the version that write made is no news; see `apply.PUSH_SKEW`)."""
+    (the version that write made is no news; see `apply.PUSH_SKEW`). A reservation that
+    never held a Beds24 version nor was sent (linked at connection) has no "newer": what
+    differs there is a conflict, which the policy decides."""
     stamp = booking.modified_time
+    if pms.modified_time is None and pms.pushed_at is None:
+        return False
     if stamp is None:
         return True
     if pms.modified_time is not None and stamp <= pms.modified_time:

@@ -26,7 +26,7 @@ class Drift:
 async def record_repaired(
     conn: Connection,
     property_id: UUID,
-    run_id: UUID,
+    run_id: UUID | None,
     drift: Drift,
     *,
     resolution: str,
@@ -62,7 +62,7 @@ async def record_repaired(
 
 
 async def record_open(
-    conn: Connection, property_id: UUID, run_id: UUID, drift: Drift, *, reason: str
+    conn: Connection, property_id: UUID, run_id: UUID | None, drift: Drift, *, reason: str
 ) -> bool:
     """A difference left for an operator; True if it was not open already."""
     inserted: bool = await conn.fetchval(

@@ -4,12 +4,14 @@ already being carried across). Every statement takes the caller's connection."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from channel_sync.db import Connection, Record
 
+from inbound_worker.ownership import SYNCED_COLUMNS
 from inbound_worker.sync.compare import Stay
 
 
@@ -22,11 +24,14 @@ class PmsStay:
     mapped: bool  # its room belongs to a Beds24 room
     in_flight: bool
     stay: Stay
+    made_by: str | None = None  # who made it (`ownership`); None: not recorded
+    synced: dict[str, Any] = field(default_factory=dict)  # the synced columns' values
 
 
-_STAYS = """
-SELECT r.id, r.beds24_booking_id, r.beds24_modified_time, r.beds24_pushed_at, r.arrival,
-       r.departure, r.status, r.adults, r.children, m.beds24_room_id IS NOT NULL AS mapped,
+# Column names from the field map (constants); every value is a $n parameter.
+_STAYS = f"""
+SELECT r.id, r.beds24_booking_id, r.beds24_modified_time, r.beds24_pushed_at, r.made_by,
+       {", ".join(f"r.{c}" for c in SYNCED_COLUMNS)}, m.beds24_room_id IS NOT NULL AS mapped,
        coalesce(m.beds24_room_id, r.beds24_room_id) AS beds24_room,
        EXISTS (SELECT 1 FROM channel_events e
                WHERE e.status IN ('received', 'processing') AND e.entity_type = 'booking'
@@ -53,6 +58,8 @@ def _stay(row: Record) -> PmsStay:
             adults=row["adults"],
             children=row["children"],
         ),
+        made_by=row["made_by"],
+        synced={c: row[c] for c in SYNCED_COLUMNS},
     )
 
 
