@@ -14,7 +14,9 @@ async def free_units(
 ) -> dict[date, int]:
     """Its active mapped PMS rooms minus the reservations occupying them that night, minus
     the bookings Beds24 sold in that room that still wait for a PMS room (they hold a unit
-    all the same); never below zero."""
+    all the same), minus the Beds24 bookings the PMS no longer holds that wait for an
+    operator's decision (an open `missing_in_pms` drift: until decided, their nights are not
+    offered for sale again); never below zero."""
     rows = await conn.fetch(
         """
         WITH units AS (
@@ -28,7 +30,14 @@ async def free_units(
                           OR (r.room_id IS NULL AND r.property_id = $1
                               AND r.beds24_room_id = $2))
                      AND r.arrival <= night AND r.departure > night
-                     AND channel_sync_occupies(r.status))) AS free
+                     AND channel_sync_occupies(r.status)) - (
+                   SELECT count(*) FROM drift_records d
+                   WHERE d.property_id = $1 AND d.status = 'open'
+                     AND d.kind = 'missing_in_pms'
+                     AND d.beds24_value->>'roomId' = $2
+                     AND coalesce(d.beds24_value->>'status', '') <> 'cancelled'
+                     AND (d.beds24_value->>'arrival')::date <= night
+                     AND (d.beds24_value->>'departure')::date > night)) AS free
         FROM unnest($3::date[]) AS night
         """,
         property_id,

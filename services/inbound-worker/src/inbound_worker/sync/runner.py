@@ -95,6 +95,9 @@ class SyncRunner:
                 return False
             stage, today, more = run.stage, datetime.now(UTC).date(), True
             if stage == "bookings":
+                # Anything Beds24 stamps or we write from here on may be missing from the
+                # pages read (see `reservations_stage`).
+                run.cursor.setdefault("read_from", datetime.now(UTC).isoformat())
                 page = int(run.cursor.get("page", 1))
                 bookings, next_page = await self._beds24.get_bookings_page(
                     link,
