@@ -60,11 +60,30 @@ async def apply_stay(
     if await _unsent_pms_changes(conn, [reservation_id]):
         return StayResult("stay left as the PMS has it: its change is not yet in Beds24")
     if group is None:
-        return StayResult(await _join_listed(conn, property_id, booking.booking_id, reservation_id))
+        note = await _join_listed(conn, property_id, booking.booking_id, reservation_id)
+        rooms = await _back_to_one_room(conn, property_id, booking, reservation_id)
+        return StayResult("; ".join(filter(None, (note, rooms))) or None)
     stay_id, notes, attention = await _join(conn, property_id, booking, reservation_id)
     rooms = await sync_extra_rooms(conn, property_id, booking, reservation_id, stay_id)
     note = "; ".join([f"stay {stay_id} (Beds24 group {group.master_id})", *notes, rooms or ""])
     return StayResult(note.rstrip("; "), attention)
+
+
+async def _back_to_one_room(
+    conn: Connection, property_id: UUID, booking: Booking, reservation_id: UUID
+) -> str | None:
+    """A booking whose `roomQty` fell to 1 is in no group any more: the extra rooms the PMS
+    still holds for it are cancelled all the same."""
+    stay_id: UUID | None = await conn.fetchval(
+        """SELECT r.stay_id FROM reservations r WHERE r.id = $1 AND EXISTS (
+               SELECT 1 FROM reservations x WHERE x.beds24_qty_booking_id = $2
+                 AND x.status <> 'cancelled')""",
+        reservation_id,
+        booking.booking_id,
+    )
+    if stay_id is None:
+        return None
+    return await sync_extra_rooms(conn, property_id, booking, reservation_id, stay_id)
 
 
 async def _join(

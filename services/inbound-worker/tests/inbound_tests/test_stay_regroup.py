@@ -148,3 +148,17 @@ async def test_a_room_the_desk_moved_is_not_moved_back_before_beds24_knows(
         )
     await _apply(db, hotel, {**_member(6, 6, [6, 7], 0), "modifiedTime": at(15)})
     assert await _stays(db) == [(6, [6, 7], [6]), (8, [8, 9], [7, 8, 9])]
+
+
+async def test_a_room_qty_lowered_to_one_cancels_the_extra_room(db: asyncpg.Pool) -> None:
+    async with db.acquire() as conn:
+        hotel = await insert_hotel(conn, rooms=ROOMS)
+    two = booking(70001, roomQty=2, modifiedTime="2031-05-01T09:00:00Z")
+    await _apply(db, hotel, two)
+    assert [r["status"] for r in await reservations(db)] == ["confirmed", "confirmed"]
+
+    await _apply(db, hotel, {**two, "roomQty": 1, "modifiedTime": "2031-05-01T10:00:00Z"})
+
+    rows = await reservations(db)
+    held = [r for r in rows if r["status"] != "cancelled"]
+    assert len(rows) == 2 and len(held) == 1 and held[0]["beds24_booking_id"] == 70001

@@ -22,6 +22,7 @@ class Stay:
     room: str | None  # Beds24 room (type) id
     adults: int | None
     children: int | None
+    rooms: int = 1  # rooms the booking holds (`roomQty`; the PMS: its rooms not cancelled)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -35,12 +36,13 @@ def beds24_stay(booking: Booking) -> Stay:
         room=None if booking.beds24_room_id is None else str(booking.beds24_room_id),
         adults=booking.columns.get("adults"),
         children=booking.columns.get("children"),
+        rooms=booking.group.room_qty if booking.group is not None else 1,
     )
 
 
 def differences(beds24: Stay, pms: Stay) -> list[str]:
     """The fields the two sides hold differently."""
-    fields = ["arrival", "departure", "status", "room", "adults", "children"]
+    fields = ["arrival", "departure", "status", "room", "adults", "children", "rooms"]
     return [
         f
         for f in fields

@@ -33,6 +33,9 @@ _STAYS = f"""
 SELECT r.id, r.beds24_booking_id, r.beds24_modified_time, r.beds24_pushed_at, r.made_by,
        {", ".join(f"r.{c}" for c in SYNCED_COLUMNS)}, m.beds24_room_id IS NOT NULL AS mapped,
        coalesce(m.beds24_room_id, r.beds24_room_id) AS beds24_room,
+       1 + (SELECT count(*) FROM reservations x
+            WHERE x.beds24_qty_booking_id = r.beds24_booking_id
+              AND x.status <> 'cancelled') AS rooms,
        EXISTS (SELECT 1 FROM channel_events e
                WHERE e.status IN ('received', 'processing') AND e.entity_type = 'booking'
                  AND ((e.direction = 'outbound' AND e.entity_internal_id = r.id)
@@ -57,6 +60,7 @@ def _stay(row: Record) -> PmsStay:
             room=row["beds24_room"],
             adults=row["adults"],
             children=row["children"],
+            rooms=row["rooms"],
         ),
         made_by=row["made_by"],
         synced={c: row[c] for c in SYNCED_COLUMNS},
