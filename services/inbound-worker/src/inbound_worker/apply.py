@@ -77,7 +77,7 @@ async def apply_booking(
         if own.note:  # an adoption too waits for a pending create
             await _wait_for_unsent_pms_changes(store, stored.id)
         return Outcome(stored.id, "stale", prefix + stale)
-    if stored is not None and own.note:
+    if stored is not None and own.note and not own.sent:
         kept = await _matched_conflict(store, property_id, booking, stored.id, own)
         if kept is not None:
             return replace(kept, note=prefix + kept.note)

@@ -52,6 +52,9 @@ class Recognised:
     note: str | None = None  # adopted: for the event's audit trail
     doubt: str | None = None  # why a key was not trusted, for the front desk
     made_by: str | None = None  # who made it, as the key says: "pms" or "beds24"
+    # This sync sent it to Beds24 (a create of ours): a later Beds24 version is news, not a
+    # conflict. False for a match made at connection (both sides held it on their own).
+    sent: bool = False
 
 
 async def recognise(conn: Connection, property_id: UUID, booking: Booking) -> Recognised:
@@ -71,13 +74,22 @@ async def recognise(conn: Connection, property_id: UUID, booking: Booking) -> Re
             f"{where} {named.id}, which is linked to Beds24 booking {named.beds24_booking_id}: "
             "possibly one stay booked twice in Beds24"
         )
+    # Sent by this sync (a create noted, or a write stored): Beds24's version is its news.
+    sent = named.pushed_at is not None or bool(
+        await conn.fetchval(
+            "SELECT 1 FROM beds24_pending_creates WHERE reservation_id = $1", named.id
+        )
+    )
     await mark_beds24_origin(conn)  # the id comes from Beds24: no outbound echo
     await reservations.link(conn, named.id, booking.booking_id)
     adopted = Stored(
         named.id, named.property_id, named.room_id, named.modified_time, booking.booking_id
     )
     return Recognised(
-        adopted, note=f"adopted as reservation {named.id} (made by the PMS)", made_by="pms"
+        adopted,
+        note=f"adopted as reservation {named.id} (made by the PMS)",
+        made_by="pms",
+        sent=sent,
     )
 
 
