@@ -91,3 +91,29 @@ def settings_env(
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values
+
+
+# Fixtures that reach Postgres, RabbitMQ, a running service or the Beds24 sandbox (directly or
+# through another fixture). A test using none of them is a unit test: `make test-fast` runs
+# those alone (`-m "not infra"`), with both servers' addresses pointed at nothing. A test
+# reaching them another way says so itself (`@pytest.mark.infra`).
+INFRA_FIXTURES = frozenset(
+    {
+        "database_url",
+        "db_pool",
+        "db",
+        "amqp_url",
+        "amqp_connection",
+        "settings_env",
+        "beds24_sandbox",
+        "beds24_sandbox_server",
+        "private_postgres",
+        "private_rabbitmq",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if INFRA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.infra)

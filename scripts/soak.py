@@ -126,7 +126,8 @@ async def credit_pressure(
     ids = list(slots)
     watch = Watch()
     stop_watching = asyncio.Event()
-    watcher = asyncio.create_task(_watch(http, db, account_id, watch, stop_watching))
+    watching = await asyncpg.connect(dsn)  # its own: a connection runs one query at a time
+    watcher = asyncio.create_task(_watch(http, watching, account_id, watch, stop_watching))
     started = time.perf_counter()
     changes = 0
     writer = await asyncpg.connect(dsn)
@@ -159,6 +160,7 @@ async def credit_pressure(
         await writer.close()
         stop_watching.set()
         await watcher
+        await watching.close()
     credits = (await http.get(f"{SANDBOX}/_sandbox/accounts/{account_id}/credits")).json()
     calls = [
         c

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 from alembic.script import ScriptDirectory
 from channel_sync.migrate import alembic_config
 from channel_sync_testing import infra
@@ -49,6 +50,7 @@ async def _columns(conn: asyncpg.Connection, table: str) -> set[str]:
     return {r["column_name"] for r in rows}
 
 
+@pytest.mark.infra  # makes its own databases
 async def test_every_migration_goes_up_down_and_up_again() -> None:
     name, dsn = await infra.create_database(ADMIN_DSN, prefix="chsync_stairway")
     try:
@@ -100,6 +102,7 @@ async def test_seed_schema_is_present(db: asyncpg.Pool) -> None:
         assert unique_mapping == 1
 
 
+@pytest.mark.infra  # makes its own database
 async def test_mappings_migration_copies_rooms_beds24_room_id() -> None:
     name, dsn = await infra.create_database(ADMIN_DSN, prefix="chsync_mapmig")
     try:

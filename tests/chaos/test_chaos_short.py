@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.infra  # private Postgres and RabbitMQ servers
 def test_short_chaos_run_loses_doubles_and_strands_nothing(tmp_path: Path) -> None:
     summary = tmp_path / "chaos.json"
     bin_dir = str(Path(sys.executable).parent)
