@@ -1,18 +1,21 @@
-"""The reservations stage of a run against real Postgres: a PMS reservation linked to a
-Beds24 booking the pages did not list is left open for an operator, unless the booking was
-written or stamped after the run began reading (made during the sync)."""
+"""Stages of a run against real Postgres: a PMS reservation linked to a Beds24 booking the
+pages did not list is left open for an operator, unless the booking was written or stamped
+after the run began reading (made during the sync); a look-alike is proposed, never linked
+alone; a reservation carrying a listed OTA code is never sent as a new booking."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 from channel_sync.pms_origin import mark_beds24_origin
+from inbound_worker.sync.bookings_stage import BookingsStage
 from inbound_worker.sync.reservations_stage import compare_reservations
 from inbound_worker.sync.runs import Run
 
-from .support import insert_hotel
+from .support import booking, insert_hotel
 
 TODAY = date.today()
 
@@ -52,3 +55,69 @@ async def test_a_booking_made_during_the_run_is_not_reported_missing(db: asyncpg
         await compare_reservations(conn, run, TODAY)
         subjects = [r["subject"] for r in await conn.fetch("SELECT subject FROM drift_records")]
     assert subjects == ["booking 501"]
+
+
+async def _unlinked(conn: asyncpg.Connection, hotel: Any, **columns: Any) -> UUID:
+    values = {
+        "property_id": hotel.property_id,
+        "room_id": hotel.rooms["101"],
+        "arrival": date(2031, 6, 1),
+        "departure": date(2031, 6, 4),
+        "guest_last_name": "Hopper",
+        **columns,
+    }
+    names = list(values)
+    reservation: UUID = await conn.fetchval(
+        f"INSERT INTO reservations ({', '.join(names)}) VALUES "
+        f"({', '.join(f'${i}' for i in range(1, len(names) + 1))}) RETURNING id",
+        *values.values(),
+    )
+    return reservation
+
+
+async def _run(conn: asyncpg.Connection, property_id: UUID) -> Run:
+    run_id = await conn.fetchval(
+        "INSERT INTO sync_runs (property_id, kind) VALUES ($1, 'initial') RETURNING id",
+        property_id,
+    )
+    return Run(run_id, property_id, "initial", "bookings", {})
+
+
+async def test_a_look_alike_is_proposed_to_an_operator_and_neither_side_copied(
+    db: asyncpg.Pool,
+) -> None:
+    async with db.acquire() as conn, conn.transaction():
+        hotel = await insert_hotel(conn)
+        await mark_beds24_origin(conn)
+        typed = await _unlinked(conn, hotel, guest_last_name="hopper ")
+        run = await _run(conn, hotel.property_id)
+        raw = booking(90001, apiReference="", channel="direct")
+        await BookingsStage(max_attempts=3).compare_page(conn, run, "by_origin", [raw])
+        drift = await conn.fetch("SELECT kind, status, pms_value FROM drift_records")
+        imported = await conn.fetchval(
+            "SELECT count(*) FROM channel_events WHERE direction = 'inbound'"
+        )
+    assert [(d["kind"], d["status"]) for d in drift] == [("possible_match", "open")]
+    assert drift[0]["pms_value"] == {"reservation_ids": [str(typed)]}
+    assert imported == 0 and str(typed) in run.cursor["claimed"]
+
+
+async def test_a_reservation_carrying_a_listed_ota_code_is_never_sent_as_new(
+    db: asyncpg.Pool,
+) -> None:
+    async with db.acquire() as conn, conn.transaction():
+        hotel = await insert_hotel(conn)
+        await mark_beds24_origin(conn)
+        typed = await _unlinked(conn, hotel, channel_reference="BDC-998877", arrival=TODAY)
+        run = await _run(conn, hotel.property_id)
+        await BookingsStage(max_attempts=3).compare_page(conn, run, "by_origin", [booking(90002)])
+        await compare_reservations(conn, run, TODAY)
+        outbound = await conn.fetchval(  # a booking sent to Beds24 (availability aside)
+            "SELECT count(*) FROM channel_events WHERE direction = 'outbound' "
+            "AND entity_type = 'booking'"
+        )
+        imported = await conn.fetchval(
+            "SELECT count(*) FROM channel_events WHERE direction = 'inbound'"
+        )
+    assert str(typed) in run.cursor["claimed"]
+    assert (imported, outbound) == (1, 0)  # imported, then matched by the inbound path

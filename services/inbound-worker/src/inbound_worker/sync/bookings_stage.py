@@ -18,6 +18,7 @@ from channel_sync.errors import PermanentError
 from channel_sync.events import Direction, NewChannelEvent
 from channel_sync.inbound import ENTITY_TYPE, MODIFIED, booking_event_key, booking_event_type
 from channel_sync.pms_changes import record_reservation_change
+from channel_sync.references import reservation_of_reference
 from channel_sync.repository import ChannelEventRepository
 
 from inbound_worker.apply import PUSH_SKEW
@@ -45,6 +46,9 @@ class BookingsStage:
         ids = [b["id"] for b in usable]
         stored = await pms_side.by_booking(conn, run.property_id, ids)
         in_flight = await pms_side.bookings_in_flight(conn, run.property_id, ids)
+        codes = [c for b in usable if b["id"] not in stored and (c := _ota_code(b)) is not None]
+        for reservation_id in await pms_side.unlinked_with_codes(conn, run.property_id, codes):
+            run.cursor.setdefault("claimed", []).append(str(reservation_id))
         for raw in usable:
             run.count("bookings_seen")
             run.cursor.setdefault("seen", []).append(raw["id"])
@@ -56,10 +60,56 @@ class BookingsStage:
                 run.cursor.setdefault("claimed", []).append(str(booking.pms_reference))
             pms = stored.get(raw["id"])
             if pms is None:
-                if raw["id"] not in in_flight:
+                if raw["id"] not in in_flight and not await self._look_alike(
+                    conn, run, raw, booking
+                ):
                     await self._missing_in_pms(conn, run, raw)
             elif booking is not None and not pms.in_flight:
                 await self._compare(conn, run, policy, raw, booking, pms)
+
+    async def _look_alike(
+        self, conn: Connection, run: Run, raw: dict[str, Any], booking: Booking | None
+    ) -> bool:
+        """A Beds24 booking no key matched (not ours, no OTA code the PMS holds) that looks
+        like a PMS reservation not linked to Beds24 (same room type, dates and surname):
+        proposed to an operator, never linked alone, and neither side is copied to the
+        other meanwhile (either copy could double the stay)."""
+        if (
+            booking is None
+            or booking.pms_reference is not None
+            or booking.cancelled
+            or booking.beds24_room_id is None
+            or not booking.columns.get("guest_last_name")
+        ):
+            return False
+        found = await pms_side.look_alikes(
+            conn,
+            run.property_id,
+            str(booking.beds24_room_id),
+            booking.arrival,
+            booking.departure,
+            booking.columns["guest_last_name"],
+        )
+        if not found:
+            return False
+        run.cursor.setdefault("claimed", []).extend(str(r) for r in found)
+        proposal = Drift(
+            "possible_match",
+            f"booking {booking.booking_id}",
+            _summary(raw),
+            {"reservation_ids": sorted(str(r) for r in found)},
+        )
+        reason = (
+            "no key links this Beds24 booking to the PMS, but reservation(s) of the same "
+            "room type, dates and guest surname may be the same stay: an operator links them "
+            "(gives the reservation this Beds24 booking id) or says they differ; until then "
+            "neither is copied to the other side"
+        )
+        if await drift.record_open(conn, run.property_id, run.id, proposal, reason=reason):
+            run.count("drift_found")
+            count_drift(proposal.kind, "open")
+        run.count("drift_open")
+        return True
 
     async def _missing_in_pms(self, conn: Connection, run: Run, raw: dict[str, Any]) -> None:
         found = Drift("missing_in_pms", f"booking {raw['id']}", _summary(raw), None)
@@ -215,3 +265,11 @@ def _summary(raw: dict[str, Any]) -> dict[str, Any]:
     """What a drift record keeps of a booking: the stay, never the guest's details."""
     keys = ("arrival", "departure", "status", "roomId", "numAdult", "numChild", "channel")
     return {k: raw.get(k) for k in keys}
+
+
+def _ota_code(raw: dict[str, Any]) -> str | None:
+    """The OTA's code a raw booking carries in apiReference (not our own reference)."""
+    code = raw.get("apiReference")
+    if not isinstance(code, str) or not code.strip():
+        return None
+    return None if reservation_of_reference(code) is not None else code

@@ -119,3 +119,43 @@ async def policy_of(conn: Connection, property_id: UUID) -> str:
         "SELECT sync_policy FROM beds24_properties WHERE property_id = $1", property_id
     )
     return policy or "flag"
+
+
+async def unlinked_with_codes(conn: Connection, property_id: UUID, codes: list[str]) -> list[UUID]:
+    """Reservations not linked to Beds24 that carry one of these OTA codes: the inbound path
+    matches them to their Beds24 booking (`own_bookings`), so a run never sends them as new."""
+    rows = await conn.fetch(
+        """SELECT id FROM reservations
+           WHERE property_id = $1 AND beds24_booking_id IS NULL
+             AND channel_reference = ANY($2::text[])""",
+        property_id,
+        codes,
+    )
+    return [r["id"] for r in rows]
+
+
+async def look_alikes(
+    conn: Connection,
+    property_id: UUID,
+    beds24_room: str,
+    arrival: date,
+    departure: date,
+    last_name: str,
+) -> list[UUID]:
+    """Reservations not linked to Beds24 in the same Beds24 room (type), on the same dates,
+    for a guest of the same surname: perhaps the same stay, never linked without an
+    operator."""
+    rows = await conn.fetch(
+        """SELECT r.id FROM reservations r
+           JOIN channel_sync_room_map m ON m.room_id = r.room_id
+           WHERE r.property_id = $1 AND r.beds24_booking_id IS NULL
+             AND r.beds24_qty_booking_id IS NULL AND r.status <> 'cancelled'
+             AND m.beds24_room_id = $2 AND r.arrival = $3 AND r.departure = $4
+             AND lower(trim(r.guest_last_name)) = lower(trim($5))""",
+        property_id,
+        beds24_room,
+        arrival,
+        departure,
+        last_name,
+    )
+    return [r["id"] for r in rows]
