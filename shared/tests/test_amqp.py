@@ -359,3 +359,21 @@ def _calls_reach(count, wanted: int):  # type: ignore[no-untyped-def]
         return bool(count() >= wanted)
 
     return probe
+
+
+def test_the_publisher_refuses_an_aiormq_it_was_not_written_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from channel_sync.amqp import publisher
+
+    publisher.check_versions()  # the locked releases pass
+    monkeypatch.setitem(publisher.WRITTEN_FOR, "aiormq", (6, 8))
+    with pytest.raises(publisher.IncompatibleLibrary, match=r"aiormq~=6\.8"):
+        publisher.check_versions()
+
+
+async def test_the_publisher_refuses_a_channel_without_what_it_uses() -> None:
+    from channel_sync.amqp import publisher
+
+    with pytest.raises(publisher.IncompatibleLibrary, match="not aiormq's"):
+        publisher.check_internals(object())

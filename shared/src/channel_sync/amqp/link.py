@@ -25,7 +25,7 @@ from aio_pika.exceptions import AMQPError, ChannelClosed
 
 from channel_sync import metrics
 from channel_sync.amqp.connection import connect
-from channel_sync.amqp.publisher import Publisher, PublishFailed
+from channel_sync.amqp.publisher import Publisher, PublishFailed, check_versions
 from channel_sync.amqp.topology import declare_topology
 from channel_sync.events import EventMessage
 
@@ -66,6 +66,7 @@ class BrokerLink:
         self._ready = asyncio.Event()
         self._first_attempt = asyncio.Event()
         self._redeclaring: asyncio.Future[None] | None = None  # held: tasks are weakly kept
+        check_versions()  # refuse to run on an aiormq the publisher was not written for
         metrics.BROKER_CONNECTED.set_function(lambda: float(self.connected))
 
     async def start(self, *, wait_s: float = 0.0) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.metadata
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,7 +55,10 @@ class Publisher:
 
     @classmethod
     async def open(cls, connection: AbstractConnection, *, timeout_s: float = 5.0) -> Publisher:
+        """A confirming channel; refuses (IncompatibleLibrary) an aiormq channel this module
+        was not written for, before anything is published through it."""
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        check_internals(await channel.get_underlay_channel())
         return cls(channel, timeout_s=timeout_s)
 
     async def publish_event(self, message: EventMessage, routing_key: str) -> None:
@@ -148,6 +152,50 @@ class Publisher:
     async def close(self) -> None:
         if not self._channel.is_closed:
             await self._channel.close()
+
+
+class IncompatibleLibrary(Exception):  # not a RuntimeError: never taken for a broker outage
+    """aiormq or pamqp is not a release `_write_all` was written for: the process must not
+    run (a renamed attribute would otherwise fail every publish as a broker outage)."""
+
+
+# Releases `_write_all` was written for (compatible-release, as pinned in pyproject.toml),
+# and the aiormq channel attributes it uses beside aiormq's public `number`.
+WRITTEN_FOR = {"aiormq": (7, 2), "pamqp": (4, 0)}
+_CHANNEL_INTERNALS = (
+    "lock",
+    "delivery_tag",
+    "confirmations",
+    "message_id_delivery_tag",
+    "write_queue",
+    "max_content_size",
+    "create_future",
+)
+
+
+def check_versions() -> None:
+    """Raise IncompatibleLibrary unless the installed aiormq and pamqp are the releases
+    `_write_all` was written for (every process checks at start: `BrokerLink`)."""
+    for name, (major, minor) in WRITTEN_FOR.items():
+        found = importlib.metadata.version(name)
+        parts = tuple(int(p) for p in found.split(".")[:2] if p.isdigit())
+        if len(parts) < 2 or parts[0] != major or parts[1] < minor:
+            raise IncompatibleLibrary(
+                f"{name} {found} is installed; channel_sync's publisher was written for "
+                f"{name}~={major}.{minor} (see amqp/publisher.py): install that release"
+            )
+
+
+def check_internals(channel: object) -> None:
+    """Raise IncompatibleLibrary unless `channel` is aiormq's, with what `_write_all` uses."""
+    check_versions()
+    if not isinstance(channel, aiormq.Channel):
+        raise IncompatibleLibrary(f"aio-pika opened a {type(channel).__name__}, not aiormq's")
+    missing = [a for a in _CHANNEL_INTERNALS if not hasattr(channel, a)]
+    if missing:
+        raise IncompatibleLibrary(
+            f"aiormq's channel lacks {missing}, which the publisher uses: pin aiormq~=7.2"
+        )
 
 
 # One round of publishes, written at once. aiormq's `basic_publish` takes the channel lock,
