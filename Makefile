@@ -5,7 +5,7 @@ export RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672/
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN := $(UV) run --frozen
 
-.PHONY: setup uv install infra migrate run test test-fast lint demo bench chaos soak
+.PHONY: setup uv install infra migrate run test test-fast lint demo bench chaos soak hostile
 
 setup: install infra migrate ## install everything, make sure Postgres and RabbitMQ run, migrate
 
@@ -33,7 +33,7 @@ test-fast:
 	DATABASE_URL=postgresql://nobody@127.0.0.1:1/none RABBITMQ_URL=amqp://nobody:x@127.0.0.1:1/ \
 	TEST_DATABASE_ADMIN_URL=postgresql://nobody@127.0.0.1:1/none TEST_RABBITMQ_URL=amqp://nobody:x@127.0.0.1:1/ \
 	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 \
-	$(RUN) python scripts/run_tests.py -m "not infra" -q -p pytest_asyncio.plugin -p pytest_timeout $(ARGS)
+	$(RUN) python scripts/run_tests.py --fast -q -p pytest_asyncio.plugin -p pytest_timeout $(ARGS)
 
 lint:
 	$(RUN) ruff check .
@@ -46,6 +46,9 @@ demo: setup ## the demo scenarios end to end, with evidence
 bench:
 	$(RUN) python scripts/bench.py
 	$(RUN) python scripts/bench_gateway.py
+
+hostile: ## thousands of hostile requests to the gateway and admin-api: no 5xx, nothing stored, no guest data in logs (also run by make test)
+	$(RUN) python scripts/hostile_run.py
 
 chaos: ## faults under load (SIGKILLs, RabbitMQ and Postgres restarts) on private servers, then the soak
 	$(RUN) python scripts/chaos.py $(ARGS)

@@ -4,7 +4,9 @@ Each service keeps its tests in a `tests` package of its own; one pytest process
 several packages of the same name, so each directory runs apart. Every process gets its own
 scratch database and RabbitMQ vhost (see conftest.py), so they run side by side safely.
 Prints each directory's output as it finishes, then one closing line for the whole suite.
-Extra arguments go to every pytest process (e.g. `make test ARGS="-k retry"`).
+Extra arguments go to every pytest process (e.g. `make test ARGS="-k retry"`). Then the
+whole-system checks that are scripts (`CHECKS`: the hostile run), each counted as one test.
+`--fast`: the unit tests only (`-m "not infra"`), without the checks (`make test-fast`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ GROUPS = [
 ]
 # Restarts servers (private ones) and measures recovery: runs alone, after everything else.
 LAST_ALONE = ["tests/chaos"]
+# Whole-system checks that are scripts, not pytest: each counts as one test (exit 0: passed).
+CHECKS = {"hostile run": ["scripts/hostile_run.py"]}
 PARALLEL = 2
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
@@ -50,13 +54,36 @@ async def run_group(path: str, args: list[str], gate: asyncio.Semaphore) -> tupl
         return path, proc.returncode or 0, text
 
 
+async def run_check(name: str, command: list[str]) -> tuple[str, int, str]:
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *command,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await proc.communicate()
+    text = output.decode(errors="replace")
+    took = time.monotonic() - started
+    print(f"\n===== {name} (exit {proc.returncode}, {took:.1f}s) =====\n{text}", flush=True)
+    verdict = "1 passed" if proc.returncode == 0 else "1 failed"
+    return name, proc.returncode or 0, f"{text}\n{verdict}"
+
+
 async def main(args: list[str]) -> int:
+    fast = "--fast" in args  # the unit tests only: no servers, no whole-system checks
+    if fast:
+        args = [a for a in args if a != "--fast"] + ["-m", "not infra"]
     gate = asyncio.Semaphore(PARALLEL)
     results = await asyncio.gather(
         *(run_group(g, args, gate) for g in GROUPS if (ROOT / g).is_dir())
     )
     for alone in LAST_ALONE:
         results.append(await run_group(alone, args, gate))
+    if not fast:
+        for name, command in CHECKS.items():
+            results.append(await run_check(name, command))
     totals: dict[str, int] = {}
     failed_groups = []
     for path, code, text in results:
