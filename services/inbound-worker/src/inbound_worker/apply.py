@@ -22,9 +22,9 @@ from uuid import UUID
 from channel_sync.errors import PermanentError, RetryAfter
 
 from inbound_worker.booking import Booking
-from inbound_worker.mapping import Placement
 from inbound_worker.own_bookings import Recognised
 from inbound_worker.ownership import Conflict, gaps, synced_differences, values_of, winner
+from inbound_worker.placement import Placement
 from inbound_worker.ports import BookingStore
 from inbound_worker.reservations import Stored
 

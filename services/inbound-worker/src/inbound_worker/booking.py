@@ -21,7 +21,7 @@ from channel_sync.json_input import storable_text
 from channel_sync.pms_limits import BIGINT_MAX, INTEGER_MAX, MONEY_LIMIT
 from channel_sync.references import reservation_of_info_items, reservation_of_reference
 
-from inbound_worker.stay_group import Group, stay_group
+from inbound_worker.stays.group import Group, stay_group
 
 PMS_STATUS = {
     "new": "confirmed",

@@ -32,9 +32,9 @@ from prometheus_client import Counter
 
 from inbound_worker.apply import PUSH_SKEW, AskBeds24, Outcome, apply_booking
 from inbound_worker.booking import Booking, read_booking
-from inbound_worker.mapping import place_waiting, push_waiting_availability, waiting_stay
+from inbound_worker.placement import place_waiting, push_waiting_availability, waiting_stay
 from inbound_worker.ports import PostgresBookings
-from inbound_worker.stays import apply_stay, lock_group
+from inbound_worker.stays.membership import apply_stay, lock_group
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()

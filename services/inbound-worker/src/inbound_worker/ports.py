@@ -14,9 +14,9 @@ from channel_sync.pms_changes import record_reservation_change
 
 from inbound_worker import reservations
 from inbound_worker.booking import Booking
-from inbound_worker.mapping import Placement, place
 from inbound_worker.own_bookings import Recognised, recognise
 from inbound_worker.ownership import SYNCED_COLUMNS, Conflict
+from inbound_worker.placement import Placement, place
 from inbound_worker.reservations import Stored
 from inbound_worker.sync import drift
 

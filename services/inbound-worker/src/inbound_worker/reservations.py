@@ -11,7 +11,7 @@ from uuid import UUID
 from channel_sync.db import Connection, Record
 from channel_sync.pms_fields import INBOUND_COLUMNS
 
-from inbound_worker.mapping import Placement
+from inbound_worker.placement import Placement
 
 # The only columns written from a booking (channel_sync.pms_fields); column names are never
 # taken from input.

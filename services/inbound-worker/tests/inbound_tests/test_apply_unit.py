@@ -13,9 +13,9 @@ import pytest
 from channel_sync.errors import PermanentError, RetryAfter
 from inbound_worker.apply import AskBeds24, apply_booking
 from inbound_worker.booking import Booking, read_booking
-from inbound_worker.mapping import Placement
 from inbound_worker.own_bookings import Recognised
 from inbound_worker.ownership import Conflict
+from inbound_worker.placement import Placement
 from inbound_worker.reservations import Stored
 
 from .support import BEDS24_PROPERTY_ID, booking

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from channel_sync.errors import PermanentError
-from inbound_worker.stay_group import Group, stay_group
+from inbound_worker.stays.group import Group, stay_group
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from channel_sync.db import Connection
 from channel_sync.pms_fields import FIELDS, INBOUND_COLUMNS
 
 from inbound_worker.booking import Booking
-from inbound_worker.mapping import Placement, Stay, place, push_waiting_availability
+from inbound_worker.placement import Placement, Stay, place, push_waiting_availability
 
 # Columns an extra room takes from the first room: every column a booking writes
 # (channel_sync.pms_fields) but its status, its Beds24 id and its totals (names are

@@ -25,7 +25,7 @@ from channel_sync.db import Connection
 from inbound_worker.apply import PUSH_SKEW
 from inbound_worker.booking import Booking
 from inbound_worker.own_bookings import ota_code
-from inbound_worker.qty_rooms import sync_extra_rooms
+from inbound_worker.stays.qty_rooms import sync_extra_rooms
 
 logger = logging.getLogger(__name__)
 
