@@ -14,25 +14,14 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
+from channel_sync.outages import DATABASE_UNAVAILABLE
+
 CONNECT_TIMEOUT_S = 10.0
 ACQUIRE_TIMEOUT_S = 30.0
 COMMAND_TIMEOUT_S = 30.0
 
-# What asyncpg raises while Postgres is down, restarting or out of reach: a refused or
-# dropped connection, a server shutting down or not yet accepting connections, a pooled
-# connection that died under us, a server out of connections, memory or disk, or a bounded
-# wait that ran out. Callers treat these as "retry later", never as a verdict on the data.
-# The one list: the HTTP services answer each of these 503, the workers retry them.
-DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, cannot connect now
-    asyncpg.InterfaceError,  # connection closed or released while in use
-    asyncpg.InsufficientResourcesError,  # too many connections, disk full, out of memory
-)
-
-
+# What means "the database is unavailable right now" is decided in channel_sync.outages,
+# the one map of library errors to outages (the HTTP services answer 503, workers retry).
 # Unavailable, or Postgres refused the statement: either way the work did not happen.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (*DATABASE_UNAVAILABLE, asyncpg.PostgresError)
 

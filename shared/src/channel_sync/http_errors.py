@@ -2,7 +2,8 @@
 one place: a short JSON `{"error": reason}`, never a stack trace.
 
     HTTPException           its status and detail (404, 405 from routing)
-    DATABASE_UNAVAILABLE    Postgres out of reach (channel_sync.db's one list) -> 503
+    an outage               Postgres or RabbitMQ out of reach (channel_sync.outages, the one
+                            map) -> 503 naming which
     anything else           500 "internal error", logged once with a bounded traceback
 
 Each service adds its own refusals to `HANDLERS` (see their errors.py).
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from channel_sync.db import DATABASE_UNAVAILABLE
+from channel_sync.outages import BROKER_UNAVAILABLE, DATABASE_UNAVAILABLE, outage_of
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,15 @@ async def database_unavailable(request: Request, exc: BaseException) -> Response
     return error_response(503, "database unavailable, retry later")
 
 
+async def service_unavailable(request: Request, exc: Exception) -> Response:
+    """503 naming the server that is out of reach; an error of neither is a 500."""
+    outage = outage_of(exc)
+    if outage is None:
+        return unexpected(request, exc)
+    logger.warning("%s unavailable (%s) on %s", outage, exc.__class__.__name__, request.url.path)
+    return error_response(503, f"{outage} unavailable, retry later")
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     return unexpected(request, exc)
 
@@ -51,7 +61,8 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 HANDLERS: dict[type[Exception], Handler] = {
     HTTPException: _http_exception,
     **dict.fromkeys(
-        (k for k in DATABASE_UNAVAILABLE if issubclass(k, Exception)), database_unavailable
+        (k for k in (*DATABASE_UNAVAILABLE, *BROKER_UNAVAILABLE) if issubclass(k, Exception)),
+        service_unavailable,
     ),
     Exception: _unexpected,
 }

@@ -21,8 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from channel_sync import metrics
-from channel_sync.amqp.publisher import PublishFailed
-from channel_sync.db import is_database_unavailable
+from channel_sync.outages import outage_of
 
 logger = logging.getLogger(__name__)
 
@@ -119,20 +118,13 @@ async def _one_round(name: str, round_: Round, timeout_s: float) -> bool:
             await round_()
     except Exception as exc:
         metrics.LOOP_ERRORS.labels(name).inc()
-        if is_database_unavailable(exc) or _is_broker_unavailable(exc):
-            logger.warning("%s round failed: %s (%s)", name, _unavailable(exc), type(exc).__name__)
+        outage = outage_of(exc)
+        if outage is not None:
+            logger.warning("%s round failed: %s unavailable (%s)", name, outage, type(exc).__name__)
         else:
             logger.error("%s round failed unexpectedly", name, exc_info=exc)
         return False
     return True
-
-
-def _is_broker_unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, PublishFailed)
-
-
-def _unavailable(exc: BaseException) -> str:
-    return "broker unavailable" if _is_broker_unavailable(exc) else "database unavailable"
 
 
 async def _wait(seconds: float, stop: asyncio.Event, wake: asyncio.Event | None) -> None:

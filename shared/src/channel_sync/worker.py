@@ -24,10 +24,11 @@ import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from channel_sync.amqp.consumer import Consumer
-from channel_sync.amqp.link import BROKER_UNAVAILABLE, BrokerLink
+from channel_sync.amqp.link import BrokerLink
 from channel_sync.db import create_pool, is_database_unavailable, ping
 from channel_sync.events import Direction
 from channel_sync.health import health_server, serve_until
+from channel_sync.outages import BROKER_UNAVAILABLE
 from channel_sync.progress import stalled_of
 from channel_sync.relay import Relay
 from channel_sync.settings import CommonSettings

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
-from channel_sync.db import DATABASE_UNAVAILABLE
 from channel_sync.http_errors import database_unavailable
+from channel_sync.outages import DATABASE_UNAVAILABLE
 from prometheus_client import Counter
 from pydantic_core import to_json
 from starlette.requests import ClientDisconnect, Request

@@ -24,12 +24,12 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
 
 from channel_sync import metrics
-from channel_sync.amqp.link import BROKER_UNAVAILABLE
 from channel_sync.amqp.publisher import EventPublisher
 from channel_sync.amqp.settler import Settler
 from channel_sync.amqp.topology import WorkQueue
 from channel_sync.errors import TransientError
 from channel_sync.events import EventMessage
+from channel_sync.outages import BROKER_UNAVAILABLE
 from channel_sync.progress import WorkProgress
 
 logger = logging.getLogger(__name__)

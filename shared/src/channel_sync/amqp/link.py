@@ -19,27 +19,17 @@ import logging
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-import aiormq
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
-from aio_pika.exceptions import AMQPError, ChannelClosed
+from aio_pika.exceptions import ChannelClosed
 
 from channel_sync import metrics
 from channel_sync.amqp.connection import connect
 from channel_sync.amqp.publisher import Publisher, PublishFailed, check_versions
 from channel_sync.amqp.topology import declare_topology
 from channel_sync.events import EventMessage
+from channel_sync.outages import BROKER_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
-
-# What aio-pika and aiormq raise while the broker is unreachable or drops us.
-BROKER_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    AMQPError,
-    aiormq.exceptions.AMQPError,
-    ConnectionError,
-    RuntimeError,  # "channel closed" on a channel being restored
-)
 
 # Raised by one publish or depth query while the link is (or is going) down.
 _LINK_DOWN: tuple[type[BaseException], ...] = (*BROKER_UNAVAILABLE, ChannelClosed, PublishFailed)

@@ -18,7 +18,7 @@ import aiormq
 import pamqp.frame
 from aio_pika import DeliveryMode, Message
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
-from aio_pika.exceptions import AMQPError, DeliveryError
+from aio_pika.exceptions import DeliveryError
 from aiormq.abc import ChannelFrame
 from pamqp.body import ContentBody
 from pamqp.header import ContentHeader
@@ -26,6 +26,7 @@ from pamqp.header import ContentHeader
 from channel_sync.amqp.topology import EXCHANGE
 from channel_sync.errors import TransientError
 from channel_sync.events import EventMessage
+from channel_sync.outages import BROKER_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class Publisher:
             return [PublishFailed(f"broker took no frames within {self._timeout_s}s")] * len(
                 messages
             )
-        except (AMQPError, aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+        except BROKER_UNAVAILABLE as exc:
             return [PublishFailed(f"broker unavailable: {exc.__class__.__name__}")] * len(messages)
         try:
             await asyncio.wait([one.confirm for one in sent], timeout=self._timeout_s)
@@ -139,7 +140,7 @@ class Publisher:
             ) from exc
         except TimeoutError as exc:
             raise PublishFailed(f"no publisher confirm within {self._timeout_s}s") from exc
-        except (AMQPError, aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+        except BROKER_UNAVAILABLE as exc:
             raise PublishFailed(f"broker unavailable: {exc.__class__.__name__}") from exc
         if not isinstance(confirmation, aiormq.spec.Basic.Ack):
             raise PublishFailed(f"broker did not confirm the message for {routing_key!r}")
