@@ -8,6 +8,9 @@ takes in Beds24 must be pushed to every channel.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from channel_sync.db import Connection
 
 ORIGIN_SETTING = "channel_sync.origin"
@@ -17,3 +20,15 @@ BEDS24_ORIGIN = "beds24"
 async def mark_beds24_origin(conn: Connection) -> None:
     """Call inside the transaction that applies an inbound booking (no echo back)."""
     await conn.execute("SELECT set_config($1, $2, true)", ORIGIN_SETTING, BEDS24_ORIGIN)
+
+
+@contextlib.asynccontextmanager
+async def pms_origin(conn: Connection) -> AsyncIterator[None]:
+    """Inside a Beds24-marked transaction, record what the PMS decided as the PMS's (e.g. the
+    PMS's state sent after it won a difference); the mark is restored on the way out."""
+    previous = await conn.fetchval("SELECT current_setting($1, true)", ORIGIN_SETTING)
+    await conn.execute("SELECT set_config($1, '', true)", ORIGIN_SETTING)
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT set_config($1, $2, true)", ORIGIN_SETTING, previous or "")

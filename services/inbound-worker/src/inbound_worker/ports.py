@@ -11,6 +11,7 @@ from uuid import UUID
 from channel_sync.beds24.links import link_of
 from channel_sync.db import Connection
 from channel_sync.pms_changes import record_reservation_change
+from channel_sync.pms_origin import pms_origin
 
 from inbound_worker import reservations
 from inbound_worker.booking import Booking
@@ -176,7 +177,8 @@ class PostgresBookings:
             return
         event_id = None
         if conflict.winner == "pms":
-            event_id = await record_reservation_change(self._conn, conflict.reservation_id)
+            async with pms_origin(self._conn):  # the PMS's state goes out, as the PMS's
+                event_id = await record_reservation_change(self._conn, conflict.reservation_id)
         await drift.record_repaired(
             self._conn,
             conflict.property_id,

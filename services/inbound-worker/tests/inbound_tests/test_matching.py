@@ -81,3 +81,25 @@ async def test_two_reservations_with_the_code_are_never_guessed_between(db: asyn
         await _apply(db, hotel, booking(80001, apiReference="BDC-1", channel="booking"))
     rows = await reservations(db)
     assert len(rows) == 2 and all(r["beds24_booking_id"] is None for r in rows)
+
+
+async def test_a_booking_the_pms_made_held_differently_at_connection_keeps_the_pms(
+    db: asyncpg.Pool,
+) -> None:
+    async with db.acquire() as conn:
+        hotel = await insert_hotel(conn)
+    ours = await _typed_in(db, hotel, "", channel=None, adults=3)  # made by the PMS, never sent
+
+    await _apply(db, hotel, booking(80002, apiReference=f"pms-{ours}", channel=None))
+
+    [row] = await reservations(db)
+    assert (row["id"], row["beds24_booking_id"], row["adults"]) == (ours, 80002, 3)
+    async with db.acquire() as conn:
+        drift = await conn.fetchrow("SELECT * FROM drift_records")
+        sent = await conn.fetchval(
+            """SELECT count(*) FROM channel_events WHERE direction = 'outbound'
+                 AND entity_type = 'booking' AND entity_internal_id = $1""",
+            ours,
+        )
+    assert (drift["kind"], drift["status"]) == ("match_differs", "repaired")
+    assert "the PMS wins" in drift["resolution"] and sent == 1  # its state goes to Beds24

@@ -121,3 +121,78 @@ async def test_a_reservation_carrying_a_listed_ota_code_is_never_sent_as_new(
         )
     assert str(typed) in run.cursor["claimed"]
     assert (imported, outbound) == (1, 0)  # imported, then matched by the inbound path
+
+
+async def _compared(
+    db: asyncpg.Pool, raw: dict[str, Any], **pms: Any
+) -> tuple[list[asyncpg.Record], dict[str, int]]:
+    """One page holding `raw`, against a PMS reservation linked to it (`pms` its columns);
+    the drift recorded and the events each way."""
+    async with db.acquire() as conn:
+        hotel = await insert_hotel(conn)
+    async with db.acquire() as conn, conn.transaction():
+        await mark_beds24_origin(conn)  # the PMS held it before: nothing to send for it
+        qty_rooms = pms.pop("qty_rooms", 1)
+        pms = {"adults": 2, "children": 1, **pms}  # as the Beds24 booking has them
+        reservation = await _unlinked(conn, hotel, beds24_booking_id=raw["id"], **pms)
+        for index in range(2, qty_rooms + 1):
+            await _unlinked(
+                conn,
+                hotel,
+                room_id=hotel.rooms["102"],
+                beds24_qty_booking_id=raw["id"],
+                beds24_qty_index=index,
+            )
+    async with db.acquire() as conn, conn.transaction():  # a run's step, as the runner's
+        run = await _run(conn, hotel.property_id)
+        run.kind = "reconcile"
+        await BookingsStage(max_attempts=3).compare_page(conn, run, "by_origin", [raw])
+        drift = list(await conn.fetch("SELECT * FROM drift_records ORDER BY kind"))
+        events = dict(
+            await conn.fetch(
+                """SELECT direction, count(*) FROM channel_events WHERE entity_type = 'booking'
+                   AND (direction = 'inbound' OR entity_internal_id = $1) GROUP BY direction""",
+                reservation,
+            )
+        )
+    return drift, events
+
+
+async def test_a_direct_booking_held_differently_at_connection_is_left_to_an_operator(
+    db: asyncpg.Pool,
+) -> None:
+    raw = booking(91001, apiReference="", channel="direct")
+    drift, events = await _compared(db, raw, departure=date(2031, 6, 5), made_by="beds24")
+    assert [(d["kind"], d["status"]) for d in drift] == [("booking_differs", "open")]
+    assert drift[0]["pms_value"]["departure"] == "2031-06-05"  # both sides kept
+    assert events == {}  # nothing overwritten either way
+
+
+async def test_a_guest_name_the_pms_corrected_is_found_and_repaired_by_the_owner(
+    db: asyncpg.Pool,
+) -> None:
+    raw = booking(91002, apiReference="", channel="direct")
+    drift, events = await _compared(
+        db,
+        raw,
+        guest_last_name="Hopper-Murray",
+        made_by="pms",
+        beds24_modified_time=datetime(2031, 5, 1, 9, 0, tzinfo=UTC),  # this very version
+    )
+    assert [(d["kind"], d["status"]) for d in drift] == [("booking_differs", "repaired")]
+    assert drift[0]["pms_value"] == {"guest_last_name": "(differs)"}  # no guest data kept
+    assert events == {"outbound": 1}  # the PMS made it: its name is sent
+
+
+async def test_a_room_qty_lowered_in_beds24_is_found_by_a_reconcile(db: asyncpg.Pool) -> None:
+    raw = booking(91003, roomQty=1)  # a channel's booking; the PMS still holds two rooms
+    drift, events = await _compared(
+        db,
+        raw,
+        qty_rooms=2,
+        made_by="beds24",
+        beds24_modified_time=datetime(2031, 5, 1, 9, 0, tzinfo=UTC),
+    )
+    assert [(d["kind"], d["status"]) for d in drift] == [("booking_differs", "repaired")]
+    assert (drift[0]["beds24_value"]["rooms"], drift[0]["pms_value"]["rooms"]) == (1, 2)
+    assert events == {"inbound": 1}  # Beds24 wins: its current state is applied
