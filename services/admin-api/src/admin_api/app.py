@@ -62,7 +62,7 @@ def create_app(settings: AdminSettings) -> Starlette:
     routes: list[BaseRoute] = [
         *endpoint_routes(ENDPOINTS),
         *health_routes(readiness),
-        openapi_route(ENDPOINTS),
+        openapi_route(ENDPOINTS, max_body_bytes=settings.max_body_bytes),
         *console_routes(settings),  # HTML pages; not in the JSON API's OpenAPI document
     ]
     middleware = [

@@ -2,7 +2,9 @@
 
 Routes are built from these declarations, so the OpenAPI document cannot forget a route.
 Endpoints sharing a path become ONE starlette route, so that a method the path does not
-serve gets 405 with an `Allow` header naming every method it does serve.
+serve gets 405 with an `Allow` header naming every method it does serve. A path that names
+a segment literally owns it: `/admin/events/{event_id}` does not take `retry`, so that
+`GET /admin/events/retry` is that path's 405 (it serves POST), not an event id "retry".
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from channel_sync.http_errors import unexpected
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from admin_api.errors import ANSWERED
 
@@ -39,10 +42,49 @@ def routes(endpoints: list[Endpoint]) -> list[Route]:
     by_path: dict[str, dict[str, Handler]] = {}
     for endpoint in endpoints:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint.handler
-    return [
-        Route(path, _dispatch(handlers), methods=list(handlers))
+    built = {
+        path: _PathRoute(path, _dispatch(handlers), methods=list(handlers))
         for path, handlers in by_path.items()
-    ]
+    }
+    for path, route in built.items():
+        route.yields_to = [other for p, other in built.items() if _more_specific(p, path)]
+    return list(built.values())
+
+
+class _PathRoute(Route):
+    """A route that matches no request path that a more specific route matches (whatever
+    the method), so that starlette answers such a request from the specific one (405 when
+    it does not serve the method) instead of taking a literal segment for a parameter."""
+
+    def __init__(self, path: str, endpoint: Handler, *, methods: list[str]) -> None:
+        super().__init__(path, endpoint, methods=methods)
+        self.yields_to: list[Route] = []
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE and any(
+            other.matches(scope)[0] is not Match.NONE for other in self.yields_to
+        ):
+            return Match.NONE, {}
+        return match, child_scope
+
+
+def _more_specific(specific: str, general: str) -> bool:
+    """Whether `specific` is `general` with some parameters spelt as literal segments
+    (`/admin/events/retry` beside `/admin/events/{event_id}`)."""
+    mine, theirs = specific.split("/"), general.split("/")
+    return (
+        mine != theirs
+        and len(mine) == len(theirs)
+        and all(
+            a == b or (_is_parameter(b) and not _is_parameter(a))
+            for a, b in zip(mine, theirs, strict=True)
+        )
+    )
+
+
+def _is_parameter(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
 
 
 def _dispatch(handlers: dict[str, Handler]) -> Handler:

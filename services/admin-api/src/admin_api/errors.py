@@ -1,17 +1,21 @@
 """The errors admin-api routes raise, and their one mapping to JSON answers.
 
     ApiError                 an answer the client should see, with its status
-    ├── BadRequest           400: a parameter or body field is wrong (named in the message)
+    ├── BadRequest           400: the request breaks /openapi.json (a parameter or body field
+    │                        named in the message); the document states every such rule
     ├── Unauthorized         401: no or wrong admin token
     ├── NotFound             404
     ├── Conflict             409: the request clashes with the current state
     ├── PayloadTooLarge      413
+    ├── Unprocessable        422: well-formed (the document holds) but refused by a rule
+    │                        about the data no schema can state: rooms that are not the
+    │                        property's, a room mapped twice, credentials Beds24 refuses
     └── UpstreamError        502/503: Beds24 or our own infrastructure did not answer
 
 Routing errors, Postgres unavailable (503) and the bare 500 are channel_sync.http_errors',
 as in the gateway.
-Beds24 client errors map here too: refused credentials 400, Beds24 down or refusing 502,
-credits spent 503 with Retry-After.
+Beds24 client errors map here too: credentials it refuses 422 (they were the client's to
+give), Beds24 down or refusing 502, credits spent 503 with Retry-After.
 
 A client that hangs up mid-request is no error: logged at info, answered 400 (to no one).
 Every other exception becomes a bare 500 `{"error": "internal error"}`: no stack trace leaves
@@ -67,6 +71,10 @@ class PayloadTooLarge(ApiError):
     status_code = 413
 
 
+class Unprocessable(ApiError):
+    status_code = 422
+
+
 class UpstreamError(ApiError):
     status_code = 502
 
@@ -82,7 +90,7 @@ async def _api_error(_: Request, exc: Exception) -> Response:
 
 async def _beds24_error(_: Request, exc: Exception) -> Response:
     if isinstance(exc, Beds24AuthError):
-        return error_response(400, str(exc))
+        return error_response(Unprocessable.status_code, str(exc))
     if isinstance(exc, (Beds24CreditsExhausted, RetryAfter)):  # refused, or held back by us
         wait_s = max(1, math.ceil((exc.not_before - datetime.now(UTC)).total_seconds()))
         return error_response(

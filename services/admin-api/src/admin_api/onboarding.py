@@ -16,7 +16,7 @@ from channel_sync.beds24 import SetupResult
 from channel_sync.db import Connection
 
 from admin_api.beds24_access import Beds24Access
-from admin_api.errors import BadRequest, Conflict, NotFound
+from admin_api.errors import Conflict, NotFound, Unprocessable
 from admin_api.queries import properties, secrets
 from admin_api.schemas.properties import Beds24Room, Credentials, RegisterProperty
 from admin_api.webhook_secret import NewSecret
@@ -45,13 +45,13 @@ class Onboarding:
             with_owner=request.account_id is None,
         )
         if view.found is None:
-            raise BadRequest(
+            raise Unprocessable(
                 f"Beds24 property {request.beds24_property_id} is not visible "
                 "with these credentials"
             )
         account_id = request.account_id or view.owner_id
         if account_id is None:
-            raise BadRequest(
+            raise Unprocessable(
                 "Beds24 did not say which account owns these credentials; give "
                 "account_id (an invite code is spent: use a new one)"
             )

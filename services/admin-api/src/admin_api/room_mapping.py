@@ -12,7 +12,7 @@ from channel_sync.beds24 import Beds24AuthError
 from channel_sync.beds24.links import link_of
 
 from admin_api.beds24_access import Beds24Access
-from admin_api.errors import BadRequest, NotFound, UpstreamError
+from admin_api.errors import NotFound, Unprocessable, UpstreamError
 from admin_api.onboarding import rooms_of
 from admin_api.queries import mappings, properties
 from admin_api.schemas.properties import Beds24Rooms, Mapping, MappingOut
@@ -21,16 +21,17 @@ from admin_api.schemas.properties import Beds24Rooms, Mapping, MappingOut
 async def replace_mappings(
     pool: asyncpg.Pool, property_id: UUID, given: list[Mapping]
 ) -> list[MappingOut]:
-    """Every mapping of the property becomes `given`; answers them as stored."""
-    _check_unique(given)
+    """Every mapping of the property becomes `given`; answers them as stored. A property
+    that does not exist is a 404 before anything about the mappings (422) is said."""
     async with pool.acquire() as conn, conn.transaction():
         if not await properties.lock(conn, property_id):
             raise NotFound(f"no property {property_id}")
+        _check_unique(given)
         for kind in ("room", "room_type"):
             ids = [m.internal_id for m in given if m.mapping_type == kind]
             foreign = await mappings.not_of_property(conn, property_id, kind, ids)
             if foreign:
-                raise BadRequest(
+                raise Unprocessable(
                     f"not a {kind} of property {property_id}: "
                     + ", ".join(str(i) for i in foreign[:10])
                 )
@@ -68,8 +69,8 @@ async def beds24_rooms(pool: asyncpg.Pool, beds24: Beds24Access, property_id: UU
 def _check_unique(given: list[Mapping]) -> None:
     twice = [k for k, n in Counter((m.mapping_type, m.internal_id) for m in given).items() if n > 1]
     if twice:
-        raise BadRequest(f"{twice[0][0]} {twice[0][1]} is mapped more than once")
+        raise Unprocessable(f"{twice[0][0]} {twice[0][1]} is mapped more than once")
     units = [(m.external_id, m.external_unit_id) for m in given if m.external_unit_id]
     shared = [k for k, n in Counter(units).items() if n > 1]
     if shared:
-        raise BadRequest(f"Beds24 unit {shared[0][1]} of room {shared[0][0]} is mapped twice")
+        raise Unprocessable(f"Beds24 unit {shared[0][1]} of room {shared[0][0]} is mapped twice")

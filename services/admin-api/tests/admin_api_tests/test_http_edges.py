@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
+from admin_api.schemas.properties import MAX_MAPPINGS
+from admin_api.settings import AdminSettings
 from starlette.routing import Mount, Route
 
 from .conftest import Admin
@@ -24,6 +27,22 @@ async def test_oversized_bodies_are_refused_with_json(api: httpx.AsyncClient) ->
     streamed = await api.put(f"/admin/properties/{uuid.uuid4()}/mappings", content=chunks())
     assert streamed.status_code == 413
     assert "larger than" in streamed.json()["error"]
+
+
+async def test_the_largest_valid_mappings_body_is_under_the_body_limit(
+    api: httpx.AsyncClient,
+) -> None:
+    """Every item at its longest, indented: read (an unknown property, 404), never a 413."""
+    item = {
+        "mapping_type": "room_type",
+        "internal_id": str(uuid.uuid4()),
+        "external_id": "9" * 19,
+        "external_unit_id": "9" * 19,
+    }
+    largest = json.dumps({"mappings": [item] * MAX_MAPPINGS}, indent=2).encode()
+    assert len(largest) < AdminSettings.model_fields["max_body_bytes"].default
+    response = await api.put(f"/admin/properties/{uuid.uuid4()}/mappings", content=largest)
+    assert response.status_code == 404, response.text
 
 
 async def test_malformed_json_and_missing_body(api: httpx.AsyncClient) -> None:

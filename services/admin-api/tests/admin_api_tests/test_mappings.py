@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 import httpx
+from admin_api.schemas.properties import MAX_MAPPINGS
 
 from .factories import connect_beds24, insert_property, insert_room, insert_room_type
 
@@ -100,30 +101,35 @@ async def test_mappings_are_validated(api: httpx.AsyncClient, db: asyncpg.Pool) 
             **extra,
         }
 
+    # 400: the body breaks the OpenAPI document; 422: it keeps to it, but a rule about the
+    # data (whose rooms they are, each mapped once) refuses it.
     cases = [
-        ([room(foreign)], f"not a room of property {prop}: {foreign}"),
+        ([room(foreign)], 422, f"not a room of property {prop}: {foreign}"),
         (
             [{"mapping_type": "room_type", "internal_id": str(foreign_type), "external_id": "1"}],
+            422,
             f"not a room_type of property {prop}",
         ),
-        ([room(mine), room(mine, "7002")], "mapped more than once"),
-        ([room(mine, "abc")], "'mappings.0.external_id'"),
-        ([room(mine, "0")], "'mappings.0.external_id'"),
+        ([room(mine), room(mine, "7002")], 422, "mapped more than once"),
+        ([room(mine, "abc")], 400, "'mappings.0.external_id'"),
+        ([room(mine, "0")], 400, "'mappings.0.external_id'"),
         (
             [{"mapping_type": "unit", "internal_id": str(mine), "external_id": "1"}],
+            400,
             "'mappings.0.mapping_type'",
         ),
-        ([room(mine, external_unit_id="x1")], "'mappings.0.external_unit_id'"),
+        ([room(mine, external_unit_id="x1")], 400, "'mappings.0.external_unit_id'"),
+        ([room(mine)] * (MAX_MAPPINGS + 1), 400, "'mappings'"),
     ]
-    for mappings, message in cases:
+    for mappings, status, message in cases:
         response = await api.put(url, json={"mappings": mappings})
-        assert response.status_code == 400, mappings
+        assert response.status_code == status, mappings
         assert message in response.json()["error"], response.json()
     r2 = await _room(db, prop, "2")
     twice = await api.put(
         url, json={"mappings": [room(mine, external_unit_id="1"), room(r2, external_unit_id="1")]}
     )
-    assert twice.status_code == 400 and "mapped twice" in twice.json()["error"]
+    assert twice.status_code == 422 and "mapped twice" in twice.json()["error"]
     # Nothing was changed by the refused requests.
     assert [
         (m["internal_id"], m["external_id"]) for m in (await api.get(url)).json()["mappings"]

@@ -124,6 +124,9 @@ async def test_register_an_existing_property_with_a_refresh_token(
         ),
         ({"beds24_property_id": 1, "refresh_token": "b"}, 400, "name is required"),
         ({"name": "X", "beds24_property_id": 0, "refresh_token": "b"}, 400, "'beds24_property_id'"),
+        # Sent to Beds24 in a header: visible ASCII only (other text was once a 500).
+        ({"name": "X", "beds24_property_id": 1, "invite_code": "\u00e9"}, 400, "'invite_code'"),
+        ({"name": "X", "beds24_property_id": 1, "refresh_token": "a b"}, 400, "'refresh_token'"),
         (
             {"name": "X", "beds24_property_id": 1, "refresh_token": "b", "colour": "red"},
             400,
@@ -158,7 +161,7 @@ async def test_refused_credentials_and_invisible_properties(
         "/admin/properties",
         json={"name": "X", "beds24_property_id": seeded.id, "invite_code": "no-such-code"},
     )
-    assert bad_invite.status_code == 400
+    assert bad_invite.status_code == 422  # well-formed; Beds24 refuses it
     assert "invite code" in bad_invite.json()["error"]
     assert "no-such-code" not in bad_invite.text
     foreign = await b24_api.post(
@@ -169,7 +172,7 @@ async def test_refused_credentials_and_invisible_properties(
             "refresh_token": seeded.account.refresh_token,
         },
     )
-    assert foreign.status_code == 400 and "not visible" in foreign.json()["error"]
+    assert foreign.status_code == 422 and "not visible" in foreign.json()["error"]
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM hotel_settings") == 0
 

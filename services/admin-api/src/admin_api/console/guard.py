@@ -66,7 +66,7 @@ async def _csrf_ok(request: Request, session: Session | None) -> bool:
 
 def _beds24_status(exc: Beds24Error) -> int:
     if isinstance(exc, Beds24AuthError):
-        return 400
+        return 422  # as the JSON API: the operator's credentials, refused
     if isinstance(exc, Beds24CreditsExhausted):
         return 503
     return 502

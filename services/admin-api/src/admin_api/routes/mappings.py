@@ -27,7 +27,8 @@ async def get_mappings(request: Request) -> Response:
 
 
 async def put_mappings(request: Request) -> Response:
-    """Replace every mapping of the property; each PMS room or room type must be its own."""
+    """Replace every mapping of the property. Each PMS room or room type must be the
+    property's own and mapped at most once, and no Beds24 unit mapped twice (else 422)."""
     property_id = path_uuid(request, "property_id")
     body = await read_json(request, Mappings)
     await replace_mappings(deps(request).pool, property_id, body.mappings)
@@ -74,7 +75,7 @@ ENDPOINTS = [
         "Replace the room mappings of a property",
         body=Mappings,
         response=MappingList,
-        errors=(400, 404),
+        errors=(400, 404, 422),
     ),
     Endpoint(
         "GET",

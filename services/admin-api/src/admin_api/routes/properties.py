@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from admin_api.deps import deps
 from admin_api.endpoint import Endpoint, answer
-from admin_api.errors import BadRequest, NotFound
+from admin_api.errors import NotFound, Unprocessable
 from admin_api.parsing import parse_query, path_uuid, read_json
 from admin_api.queries import properties
 from admin_api.schemas.properties import (
@@ -26,6 +26,8 @@ from admin_api.webhook_secret import webhook_url
 
 
 async def register_property(request: Request) -> Response:
+    """Beds24 is asked before anything is stored: credentials it refuses, or a property it
+    does not show with them, are a 422 and leave nothing behind."""
     body = await read_json(request, RegisterProperty)
     d = deps(request)
     property_id, secret, secret_id, rooms = await d.onboarding.register(body)
@@ -50,7 +52,8 @@ async def get_property(request: Request) -> Response:
 
 
 async def replace_credentials(request: Request) -> Response:
-    """New Beds24 credentials for a registered property (e.g. its refresh token expired)."""
+    """New Beds24 credentials for a registered property (e.g. its refresh token expired);
+    credentials Beds24 refuses, or that do not show the property, are a 422."""
     property_id = path_uuid(request, "property_id")
     body = await read_json(request, Credentials)
     d = deps(request)
@@ -67,7 +70,7 @@ async def replace_credentials(request: Request) -> Response:
         with_owner=True,
     )
     if view.found is None:
-        raise BadRequest(
+        raise Unprocessable(
             f"Beds24 property {link.beds24_property_id} is not visible with these credentials"
         )
     async with d.pool.acquire() as conn:
@@ -93,7 +96,7 @@ ENDPOINTS = [
         body=RegisterProperty,
         response=Registered,
         status=201,
-        errors=(400, 404, 409, 502, 503),
+        errors=(400, 404, 409, 422, 502, 503),
     ),
     Endpoint(
         "GET",
@@ -119,6 +122,6 @@ ENDPOINTS = [
         "Replace the Beds24 credentials of a registered property",
         body=Credentials,
         response=PropertyInfo,
-        errors=(400, 404, 502, 503),
+        errors=(400, 404, 422, 502, 503),
     ),
 ]

@@ -11,7 +11,7 @@ from channel_sync.pms_limits import BIGINT_MAX
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin_api.parsing import QueryBool, QueryDateTime, QueryInt, QueryUUID
-from admin_api.queries.events import EventFilter
+from admin_api.queries.events import CURSOR_PATTERN, EventFilter
 
 MAX_PAGE = 500
 MAX_BULK = 1000
@@ -49,7 +49,10 @@ class ListEventsQuery(EventFilters):
         default=50, ge=1, le=BIGINT_MAX, description=f"page size, capped at {MAX_PAGE}"
     )
     cursor: str | None = Field(
-        default=None, max_length=200, description="next_cursor of the previous page"
+        default=None,
+        pattern=CURSOR_PATTERN,
+        description="next_cursor of the previous page: the position after which this page "
+        "starts (microseconds since 0001-01-01T00:00:00Z, a dot, an event id in hex)",
     )
 
 

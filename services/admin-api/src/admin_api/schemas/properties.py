@@ -2,25 +2,62 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from channel_sync.pms_limits import BIGINT_MAX
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from admin_api.parsing import QueryBool, QueryInt
 
-MAX_MAPPINGS = 2000
+# The largest valid mappings body (every item at its longest, even indented by 2) stays
+# under the default request body limit (64 KiB), so a valid body is never refused with 413;
+# and one item over this is still small enough to be read and refused with 400.
+MAX_MAPPINGS = 300
+
+# The rules of the model validators below, as JSON Schema, so that /openapi.json states
+# them (and a client or a schema-driven test can tell a valid body from an invalid one).
+# "Given" is present and not null; null stands for absent, as in the models.
+_EXACTLY_ONE_CREDENTIAL: dict[str, Any] = {
+    "oneOf": [
+        {"required": ["invite_code"], "properties": {"invite_code": {"type": "string"}}},
+        {"required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}},
+    ]
+}
+_NAME_FOR_A_NEW_PROPERTY: dict[str, Any] = {
+    "anyOf": [
+        {"required": ["property_id"], "properties": {"property_id": {"type": "string"}}},
+        {"required": ["name"], "properties": {"name": {"type": "string"}}},
+    ]
+}
+
+
+# Invite codes and refresh tokens travel to Beds24 in HTTP headers: visible ASCII only.
+_HEADER_TEXT = r"^[!-~]+$"
+
+
+def _header_text(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(_HEADER_TEXT, value):
+        raise ValueError("must be visible ASCII characters only (no spaces)")
+    return value
+
+
+Beds24Credential = Annotated[
+    SecretStr,
+    BeforeValidator(_header_text),
+    Field(min_length=1, max_length=2000, json_schema_extra={"pattern": _HEADER_TEXT}),
+]
 
 
 class Credentials(BaseModel):
     """Exactly one of an invite code (exchanged once for a refresh token) or a refresh token."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_EXACTLY_ONE_CREDENTIAL)
 
-    invite_code: SecretStr | None = Field(default=None, min_length=1, max_length=2000)
-    refresh_token: SecretStr | None = Field(default=None, min_length=1, max_length=2000)
+    invite_code: Beds24Credential | None = None
+    refresh_token: Beds24Credential | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Credentials:
@@ -30,6 +67,12 @@ class Credentials(BaseModel):
 
 
 class RegisterProperty(Credentials):
+    """Exactly one of `invite_code` or `refresh_token`; `name` unless `property_id` is given."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"allOf": [_EXACTLY_ONE_CREDENTIAL, _NAME_FOR_A_NEW_PROPERTY]}
+    )
+
     property_id: UUID | None = Field(
         default=None, description="an existing hotel_settings id; omit to create the property"
     )
