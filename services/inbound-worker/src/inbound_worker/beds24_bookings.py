@@ -46,14 +46,24 @@ class Beds24Bookings:
         )
 
     async def get_calendar(
-        self, link: PropertyLink, room_ids: list[int], start: date, end: date
+        self, link: PropertyLink, room_ids: list[int], start: date, end: date, *, ari: bool
     ) -> list[dict[str, Any]]:
-        """Free units per night of these Beds24 rooms, `start`..`end` inclusive: ONE call
-        for every room (Beds24 pages it only past its page size)."""
+        """Free units per night of these Beds24 rooms, `start`..`end` inclusive, with prices,
+        stay limits and overrides when `ari`: ONE call for every room (Beds24 pages it only
+        past its page size)."""
         client = self._clients.for_account(link.account)
         return await self._budget.call(
             link.account.account_id,
-            lambda: client.get_calendar(room_ids, start, end, include_num_avail=True),
+            lambda: client.get_calendar(
+                room_ids,
+                start,
+                end,
+                include_num_avail=True,
+                include_prices=ari,
+                include_min_stay=ari,
+                include_max_stay=ari,
+                include_override=ari,
+            ),
         )
 
     async def fetch_booking(self, property_id: UUID, booking_id: int) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""Availability of one account in one batch: per Beds24 room, the nights its events name
-(merged), computed from the PMS as it is now, sent as compressed ranges in as few
-`POST /inventory/rooms/calendar` as the size limit allows."""
+"""The calendar of one account in one batch: per Beds24 room, the nights its events name
+(merged), computed from the PMS as it is now (availability, and prices and restrictions
+where the property manages them: `channel_sync.pms_calendar`), sent as compressed ranges in
+as few `POST /inventory/rooms/calendar` as the size limit allows."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from channel_sync.beds24 import (
 )
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync.errors import PermanentError, RetryAfter
+from channel_sync.pms_calendar import calendar_values, unmapped_rate_plan
 from channel_sync.repository import ChannelEventRepository
 
 from outbound_worker.metrics import record_write
@@ -40,6 +42,8 @@ class RoomWork:
     beds24_room_id: str
     nights: set[date] = field(default_factory=set)
     event_ids: list[UUID] = field(default_factory=list)
+    # Price events by the rate plan they name: one whose plan has no slot fails alone.
+    rate_plans: dict[UUID, list[UUID]] = field(default_factory=dict)
 
 
 def nights_of(payload: Mapping[str, Any], *, today: date, horizon_days: int) -> set[date]:
@@ -68,6 +72,9 @@ class AvailabilitySync:
         outcomes: Outcomes = {}
         ready: list[tuple[RoomWork, dict[str, Any]]] = []
         for work in works:
+            outcomes |= await self._refuse_unmapped(work)
+            if not work.event_ids:
+                continue
             if not work.nights:
                 await self._mark_done(work, "only past nights: nothing to send")
                 outcomes |= same_outcome(work.event_ids, None)
@@ -80,14 +87,32 @@ class AvailabilitySync:
                 )
                 outcomes |= same_outcome(work.event_ids, PermanentError(reason))
                 continue
-            async with self._pool.acquire() as conn:
-                free = await availability(
-                    conn, work.property_id, work.beds24_room_id, sorted(work.nights)
-                )
-            days = {night: {"numAvail": n} for night, n in free.items()}
+            nights = sorted(work.nights)
+            try:
+                async with self._pool.acquire() as conn:
+                    free = await availability(conn, work.property_id, work.beds24_room_id, nights)
+                    ari = await calendar_values(conn, work.property_id, work.beds24_room_id, nights)
+            except PermanentError as exc:
+                outcomes |= same_outcome(work.event_ids, exc)
+                continue
+            days = {night: {"numAvail": n, **ari.get(night, {})} for night, n in free.items()}
             ready.append((work, calendar_item(room_id, days)))
         for chunk in chunks(ready, self._max_items, weight=lambda r: json_bytes(r[1])):
             outcomes |= await self._send(account_id, client, chunk)
+        return outcomes
+
+    async def _refuse_unmapped(self, work: RoomWork) -> Outcomes:
+        """Price events of a rate plan with no Beds24 slot fail permanently, naming the fix
+        (the room's other events go on: its calendar is sent without that plan)."""
+        outcomes: Outcomes = {}
+        if not work.rate_plans:
+            return outcomes
+        async with self._pool.acquire() as conn:
+            for plan, event_ids in work.rate_plans.items():
+                reason = await unmapped_rate_plan(conn, plan)
+                if reason is not None:
+                    outcomes |= same_outcome(event_ids, PermanentError(reason))
+        work.event_ids = [e for e in work.event_ids if e not in outcomes]
         return outcomes
 
     async def _send(

@@ -163,6 +163,16 @@ class OutboundHandler:
             if payload.get("stay_changed") is True:
                 booking.stay_changed = True
             return None
+        if (
+            event.entity_type == "availability"
+            and payload.get("room_type_id")
+            and not (payload.get("beds24_room_id"))
+        ):
+            name = payload.get("room_type") or payload["room_type_id"]
+            return PermanentError(
+                f"room type {name!r} has no Beds24 room: map it (mapping_type 'room_type' or "
+                "its rooms) before its prices and restrictions can be sent, then retry"
+            )
         if event.entity_type == "availability" and payload.get("beds24_room_id"):
             try:
                 nights = nights_of(payload, today=today, horizon_days=self._horizon_days)
@@ -174,6 +184,9 @@ class OutboundHandler:
             )
             room_work.nights |= nights
             room_work.event_ids.append(event.id)
+            plan = _uuid_or_none(payload.get("rate_plan_id"))
+            if plan is not None:
+                room_work.rate_plans.setdefault(plan, []).append(event.id)
             return None
         return PermanentError(f"unknown outbound event {event.event_type}/{event.entity_type}")
 
@@ -228,3 +241,10 @@ def _join_unknown_creates(
                     reservation_id,
                     BookingWork(reservation_id, property_id, link.beds24_property_id, []),
                 )
+
+
+def _uuid_or_none(value: object) -> UUID | None:
+    try:
+        return UUID(str(value)) if value is not None else None
+    except ValueError:
+        return None

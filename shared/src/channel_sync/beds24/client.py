@@ -312,6 +312,8 @@ class Beds24Client:
         include_num_avail: bool = True,
         include_prices: bool = False,
         include_min_stay: bool = False,
+        include_max_stay: bool = False,
+        include_override: bool = False,
     ) -> list[dict[str, Any]]:
         """Per room `{"roomId", "calendar": [{"from", "to", ...}]}`; without any include
         flag Beds24 answers empty calendars."""
@@ -321,6 +323,8 @@ class Beds24Client:
             "includeNumAvail": include_num_avail,
             "includePrices": include_prices,
             "includeMinStay": include_min_stay,
+            "includeMaxStay": include_max_stay,
+            "includeOverride": include_override,
         }
         params += [(k, "true") for k, on in flags.items() if on]
         return await self._pages("/inventory/rooms/calendar", params)
