@@ -15,6 +15,9 @@ Runs the sandbox and the four services as real processes against a fresh databas
 Sizes: BENCH_WEBHOOKS (default 1000), BENCH_CONCURRENCY (20), BENCH_CHANGES (10000, the
 reservations included), BENCH_RESERVATIONS (200), BENCH_WRITERS (4), BENCH_SYNC_BOOKINGS
 (1000), BENCH_BURST_CHANGES (10000), BENCH_BURST_RATE (80 changes/s).
+  4. rates and restrictions (`bench_ari.py`): a year's full push of a 60-room hotel, then
+     BENCH_ARI_CHANGES (10,000) random price and restriction changes: calls, credits,
+     seconds until Beds24's calendar equals the PMS on every room-date.
   2b. outbound burst: the same hotel shape on a fresh account, the changes written at a
      steady rate instead (see soak.py): seconds to settle against its bound, changes per
      credit, refusals, the lowest credits left and the oldest event held.
@@ -579,6 +582,9 @@ async def main() -> None:
                 await bench_outbound(http, db, dsn)
                 await bench_outbound_burst(http, db, dsn)
                 await bench_reconcile(http, db)
+                from bench_ari import bench_ari  # it builds on this module
+
+                await bench_ari(http, db, dsn)
         finally:
             await db.close()
 

@@ -11,6 +11,9 @@ set in the sandbox), maps its Beds24 room to PMS rooms, then runs the three demo
                on each side is found and repaired by a reconciliation (`demo_sync.py`)
   5. stays:    a three-room OTA reservation arrives as one stay; a three-room PMS stay
                leaves as one Beds24 group in one call (`demo_stays.py`)
+  6. rates:    a price and a minimum stay changed in the PMS are in Beds24's calendar
+               seconds later; a price changed by hand in Beds24 is found and repaired by a
+               reconciliation (`demo_rates.py`)
 
 Exits non-zero if any scenario fails, and stops everything it started.
 """
@@ -27,6 +30,7 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+from demo_rates import rates_and_restrictions
 from demo_stays import multi_room_stays
 from demo_sync import connect_busy_hotel
 from stack import (
@@ -58,6 +62,7 @@ class Demo:
         self.property_id: UUID | None = None
         self.beds24_property_id = 0
         self.beds24_room_id = 0
+        self.refresh_token = ""
         self.rooms: list[UUID] = []
 
     async def call(self, method: str, url: str, **kwargs: Any) -> Any:
@@ -80,6 +85,7 @@ class Demo:
         )
         self.beds24_property_id = prop["id"]
         self.beds24_room_id = prop["rooms"][0]["id"]
+        self.refresh_token = account["refresh_token"]
         registered = await self.call(
             "POST",
             f"{ADMIN}/admin/properties",
@@ -282,6 +288,7 @@ async def main() -> int:
                     ("DLQ", demo.dlq),
                     ("sync", lambda: connect_busy_hotel(demo)),
                     ("stays", demo.stays),
+                    ("rates", lambda: rates_and_restrictions(demo)),
                 ):
                     try:
                         await scenario()
@@ -295,7 +302,7 @@ async def main() -> int:
     if failures:
         say(f"demo: {len(failures)} scenario(s) failed: {', '.join(failures)}")
         return 1
-    say("demo: all 5 scenarios passed")
+    say("demo: all 6 scenarios passed")
     return 0
 
 

@@ -57,7 +57,9 @@ async def run(
                 AdvisoryLocks(pool),
                 clients,
                 BookingSync(pool, budget, max_items=max_items),
-                AvailabilitySync(pool, budget, max_items=max_items),
+                AvailabilitySync(
+                    pool, budget, max_items=max_items, interval_s=settings.calendar_interval_s
+                ),
                 horizon_days=settings.availability_horizon_days,
                 busy_retry_s=settings.busy_retry_s,
                 # Two connections per account in flight; two left for the relay and settling.

@@ -5,6 +5,7 @@ as few `POST /inventory/rooms/calendar` as the size limit allows."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -62,10 +63,19 @@ def nights_of(payload: Mapping[str, Any], *, today: date, horizon_days: int) -> 
 
 
 class AvailabilitySync:
-    def __init__(self, pool: asyncpg.Pool, budget: CreditBudget, *, max_items: int) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        budget: CreditBudget,
+        *,
+        max_items: int,
+        interval_s: float = 0.0,
+    ) -> None:
         self._pool = pool
         self._budget = budget
         self._max_items = max_items
+        self._interval_s = interval_s
+        self._last_write: dict[str, float] = {}  # account -> loop time of its last write
         self._events = ChannelEventRepository()
 
     async def run(self, account_id: str, client: Beds24Client, works: list[RoomWork]) -> Outcomes:
@@ -97,9 +107,20 @@ class AvailabilitySync:
                 continue
             days = {night: {"numAvail": n, **ari.get(night, {})} for night, n in free.items()}
             ready.append((work, calendar_item(room_id, days)))
+        if ready:
+            await self._spaced(account_id)
         for chunk in chunks(ready, self._max_items, weight=lambda r: json_bytes(r[1])):
             outcomes |= await self._send(account_id, client, chunk)
         return outcomes
+
+    async def _spaced(self, account_id: str) -> None:
+        """Wait (at most the interval) until the account's last calendar write is
+        `interval_s` old: what arrives meanwhile is sent by the next write, not its own."""
+        loop = asyncio.get_running_loop()
+        last = self._last_write.get(account_id)
+        if last is not None and (wait := last + self._interval_s - loop.time()) > 0:
+            await asyncio.sleep(min(wait, self._interval_s))
+        self._last_write[account_id] = loop.time()
 
     async def _refuse_unmapped(self, work: RoomWork) -> Outcomes:
         """Price events of a rate plan with no Beds24 slot fail permanently, naming the fix

@@ -23,6 +23,10 @@ class OutboundSettings(CommonSettings):
     batch_credits: float = Field(default=4.0, gt=0)
     # Longer waits for credits go back to the queue (not counted) instead of holding messages.
     max_credit_wait_s: float = Field(default=330.0, ge=0)
+    # Calendar writes (availability, prices, restrictions) of one account are at least this
+    # far apart: changes arriving meanwhile join the next write, so a burst of price edits
+    # costs a few calls instead of one per batch (bookings are not held by it).
+    calendar_interval_s: float = Field(default=1.5, ge=0, le=30)
     # Room/mapping changes update availability from today this many days ahead.
     availability_horizon_days: int = Field(default=365, ge=1, le=1_000)
     # A batch running longer is cut off: its events retry (counted).
