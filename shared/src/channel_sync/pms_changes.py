@@ -78,3 +78,39 @@ async def record_room_availability_change(
         correlation_id,
     )
     return event_id
+
+
+async def merge_availability_events(conn: Connection, property_ids: list[UUID]) -> int:
+    """Merge the availability events this transaction recorded for these properties into
+    one per Beds24 room, spanning their nights (a batch of bookings is one event per room,
+    not one per booking); returns how many events remain. Safe because the worker sends the
+    room's CURRENT availability for the nights an event names: a wider span costs nothing
+    more than nights to compute. Events of this transaction are told by their `received_at`
+    (the transaction's start, `now()`) and are never published before it commits."""
+    _require_transaction(conn)
+    merged: int = await conn.fetchval(
+        """
+        WITH mine AS (
+            DELETE FROM channel_events
+            WHERE direction = 'outbound' AND event_type = 'pms.availability.update'
+              AND status = 'received' AND published_at IS NULL AND received_at = now()
+              AND property_id = ANY($1::uuid[])
+            RETURNING property_id, payload, entity_internal_id
+        ), spans AS (
+            SELECT property_id, payload->>'beds24_room_id' AS room,
+                   min((payload->>'from')::date) AS first,
+                   CASE WHEN bool_or(payload->>'to' IS NULL) THEN NULL
+                        ELSE max((payload->>'to')::date) END AS last,
+                   -- the reservation that caused it, where one did
+                   CASE WHEN count(DISTINCT entity_internal_id) = 1
+                             AND bool_and(entity_internal_id IS NOT NULL)
+                        THEN (array_agg(entity_internal_id))[1] END AS source
+            FROM mine GROUP BY 1, 2
+        )
+        SELECT count(channel_sync_record_availability_change(property_id, room, first, last,
+                                                             source))
+        FROM spans
+        """,
+        property_ids,
+    )
+    return merged

@@ -2,7 +2,8 @@
 
 relay:     inbound channel_events still `received` (gateway could not publish, or polled)
            → pms.events (beds24.#)
-consumer:  beds24.inbound → handler → PMS reservations (one transaction per event)
+consumer:  beds24.inbound → batches → PMS reservations (one transaction per batch, a
+           savepoint per booking: `batch`)
 poller:    Beds24 GET /bookings?modifiedFrom= per property → inbound events (lost webhooks)
 sync:      initial syncs and reconciliations (sync_runs) → inbound/outbound events, drift
 health:    /healthz /readyz /metrics on HTTP_HOST:HTTP_PORT
@@ -14,7 +15,8 @@ import asyncio
 import contextlib
 from datetime import timedelta
 
-from channel_sync.amqp.consumer import EventConsumer
+from channel_sync.amqp.batching import BatchingConsumer
+from channel_sync.amqp.settler import Settler
 from channel_sync.amqp.topology import INBOUND
 from channel_sync.beds24.accounts import Beds24Clients
 from channel_sync.beds24.credit_budget import CreditBudget
@@ -22,6 +24,7 @@ from channel_sync.events import Direction
 from channel_sync.lag import LagReport
 from channel_sync.worker import Loop, open_infra, run_until_stopped
 
+from inbound_worker.batch import InboundBatch
 from inbound_worker.beds24_bookings import Beds24Bookings
 from inbound_worker.handler import InboundHandler
 from inbound_worker.poller import Poller
@@ -40,16 +43,23 @@ async def run(settings: InboundSettings, stop: asyncio.Event, *, serve_health: b
         )
         async with contextlib.aclosing(clients):
             beds24 = Beds24Bookings(pool, clients, budget)
-            consumer = EventConsumer(
+            push_skew = timedelta(seconds=settings.push_skew_margin_s)
+            consumer = BatchingConsumer(
+                batch_handler=InboundBatch(
+                    pool, InboundHandler(pool, beds24, push_skew=push_skew), push_skew=push_skew
+                ),
+                window_s=settings.batch_window_ms / 1000,
+                max_batch=settings.batch_max_events,
+                batch_timeout_s=settings.batch_timeout_s,
+                prefetch=settings.prefetch,
                 channel=None,  # opened once the broker link is up
                 work_queue=INBOUND,
-                pool=pool,
-                publisher=infra.link,
-                handler=InboundHandler(
-                    pool, beds24, push_skew=timedelta(seconds=settings.push_skew_margin_s)
+                settler=Settler(
+                    work_queue=INBOUND,
+                    pool=pool,
+                    publisher=infra.link,
+                    retry_delays_ms=settings.retry_delays_ms,
                 ),
-                retry_delays_ms=settings.retry_delays_ms,
-                prefetch=settings.prefetch,
             )
             relay = infra.relay(Direction.INBOUND, poll_interval_s=settings.relay_poll_interval_s)
             lag = LagReport(pool, Direction.INBOUND)

@@ -38,9 +38,9 @@ from inbound_worker.stays.membership import apply_stay, lock_group
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
-_SETTLED = (EventStatus.DONE, EventStatus.FAILED)
+SETTLED = (EventStatus.DONE, EventStatus.FAILED)
 # Postgres (or asyncpg, before sending) refusing a value for its column: permanent.
-_CANNOT_HOLD = (asyncpg.DataError, asyncpg.CheckViolationError, asyncpg.NotNullViolationError)
+CANNOT_HOLD = (asyncpg.DataError, asyncpg.CheckViolationError, asyncpg.NotNullViolationError)
 
 APPLIED = Counter(
     "inbound_worker_bookings_total",
@@ -64,14 +64,19 @@ class InboundHandler:
     async def __call__(self, message: EventMessage) -> None:
         async with self._pool.acquire() as conn:
             event = await _events.get(conn, message.event_id)
-        if event is None or event.status in _SETTLED:
+        if event is None or event.status in SETTLED:
             logger.info(
                 "nothing to do: event %s",
                 "missing" if event is None else event.status,
                 extra={"event_id": str(message.event_id)},
             )
             return
-        raw, fetched = await self._booking_of(event)
+        await self.handle_event(event)
+
+    async def handle_event(self, event: ChannelEvent) -> None:
+        """One event by itself (its own transaction; Beds24 asked where the booking's
+        version is unclear): the batch's fallback for what it cannot apply with the rest."""
+        raw, fetched = await self.booking_of(event)
         booking = read_booking(raw)
         try:
             outcome = await self._apply(event, booking, current=fetched)
@@ -80,88 +85,119 @@ class InboundHandler:
             raw = await self._fetcher.fetch_booking(event.property_id, booking.booking_id)
             booking = read_booking(raw)
             outcome = await self._apply(event, booking, current=True)
-        if outcome is None:
-            return  # a concurrent delivery finished it meanwhile
-        APPLIED.labels(outcome.kind, str(outcome.needs_attention).lower()).inc()
-        logger.info(
-            "booking applied: %s",
-            outcome.note,
-            extra={
-                **_ids(event),
-                "booking_id": booking.booking_id,
-                "reservation_id": str(outcome.reservation_id),
-            },
-        )
+        if outcome is not None:
+            log_applied(event, booking, outcome)
 
     async def _apply(
         self, event: ChannelEvent, booking: Booking, *, current: bool
     ) -> Outcome | None:
         try:
             return await self._apply_in_transaction(event, booking, current=current)
-        except _CANNOT_HOLD as exc:
-            # read_booking checks every value against its column first; this is the net
-            # under it. The error's text may quote the value (guest data): it is left out.
-            raise PermanentError(
-                f"Beds24 booking {booking.booking_id}: the PMS cannot hold a value of this "
-                f"booking ({exc.__class__.__name__}); no retry can change that"
-            ) from None
+        except CANNOT_HOLD as exc:
+            raise cannot_hold(booking, exc) from None
 
     async def _apply_in_transaction(
         self, event: ChannelEvent, booking: Booking, *, current: bool
     ) -> Outcome | None:
         async with self._pool.acquire() as conn, conn.transaction():
-            locked = await _events.lock(conn, event.id)
-            if locked is None or locked.status in _SETTLED:
-                return None
-            await mark_beds24_origin(conn)
-            await lock_group(conn, booking)  # before the booking's own lock (see stays)
-            waited = await waiting_stay(conn, booking.booking_id)
-            outcome = await apply_booking(
-                PostgresBookings(conn),
-                event.property_id,
-                booking,
-                current=current,
-                push_skew=self._push_skew,
+            outcome = await apply_event(
+                conn, event, booking, current=current, push_skew=self._push_skew
             )
-            if outcome.kind != "stale":
-                stay = await apply_stay(conn, event.property_id, booking, outcome.reservation_id)
-                if stay.note:
-                    outcome = replace(outcome, note=f"{outcome.note}; {stay.note}")
-                if stay.attention:
-                    outcome = replace(
-                        outcome,
-                        note=f"{outcome.note}; needs attention: {stay.attention}",
-                        needs_attention=True,
-                    )
-            waits = await waiting_stay(conn, booking.booking_id)
-            if waited != waits:
-                stays = [s for s in (waited, waits) if s is not None]
-                await push_waiting_availability(
-                    conn, event.property_id, stays, outcome.reservation_id
-                )
-            await _link_reservation(conn, event.id, outcome.reservation_id)
-            for placed in await place_waiting(conn, event.property_id):
-                logger.info(
-                    "a booking waiting for a room was placed",
-                    extra=_ids(event) | {"reservation_id": str(placed)},
-                )
-            await _events.mark_done(conn, event.id, note=outcome.note)
+            if outcome is not None:
+                await place_all_waiting(conn, event.property_id)
         return outcome
 
-    async def _booking_of(self, event: ChannelEvent) -> tuple[dict[str, Any], bool]:
+    async def booking_of(self, event: ChannelEvent) -> tuple[dict[str, Any], bool]:
         """The booking a V2 webhook or a poll carries, or the one a V1 ping names (fetched
         from Beds24: its current state, hence True)."""
+        carried = payload_booking(event)
+        if carried is not None:
+            return carried, False
         payload = event.payload
-        if isinstance(payload, dict) and isinstance(payload.get("booking"), dict):
-            booking: dict[str, Any] = payload["booking"]
-            if "infoItems" not in booking and isinstance(payload.get("infoItems"), list):
-                # A V2 webhook carries them beside the booking; one may be our reference.
-                booking = {**booking, "infoItems": payload["infoItems"]}
-            return booking, False
         ping = payload.get("v1") if isinstance(payload, dict) else None
         if isinstance(ping, dict) and isinstance(ping.get("bookid"), int):
             return await self._fetcher.fetch_booking(event.property_id, ping["bookid"]), True
         raise PermanentError("the event payload holds no Beds24 booking")
+
+
+def payload_booking(event: ChannelEvent) -> dict[str, Any] | None:
+    """The booking a V2 webhook or a poll carries (None: a V1 ping, or no booking)."""
+    payload = event.payload
+    if isinstance(payload, dict) and isinstance(payload.get("booking"), dict):
+        booking: dict[str, Any] = payload["booking"]
+        if "infoItems" not in booking and isinstance(payload.get("infoItems"), list):
+            # A V2 webhook carries them beside the booking; one may be our reference.
+            booking = {**booking, "infoItems": payload["infoItems"]}
+        return booking
+    return None
+
+
+def cannot_hold(booking: Booking, exc: Exception) -> PermanentError:
+    """read_booking checks every value against its column first; this is the net under it.
+    The error's text may quote the value (guest data): it is left out."""
+    return PermanentError(
+        f"Beds24 booking {booking.booking_id}: the PMS cannot hold a value of this "
+        f"booking ({exc.__class__.__name__}); no retry can change that"
+    )
+
+
+async def apply_event(
+    conn: Connection,
+    event: ChannelEvent,
+    booking: Booking,
+    *,
+    current: bool,
+    push_skew: timedelta,
+) -> Outcome | None:
+    """The event's booking applied and the event marked done, inside the caller's
+    transaction; None when the event is settled already (a concurrent delivery)."""
+    locked = await _events.lock(conn, event.id)
+    if locked is None or locked.status in SETTLED:
+        return None
+    await mark_beds24_origin(conn)
+    await lock_group(conn, booking)  # before the booking's own lock (see stays)
+    waited = await waiting_stay(conn, booking.booking_id)
+    outcome = await apply_booking(
+        PostgresBookings(conn), event.property_id, booking, current=current, push_skew=push_skew
+    )
+    if outcome.kind != "stale":
+        stay = await apply_stay(conn, event.property_id, booking, outcome.reservation_id)
+        if stay.note:
+            outcome = replace(outcome, note=f"{outcome.note}; {stay.note}")
+        if stay.attention:
+            outcome = replace(
+                outcome,
+                note=f"{outcome.note}; needs attention: {stay.attention}",
+                needs_attention=True,
+            )
+    waits = await waiting_stay(conn, booking.booking_id)
+    if waited != waits:
+        stays = [s for s in (waited, waits) if s is not None]
+        await push_waiting_availability(conn, event.property_id, stays, outcome.reservation_id)
+    await _link_reservation(conn, event.id, outcome.reservation_id)
+    await _events.mark_done(conn, event.id, note=outcome.note)
+    return outcome
+
+
+async def place_all_waiting(conn: Connection, property_id: UUID) -> None:
+    """Bookings of the property still waiting for a room get one where one is free now."""
+    for placed in await place_waiting(conn, property_id):
+        logger.info(
+            "a booking waiting for a room was placed", extra={"reservation_id": str(placed)}
+        )
+
+
+def log_applied(event: ChannelEvent, booking: Booking, outcome: Outcome) -> None:
+    APPLIED.labels(outcome.kind, str(outcome.needs_attention).lower()).inc()
+    logger.info(
+        "booking applied: %s",
+        outcome.note,
+        extra={
+            **_ids(event),
+            "booking_id": booking.booking_id,
+            "reservation_id": str(outcome.reservation_id),
+        },
+    )
 
 
 def _ids(event: ChannelEvent) -> dict[str, Any]:

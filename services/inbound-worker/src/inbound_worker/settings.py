@@ -9,7 +9,13 @@ from pydantic import Field
 class InboundSettings(CommonSettings):
     http_host: str = Field(default="0.0.0.0", description="Health port interface")  # noqa: S104
     http_port: int = Field(default=8082, ge=1, le=65535)
-    prefetch: int = Field(default=20, ge=1, le=1_000, description="Unacked messages at once")
+    # Bookings are applied in batches: gathered this long from the first message waiting
+    # (or until a batch is full), then one transaction for the batch.
+    batch_window_ms: int = Field(default=20, ge=0, le=5_000)
+    batch_max_events: int = Field(default=200, ge=1, le=2_000)
+    batch_timeout_s: float = Field(default=120.0, gt=0)
+    # Unacknowledged messages at once: two batches (the next gathers while one runs).
+    prefetch: int = Field(default=400, ge=1, le=4_000, description="Unacked messages at once")
     relay_poll_interval_s: float = Field(default=2.0, gt=0)
     beds24_timeout_s: float = Field(default=15.0, gt=0)
     # Safety net for lost webhooks: each property is polled for bookings modified since its
