@@ -73,7 +73,10 @@ class BookingsStage:
         """A Beds24 booking no key matched (not ours, no OTA code the PMS holds) that looks
         like a PMS reservation not linked to Beds24 (same room type, dates and surname):
         proposed to an operator, never linked alone, and neither side is copied to the
-        other meanwhile (either copy could double the stay)."""
+        other meanwhile (either copy could double the stay). The operator's decision
+        (`POST /admin/drift/{id}/decision`): `link` gives the reservation this booking's id
+        (matched by id from then on); `differ` takes those reservations out of the proposal
+        for good, so the booking is imported and they are sent, each as its own stay."""
         if (
             booking is None
             or booking.pms_reference is not None
@@ -90,6 +93,9 @@ class BookingsStage:
             booking.departure,
             booking.columns["guest_last_name"],
         )
+        if found:  # an operator's `differ`: another stay, whatever it looks like
+            different = await drift.declared_different(conn, run.property_id, booking.booking_id)
+            found = [r for r in found if r not in different]
         if not found:
             return False
         run.cursor.setdefault("claimed", []).extend(str(r) for r in found)
@@ -105,10 +111,7 @@ class BookingsStage:
             "(gives the reservation this Beds24 booking id) or says they differ; until then "
             "neither is copied to the other side"
         )
-        if await drift.record_open(conn, run.property_id, run.id, proposal, reason=reason):
-            run.count("drift_found")
-            count_drift(proposal.kind, "open")
-        run.count("drift_open")
+        await drift.leave_open(conn, run, proposal, reason=reason)
         return True
 
     async def _missing_in_pms(self, conn: Connection, run: Run, raw: dict[str, Any]) -> None:
@@ -127,10 +130,7 @@ class BookingsStage:
             "Beds24 holds this booking and the PMS had it, but no reservation holds it now "
             "(deleted in the PMS, or its event failed): an operator must decide"
         )
-        if await drift.record_open(conn, run.property_id, run.id, found, reason=reason):
-            run.count("drift_found")
-            count_drift(found.kind, "open")
-        run.count("drift_open")
+        await drift.leave_open(conn, run, found, reason=reason)
 
     async def _compare(
         self,
@@ -187,10 +187,7 @@ class BookingsStage:
             await self._repaired(conn, run, found, note, event_id)
         else:
             reason = f"policy {policy} cannot decide: an operator must (both sides kept)"
-            if await drift.record_open(conn, run.property_id, run.id, found, reason=reason):
-                run.count("drift_found")
-                count_drift(found.kind, "open")
-            run.count("drift_open")
+            await drift.leave_open(conn, run, found, reason=reason)
 
     async def _repaired(
         self, conn: Connection, run: Run, found: Drift, note: str, event_id: UUID | None

@@ -63,10 +63,7 @@ async def compare_reservations(conn: Connection, run: Run, today: date) -> None:
                 "Beds24 no longer lists this booking among current and future stays "
                 "(deleted there, or moved to the past): an operator must decide"
             )
-            if await drift.record_open(conn, run.property_id, run.id, found, reason=reason):
-                run.count("drift_found")
-                count_drift(found.kind, "open")
-            run.count("drift_open")
+            await drift.leave_open(conn, run, found, reason=reason)
 
 
 def _changed_since(pms: pms_side.PmsStay, read_from: datetime | None) -> bool:
