@@ -27,7 +27,17 @@ from admin_api.onboarding import Onboarding
 from admin_api.openapi import openapi_route
 from admin_api.queries.events import EventAdmin
 from admin_api.requeue import Requeuer
-from admin_api.routes import dlq, events, mappings, properties, secrets, stats, stays, sync
+from admin_api.routes import (
+    calendar,
+    dlq,
+    events,
+    mappings,
+    properties,
+    secrets,
+    stats,
+    stays,
+    sync,
+)
 from admin_api.settings import AdminSettings
 from admin_api.telemetry import RequestMetricsMiddleware
 
@@ -38,6 +48,7 @@ ENDPOINTS: list[Endpoint] = [
     *properties.ENDPOINTS,
     *secrets.ENDPOINTS,
     *mappings.ENDPOINTS,
+    *calendar.ENDPOINTS,
     *sync.ENDPOINTS,
     *stays.ENDPOINTS,
 ]

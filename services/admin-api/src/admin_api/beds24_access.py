@@ -1,4 +1,5 @@
-"""What the admin-api asks of Beds24: exchange an invite code, look at one property.
+"""What the admin-api asks of Beds24: exchange an invite code, look at one property, read
+one room's calendar.
 
 Thin over `channel_sync.beds24.Beds24Client`; one shared httpx client for every call. The
 refresh token passes through here and is never logged or returned. What the calls leave of
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -83,6 +85,38 @@ class Beds24Access:
             # The latest answer's count is the account's whole state: record it once.
             await _bookkeeping(self._budget.record(account, client.credits))
         return PropertyView(found, owner)
+
+    async def calendar(
+        self, refresh_token: str, account_id: str, room_id: int, start: date, end: date
+    ) -> list[dict[str, Any]]:
+        """Beds24's calendar of one room, `start`..`end` inclusive, with every include flag
+        (availability, prices, stay limits, override): ONE `GET /inventory/rooms/calendar`.
+        Per room `{"roomId", "calendar": [{"from", "to", ...}]}`, as Beds24 compresses it."""
+        client = Beds24Client(
+            self._base_url,
+            refresh_token,
+            http=self._http,
+            timeout_s=self._timeout_s,
+            before_send=self._budget.gate(account_id),
+        )
+        async with client:
+            try:
+                shown = await client.get_calendar(
+                    [room_id],
+                    start,
+                    end,
+                    include_num_avail=True,
+                    include_prices=True,
+                    include_min_stay=True,
+                    include_max_stay=True,
+                    include_override=True,
+                )
+            except Beds24CreditsExhausted as exc:
+                await _bookkeeping(self._budget.exhausted(account_id, exc.not_before))
+                raise
+        if client.credits is not None:
+            await _bookkeeping(self._budget.record(account_id, client.credits))
+        return shown
 
 
 async def _bookkeeping(record: Awaitable[None]) -> None:

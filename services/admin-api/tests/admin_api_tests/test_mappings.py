@@ -161,3 +161,135 @@ async def test_property_listing_and_detail(api: httpx.AsyncClient, db: asyncpg.P
     assert one["property_id"] == str(linked)
     assert (await api.get(f"/admin/properties/{uuid.uuid4()}")).status_code == 404
     assert (await api.get("/admin/properties", params={"limit": "5000"})).status_code == 400
+
+
+async def _rate_plan(db: asyncpg.Pool, prop: uuid.UUID, code: str, name: str) -> uuid.UUID:
+    async with db.acquire() as conn:
+        plan: uuid.UUID = await conn.fetchval(
+            "INSERT INTO rate_plans (property_id, code, name) VALUES ($1, $2, $3) RETURNING id",
+            prop,
+            code,
+            name,
+        )
+    return plan
+
+
+def _plan(plan: uuid.UUID, slot: str, **extra: str) -> dict[str, str]:
+    return {"mapping_type": "rate_plan", "internal_id": str(plan), "external_id": slot, **extra}
+
+
+async def _stored(db: asyncpg.Pool, prop: uuid.UUID) -> set[tuple[str, str, str]]:
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT mapping_type, internal_id, external_id FROM channel_mappings "
+            "WHERE property_id = $1",
+            prop,
+        )
+    return {(r["mapping_type"], str(r["internal_id"]), r["external_id"]) for r in rows}
+
+
+async def test_rate_plans_map_to_price_slots_and_room_only_bodies_keep_them(
+    api: httpx.AsyncClient, db: asyncpg.Pool
+) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        await connect_beds24(conn, prop, 5003)
+        double = await insert_room_type(conn, prop, "Double")
+        await insert_room(conn, prop, "101", double)
+    bar = await _rate_plan(db, prop, "BAR", "Best available rate")
+    flex = await _rate_plan(db, prop, "FLEX", "FLEX")
+    url = f"/admin/properties/{prop}/mappings"
+    room_type = {"mapping_type": "room_type", "internal_id": str(double), "external_id": "7001"}
+
+    response = await api.put(
+        url, json={"mappings": [room_type, _plan(bar, "price1"), _plan(flex, "price16")]}
+    )
+    assert response.status_code == 200, response.text
+    listed = {
+        (m["mapping_type"], m["internal_name"], m["external_id"], m["external_unit_id"])
+        for m in response.json()["mappings"]
+    }
+    assert listed == {
+        ("room_type", "Double", "7001", None),
+        ("rate_plan", "BAR (Best available rate)", "price1", None),
+        ("rate_plan", "FLEX", "price16", None),
+    }
+    assert response.json() == (await api.get(url)).json()
+    async with db.acquire() as conn:
+        price_events = await conn.fetchval(
+            "SELECT count(*) FROM channel_events WHERE event_type = 'pms.rates.update'"
+        )
+    assert price_events > 0, "mapping a slot sends the property's prices"
+
+    # A client that knows nothing of rate plans sends its rooms alone: the slots stay.
+    assert (await api.put(url, json={"mappings": [room_type]})).status_code == 200
+    assert await _stored(db, prop) == {
+        ("room_type", str(double), "7001"),
+        ("rate_plan", str(bar), "price1"),
+        ("rate_plan", str(flex), "price16"),
+    }
+    # A body holding rate plans replaces them all: here the two swap slots, in one request.
+    swapped = await api.put(
+        url, json={"mappings": [room_type, _plan(bar, "price16"), _plan(flex, "price1")]}
+    )
+    assert swapped.status_code == 200, swapped.text
+    assert await _stored(db, prop) == {
+        ("room_type", str(double), "7001"),
+        ("rate_plan", str(bar), "price16"),
+        ("rate_plan", str(flex), "price1"),
+    }
+    # ... and one left out is unmapped; rooms are replaced as ever (none given: none kept).
+    assert (await api.put(url, json={"mappings": [_plan(bar, "price2")]})).status_code == 200
+    assert await _stored(db, prop) == {("rate_plan", str(bar), "price2")}
+
+    # What a client reads in the document.
+    document = (await api.get("/openapi.json")).json()
+    said = document["paths"]["/admin/properties/{property_id}/mappings"]["put"]["description"]
+    assert "are replaced only when the body holds at least one" in " ".join(said.split())
+    assert (
+        "rate_plan"
+        in document["components"]["schemas"]["Mapping"]["properties"]["mapping_type"]["enum"]
+    )
+
+
+async def test_rate_plan_mappings_are_validated_and_nothing_is_stored_on_error(
+    api: httpx.AsyncClient, db: asyncpg.Pool
+) -> None:
+    async with db.acquire() as conn:
+        prop = await insert_property(conn, "Here")
+        other = await insert_property(conn, "Elsewhere")
+        double = await insert_room_type(conn, prop, "Double")
+    bar = await _rate_plan(db, prop, "BAR", "BAR")
+    flex = await _rate_plan(db, prop, "FLEX", "FLEX")
+    foreign = await _rate_plan(db, other, "OTA", "OTA")
+    url = f"/admin/properties/{prop}/mappings"
+    room_type = {"mapping_type": "room_type", "internal_id": str(double), "external_id": "7001"}
+    assert (await api.put(url, json={"mappings": [room_type, _plan(bar, "price1")]})).is_success
+    kept = await _stored(db, prop)
+
+    cases = [
+        ([room_type, _plan(bar, "price17")], 422, "must be mapped to a Beds24 price slot"),
+        ([_plan(bar, "price0")], 422, "price1..price16, not 'price0'"),
+        ([_plan(bar, "7002")], 422, "price1..price16, not '7002'"),
+        (
+            [{**room_type, "external_id": "price3"}],
+            422,
+            "a room_type is mapped to a Beds24 room id, not 'price3'",
+        ),
+        ([_plan(bar, "price1", external_unit_id="1")], 422, "has no Beds24 unit"),
+        ([_plan(foreign, "price2")], 422, f"not a rate_plan of property {prop}: {foreign}"),
+        (
+            [_plan(bar, "price4"), _plan(flex, "price4")],
+            422,
+            "price slot price4 is given to 2 rate plans",
+        ),
+        ([_plan(bar, "price1"), _plan(bar, "price2")], 422, "mapped more than once"),
+        ([_plan(bar, "slot1")], 400, "'mappings.0.external_id'"),  # breaks the document
+        ([_plan(bar, "Price1")], 400, "'mappings.0.external_id'"),
+    ]
+    for given, status, message in cases:
+        response = await api.put(url, json={"mappings": given})
+        assert response.status_code == status, (given, response.text)
+        assert message in response.json()["error"], (given, response.json())
+        assert await _stored(db, prop) == kept, given
+    assert await _stored(db, other) == set()

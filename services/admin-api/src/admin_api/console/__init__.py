@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from admin_api.console import dead_letters, events, mappings, properties, stays
+from admin_api.console import calendar, dead_letters, events, mappings, properties, stays
 from admin_api.console.guard import Handler, guarded
 from admin_api.console.login import Login
 from admin_api.console.render import redirect
@@ -55,6 +55,7 @@ def console_routes(settings: AdminSettings) -> list[BaseRoute]:
         get("/properties/{property_id}", properties.show_property),
         get("/properties/{property_id}/mappings", mappings.mapping_form),
         post("/properties/{property_id}/mappings", mappings.save_mappings),
+        get("/properties/{property_id}/rooms/{room_id}/calendar", calendar.show_calendar),
         post("/properties/{property_id}/secrets", properties.rotate_secret),
         post("/properties/{property_id}/secrets/{secret_id}/revoke", properties.revoke),
         get("/stays", stays.list_stays),

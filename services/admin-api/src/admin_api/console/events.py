@@ -35,6 +35,8 @@ KNOWN_TYPES = (
     "pms.booking.update",
     "pms.booking.cancel",
     "pms.availability.update",
+    "pms.rates.update",
+    "pms.restrictions.update",
 )
 IN_FLIGHT = (EventStatus.RECEIVED, EventStatus.PROCESSING)
 

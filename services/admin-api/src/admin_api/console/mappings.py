@@ -1,9 +1,11 @@
 """Mapping a property's PMS rooms and room types to Beds24 rooms (onboarding's third step),
-through the same code as PUT /admin/properties/{id}/mappings."""
+and its rate plans to Beds24 price slots, through the same code as
+PUT /admin/properties/{id}/mappings."""
 
 from __future__ import annotations
 
 from channel_sync.beds24.errors import Beds24Error
+from channel_sync.pms_calendar import PRICE_SLOTS
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,6 +19,7 @@ from admin_api.schemas.properties import Beds24Room, Mapping
 
 ROOM_FIELD = "b24_room."
 UNIT_FIELD = "b24_unit."
+RATE_PLANS_LISTED = "rate_plans_listed"
 
 
 async def mapping_form(request: Request) -> Response:
@@ -27,6 +30,7 @@ async def mapping_form(request: Request) -> Response:
         if info is None:
             raise NotFound(f"There is no property {property_id}.")
         units = await mappings.mappable(conn, property_id)
+        plans = await mappings.rate_plans(conn, property_id)
         current = {
             (m.mapping_type, m.internal_id): m for m in await mappings.list_for(conn, property_id)
         }
@@ -42,6 +46,8 @@ async def mapping_form(request: Request) -> Response:
         "mappings.html",
         info=info,
         units=units,
+        plans=plans,
+        slots=PRICE_SLOTS,
         current=current,
         rooms=rooms,
         problem=problem,
@@ -65,5 +71,9 @@ async def save_mappings(request: Request) -> Response:
         if key.startswith(ROOM_FIELD)
         for kind, _, internal_id in [key.removeprefix(ROOM_FIELD).partition(".")]
     ]
-    await replace_mappings(deps(request).pool, property_id, given)
+    # The form lists every rate plan it knew of: an empty slot there unmaps the plan.
+    listed = values.get(RATE_PLANS_LISTED) == "1"
+    await replace_mappings(
+        deps(request).pool, property_id, given, replace_rate_plans=True if listed else None
+    )
     return redirect(f"/console/properties/{property_id}?notice=mapped")

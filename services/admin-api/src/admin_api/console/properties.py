@@ -1,5 +1,6 @@
-"""Properties: health at a glance, room mappings, webhook secret rotation, and onboarding a
-new property step by step; all through the code the /admin/properties routes use."""
+"""Properties: health at a glance, room and rate plan mappings, the mapped Beds24 rooms (each
+with its calendar page), webhook secret rotation, and onboarding a new property step by
+step; all through the code the /admin/properties routes use."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from admin_api.console.forms import filled, path_id, validate
 from admin_api.console.render import page, redirect
 from admin_api.deps import deps
 from admin_api.errors import BadRequest, NotFound
-from admin_api.queries import health, mappings, properties, secrets
+from admin_api.queries import calendar, health, mappings, properties, secrets
 from admin_api.rotation import add_secret, revoke_secret
 from admin_api.schemas.properties import PropertyInfo, RegisterProperty
 from admin_api.webhook_secret import webhook_url
@@ -31,11 +32,13 @@ async def show_property(request: Request) -> Response:
             raise NotFound(f"There is no property {property_id}.")
         room_mappings = await mappings.list_for(conn, property_id)
         listed = await secrets.list_for(conn, property_id)
+        rooms = await calendar.mapped_rooms(conn, property_id)
     return page(
         request,
         "property.html",
         p=found,
         mappings=room_mappings,
+        rooms=rooms,
         secrets=listed,
         webhook_url=webhook_url(d.settings.public_webhook_base_url, property_id),
         notice=request.query_params.get("notice"),

@@ -55,6 +55,24 @@ def _span(seconds: int) -> str:
     return f"{seconds} s"
 
 
+# What each event type means, in an operator's words (the type itself stays beside it).
+EVENT_LABELS = {
+    "beds24.booking.created": "Booking made in Beds24",
+    "beds24.booking.modified": "Booking changed in Beds24",
+    "beds24.booking.cancelled": "Booking cancelled in Beds24",
+    "pms.booking.create": "Reservation made in the PMS",
+    "pms.booking.update": "Reservation changed in the PMS",
+    "pms.booking.cancel": "Reservation cancelled in the PMS",
+    "pms.availability.update": "Availability changed in the PMS",
+    "pms.rates.update": "Prices changed in the PMS",
+    "pms.restrictions.update": "Restrictions changed in the PMS",
+}
+
+
+def _event_label(event_type: str) -> str:
+    return EVENT_LABELS.get(event_type, event_type)
+
+
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -64,6 +82,7 @@ _env = Environment(
 _env.filters["when"] = _when
 _env.filters["ago"] = _ago
 _env.filters["lag"] = _lag
+_env.filters["event_label"] = _event_label
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

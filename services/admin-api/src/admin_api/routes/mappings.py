@@ -1,4 +1,5 @@
-"""/admin/properties/{id}/mappings and the Beds24 rooms to map against (the rules live in
+"""/admin/properties/{id}/mappings (rooms and room types to Beds24 rooms, rate plans to
+Beds24 price slots) and the Beds24 rooms to map against (the rules live in
 admin_api.room_mapping, shared with the console)."""
 
 from __future__ import annotations
@@ -27,8 +28,19 @@ async def get_mappings(request: Request) -> Response:
 
 
 async def put_mappings(request: Request) -> Response:
-    """Replace every mapping of the property. Each PMS room or room type must be the
-    property's own and mapped at most once, and no Beds24 unit mapped twice (else 422)."""
+    """Replace the mappings of the property. Room mappings ('room', 'room_type') are always
+    replaced: the body holds all of them, and a room left out is unmapped. Rate plan
+    mappings ('rate_plan': a PMS rate plan's prices in a Beds24 price slot) are replaced only
+    when the body holds at least one: a client that sends room mappings alone leaves the
+    price slots as they are. To unmap one rate plan, send the others; to stop sending
+    prices and restrictions altogether, switch the rate plans off in the PMS
+    (rate_plans.is_active).
+
+    Each PMS room, room type or rate plan must be the property's own and mapped at most
+    once; no Beds24 unit mapped twice; a rate plan goes to a price slot price1..price16 and
+    a room or room type to a Beds24 room id; one rate plan per slot (else 422, and nothing
+    is stored). Mapping a rate plan makes the property's prices and restrictions the PMS's
+    to set: its whole calendar is sent to Beds24 from today."""
     property_id = path_uuid(request, "property_id")
     body = await read_json(request, Mappings)
     await replace_mappings(deps(request).pool, property_id, body.mappings)
@@ -46,7 +58,8 @@ async def _mapping_list(conn: Connection, property_id: UUID) -> MappingList:
     """The mappings; once rooms are mapped, the end of onboarding offers the initial sync."""
     found = await mappings.list_for(conn, property_id)
     offer = None
-    if found and not await sync.initial_sync_done(conn, property_id):
+    rooms_mapped = any(m.mapping_type in mappings.ROOM_KINDS for m in found)
+    if rooms_mapped and not await sync.initial_sync_done(conn, property_id):
         offer = (
             f"POST /admin/properties/{property_id}/initial-sync imports the bookings Beds24 "
             "already holds and sends the PMS's reservations and availability"
@@ -64,7 +77,7 @@ ENDPOINTS = [
         "GET",
         "/admin/properties/{property_id}/mappings",
         get_mappings,
-        "Room mappings of a property",
+        "Room and rate plan mappings of a property",
         response=MappingList,
         errors=(400, 404),
     ),
@@ -72,7 +85,7 @@ ENDPOINTS = [
         "PUT",
         "/admin/properties/{property_id}/mappings",
         put_mappings,
-        "Replace the room mappings of a property",
+        "Replace the room (and rate plan) mappings of a property",
         body=Mappings,
         response=MappingList,
         errors=(400, 404, 422),

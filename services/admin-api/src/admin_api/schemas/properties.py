@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from channel_sync.pms_calendar import PRICE_SLOTS
 from channel_sync.pms_limits import BIGINT_MAX
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
@@ -159,11 +160,20 @@ class RevokeOptions(BaseModel):
 
 
 class Mapping(BaseModel):
+    """A PMS room or room type sold as a Beds24 room, or a PMS rate plan whose prices fill a
+    Beds24 price slot."""
+
     model_config = ConfigDict(extra="forbid")
 
-    mapping_type: Literal["room", "room_type"]
-    internal_id: UUID = Field(description="PMS room or room type id")
-    external_id: str = Field(pattern=r"^[1-9][0-9]{0,18}$", description="Beds24 room id")
+    mapping_type: Literal["room", "room_type", "rate_plan"]
+    internal_id: UUID = Field(description="PMS room, room type or rate plan id")
+    external_id: str = Field(
+        # A Beds24 room id, or the name of a price slot; which one a mapping type takes, and
+        # that a slot is one of the 16 Beds24 has, is checked with the data (422).
+        pattern=r"^([1-9][0-9]{0,18}|price[0-9]{1,2})$",
+        description="'room', 'room_type': the Beds24 room id; 'rate_plan': the Beds24 price "
+        f"slot, {PRICE_SLOTS[0]}..{PRICE_SLOTS[-1]} (any other is refused with 422)",
+    )
     external_unit_id: str | None = Field(
         default=None, pattern=r"^[0-9]{1,19}$", description="Beds24 unit id ('room' mappings)"
     )
@@ -181,6 +191,11 @@ class MappingOut(BaseModel):
 
 
 class Mappings(BaseModel):
+    """Room mappings ('room', 'room_type') are always replaced by those given (none given:
+    every room is unmapped). Rate plan mappings ('rate_plan') are replaced only when the
+    body holds at least one: a body of room mappings alone leaves the price slots as they
+    are."""
+
     model_config = ConfigDict(extra="forbid")
 
     mappings: list[Mapping] = Field(max_length=MAX_MAPPINGS)
