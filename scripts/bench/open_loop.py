@@ -6,8 +6,14 @@ so a server that falls behind shows it instead of slowing the load down.
 
     python open_loop.py PORT PATH RATE SECONDS   (BENCH_SECRET in the environment)
 
+Optional environment: BENCH_PROPERTY and BENCH_ROOM (the Beds24 ids the bookings carry),
+BENCH_FIRST_ID (the first booking id; then one more per request), BENCH_SLOT_ROOMS (when
+set, every that many bookings move to the next three nights, so a hotel with that many
+rooms is never overbooked), BENCH_SLOT_OFFSET (bookings sent before, by earlier runs).
+
 Prints one JSON object: offered rate, p50/p99/max/mean in ms, answers other than 2xx,
-requests that got no answer (a connection refused or dropped), connections opened.
+requests that got no answer (a connection refused or dropped), connections opened, and the
+wall-clock time the first request was due (`start_epoch`: request n was due n/rate later).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import date, timedelta
 
 import uvloop
 
@@ -25,18 +32,36 @@ MAX_CONNECTIONS = 512
 # The same booking webhook as webhook.lua sends (about 1.6 KB); {id} differs each time.
 BODY = (
     '{"timeStamp":"2026-11-25T10:00:00Z","retries":0,"booking":{"id":{id},'
-    '"propertyId":4242,"roomId":5001,"status":"confirmed","arrival":"2031-06-01",'
-    '"departure":"2031-06-04","numAdult":2,"firstName":"Bench","lastName":"Guest",'
+    '"propertyId":{property},"roomId":{room},"status":"confirmed","arrival":"{arrival}",'
+    '"departure":"{departure}","numAdult":2,"firstName":"Bench","lastName":"Guest",'
     '"modifiedTime":"2026-11-25T10:00:00Z","comments":"' + "x" * 1150 + '"}}'
 )
+FIRST_NIGHT = date(2031, 6, 1)
 
 
 def requests(path: str, secret: str, count: int) -> list[bytes]:
     """Every request rendered before the clock starts (a new booking id each)."""
-    base = int(time.time()) % 1000 * 1_000_000 + 500_000_000
+    base = int(
+        os.environ.get("BENCH_FIRST_ID") or int(time.time()) % 1000 * 1_000_000 + 500_000_000
+    )
+    slot_rooms = int(os.environ.get("BENCH_SLOT_ROOMS") or 0)
+    before = int(os.environ.get("BENCH_SLOT_OFFSET") or 0)
+    fixed = {
+        "{property}": os.environ.get("BENCH_PROPERTY", "4242"),
+        "{room}": os.environ.get("BENCH_ROOM", "5001"),
+    }
     rendered = []
     for n in range(count):
-        body = BODY.replace("{id}", str(base + n)).encode()
+        slot = (before + n) // slot_rooms if slot_rooms else 0
+        arrival = FIRST_NIGHT + timedelta(days=3 * slot)
+        text = BODY.replace("{id}", str(base + n))
+        for key, value in {
+            **fixed,
+            "{arrival}": arrival.isoformat(),
+            "{departure}": (arrival + timedelta(days=3)).isoformat(),
+        }.items():
+            text = text.replace(key, value)
+        body = text.encode()
         head = (
             f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
             f"Authorization: Bearer {secret}\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -95,6 +120,7 @@ async def run(port: int, path: str, rate: int, seconds: int, secret: str) -> dic
 
     tasks: list[asyncio.Task[None]] = []
     start = time.perf_counter() + 0.1
+    start_epoch = time.time() + 0.1
     interval = 1 / rate
     for n, request in enumerate(to_send):
         due = start + n * interval
@@ -116,6 +142,7 @@ async def run(port: int, path: str, rate: int, seconds: int, secret: str) -> dic
         "non_2xx": float(non_2xx),
         "unanswered": float(unanswered),
         "connections": float(opened),
+        "start_epoch": start_epoch,
     }
 
 

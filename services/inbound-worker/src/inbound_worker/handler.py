@@ -103,7 +103,7 @@ class InboundHandler:
             outcome = await apply_event(
                 conn, event, booking, current=current, push_skew=self._push_skew
             )
-            if outcome is not None:
+            if outcome is not None and may_free_rooms(outcome):
                 await place_all_waiting(conn, event.property_id)
         return outcome
 
@@ -177,6 +177,13 @@ async def apply_event(
     await _link_reservation(conn, event.id, outcome.reservation_id)
     await _events.mark_done(conn, event.id, note=outcome.note)
     return outcome
+
+
+def may_free_rooms(outcome: Outcome) -> bool:
+    """Whether the change may have freed a room a waiting booking could take (a new
+    booking only takes rooms: trying every waiting booking after each would cost a full
+    hotel's worth of placements per booking)."""
+    return outcome.kind in ("updated", "cancelled")
 
 
 async def place_all_waiting(conn: Connection, property_id: UUID) -> None:

@@ -1,0 +1,234 @@
+"""The inbound path end to end (`make bench`; prints, never asserts): Beds24 webhooks to PMS
+reservations through the gateway, RabbitMQ and the batching inbound worker, the whole stack
+on this machine.
+
+  1. open loop at BENCH_IN_RATES (200 and 400 webhooks/s) for BENCH_IN_SECONDS (60) each,
+     from `bench/open_loop.py` in its own process (a new booking per webhook, sent on
+     schedule whether or not earlier ones were answered): accept p50/p99 as the generator
+     saw them, and end to end p50/p99 from each webhook's scheduled time to its PMS row
+     (seen by a 10 ms poll of this process).
+  2. backlog: the inbound worker stopped, BENCH_IN_BACKLOG (20,000) webhooks accepted, the
+     worker started: bookings applied per second until every one is a reservation.
+  3. CPU per applied booking (ms) of each process over phase 1: gateway, both workers,
+     Postgres (every backend) and RabbitMQ.
+Bounds the issue set: at 400/s, accept p99 <= 50 ms, end-to-end p99 <= 250 ms; the backlog
+drains at >= 600 bookings/s.
+
+Run alone with `uv run --frozen python scripts/bench_inbound.py` (a stack of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+from bench import ADMIN_TOKEN, BASE_DSN, onboard, percentile
+from stack import DEFAULT_PORTS, Stack, fresh_database, running_stack, say, wait_until
+
+HERE = Path(__file__).resolve().parent
+RATES = [int(r) for r in os.environ.get("BENCH_IN_RATES", "200,400").split(",")]
+SECONDS = int(os.environ.get("BENCH_IN_SECONDS", "60"))
+BACKLOG = int(os.environ.get("BENCH_IN_BACKLOG", "20000"))
+ROOMS = 60  # the bench hotel's rooms (bench.ROOMS): the generator never overbooks them
+FIRST_ID = 700_000_000  # booking ids from here, one per webhook across every phase
+
+
+def _cpu_s(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _named(name: str) -> list[int]:
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == name]
+
+
+def _processes(stack: Stack) -> dict[str, list[int]]:
+    pids = {
+        name: [stack.procs[name].pid]
+        for name in ("webhook-gateway", "inbound-worker", "outbound-worker")
+    }
+    for name, procs in pids.items():  # the console script runs the service in a child
+        try:
+            procs += [c.pid for c in psutil.Process(procs[0]).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pids[name] = []
+    pids["postgres"] = _named("postgres")
+    pids["rabbitmq"] = _named("beam.smp")
+    return pids
+
+
+async def _generate(
+    setup: dict[str, Any], rate: int, seconds: int, first_id: int
+) -> dict[str, float]:
+    path = "/" + setup["url"].split("/", 3)[3]
+    secret = setup["header"].split("Bearer", 1)[1].strip()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(HERE / "bench/open_loop.py"),
+        str(DEFAULT_PORTS.gateway),
+        path,
+        str(rate),
+        str(seconds),
+        env={
+            **os.environ,
+            "BENCH_SECRET": secret,
+            "BENCH_PROPERTY": str(setup["beds24_property_id"]),
+            "BENCH_ROOM": str(setup["beds24_room_id"]),
+            "BENCH_FIRST_ID": str(first_id),
+            "BENCH_SLOT_ROOMS": str(ROOMS),
+            "BENCH_SLOT_OFFSET": str(first_id - FIRST_ID),
+        },
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    result: dict[str, float] = json.loads(out)
+    return result
+
+
+async def _watch(
+    db: asyncpg.Connection, first_id: int, count: int, seen: dict[int, float], done: asyncio.Event
+) -> None:
+    """Stamp each booking id when its reservation becomes visible (polled every 10 ms)."""
+    pending = set(range(first_id, first_id + count))
+    while pending and not done.is_set():
+        rows = await db.fetch(
+            "SELECT beds24_booking_id FROM reservations "
+            "WHERE beds24_booking_id >= $1 AND beds24_booking_id < $2 "
+            "AND beds24_booking_id <> ALL($3::bigint[])",
+            first_id,
+            first_id + count,
+            list(seen)[-5000:],
+        )
+        now = time.time()
+        for row in rows:
+            booking = row["beds24_booking_id"]
+            if booking in pending:
+                pending.discard(booking)
+                seen[booking] = now
+        await asyncio.sleep(0.01)  # sleep-ok: the observer's polling interval
+
+
+async def _open_loop(
+    db: asyncpg.Connection, stack: Stack, setup: dict[str, Any], rate: int, first_id: int
+) -> None:
+    count = rate * SECONDS
+    seen: dict[int, float] = {}
+    done = asyncio.Event()
+    watcher = asyncio.create_task(_watch(db, first_id, count, seen, done))
+    pids = _processes(stack)
+    cpu_before = {name: _cpu_s(p) for name, p in pids.items()}
+    sent = await _generate(setup, rate, SECONDS, first_id)
+
+    async def all_seen() -> bool:
+        return len(seen) >= count or watcher.done()
+
+    try:
+        await wait_until(f"{count} reservations", all_seen, timeout=300, quiet=True)
+    finally:
+        done.set()
+        await watcher
+    cpu = {name: _cpu_s(p) - cpu_before[name] for name, p in pids.items()}
+    start = sent["start_epoch"]
+    e2e = [
+        (seen[first_id + n] - (start + n / rate)) * 1000
+        for n in range(count)
+        if first_id + n in seen
+    ]
+    say(
+        f"    {rate}/s offered ({sent['offered']:.0f}/s sent) for {SECONDS}s: accept p50 "
+        f"{sent['p50']:.1f} ms, p99 {sent['p99']:.1f} ms, non-2xx {sent['non_2xx']:.0f}, "
+        f"unanswered {sent['unanswered']:.0f}"
+    )
+    say(
+        f"      end to end (scheduled send -> PMS row): p50 {percentile(e2e, 50):.0f} ms, "
+        f"p99 {percentile(e2e, 99):.0f} ms, max {max(e2e):.0f} ms; "
+        f"{len(seen)}/{count} reservations"
+    )
+    applied = max(len(seen), 1)
+    say(
+        "      CPU ms per applied booking: "
+        + ", ".join(f"{name} {cpu[name] * 1000 / applied:.2f}" for name in cpu)
+    )
+
+
+async def _backlog(
+    db: asyncpg.Connection, stack: Stack, setup: dict[str, Any], first_id: int
+) -> None:
+    await stack.kill("inbound-worker")
+    rate, seconds = 1000, max(1, BACKLOG // 1000)
+    sent = await _generate(setup, rate, seconds, first_id)
+    count = rate * seconds
+    accepted = await db.fetchval(
+        "SELECT count(*) FROM channel_events WHERE direction = 'inbound' "
+        "AND entity_external_id::bigint >= $1 AND entity_external_id::bigint < $2",
+        first_id,
+        first_id + count,
+    )
+    say(
+        f"    backlog: inbound worker stopped, {accepted} webhooks accepted "
+        f"({sent['non_2xx']:.0f} non-2xx); starting it"
+    )
+    started = time.perf_counter()
+    await stack.start("inbound-worker")
+
+    async def drained() -> bool:
+        applied = await db.fetchval(
+            "SELECT count(*) FROM reservations WHERE beds24_booking_id >= $1 "
+            "AND beds24_booking_id < $2",
+            first_id,
+            first_id + count,
+        )
+        return bool(applied >= accepted)
+
+    await wait_until("the backlog drained", drained, timeout=900, quiet=True)
+    took = time.perf_counter() - started
+    say(
+        f"      drained {accepted} bookings in {took:.1f}s (worker start included): "
+        f"{accepted / took:.0f} bookings/s"
+    )
+
+
+async def bench_inbound_path(http: httpx.AsyncClient, db: asyncpg.Connection, stack: Stack) -> None:
+    say(
+        f"\n▶ inbound end to end: open loop at {', '.join(map(str, RATES))} webhooks/s for "
+        f"{SECONDS}s, then a {BACKLOG}-webhook backlog"
+    )
+    setup = await onboard(
+        http, db, "Inbound Bench Hotel", {"credit_limit": 100_000, "window_s": 300}
+    )
+    first_id = FIRST_ID
+    for rate in RATES:
+        await _open_loop(db, stack, setup, rate, first_id)
+        first_id += rate * SECONDS
+    await _backlog(db, stack, setup, first_id)
+
+
+async def main() -> None:
+    dsn = await fresh_database(BASE_DSN, "channel_sync_bench_inbound")
+    async with running_stack(
+        "bench-inbound", dsn, ADMIN_API_TOKEN=ADMIN_TOKEN, POLL_ENABLED="false"
+    ) as stack:
+        db = await asyncpg.connect(dsn)
+        try:
+            async with httpx.AsyncClient(timeout=30) as http:
+                await bench_inbound_path(http, db, stack)
+        finally:
+            await db.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
