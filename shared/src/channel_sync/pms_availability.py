@@ -16,7 +16,8 @@ async def free_units(
     the bookings Beds24 sold in that room that still wait for a PMS room (they hold a unit
     all the same), minus the Beds24 bookings the PMS no longer holds that wait for an
     operator's decision (an open `missing_in_pms` drift: until decided, their nights are not
-    offered for sale again); never below zero."""
+    offered for sale again), minus the live inventory holds on it (`held`, not past their
+    expiry: a guest is booking that unit); never below zero."""
     rows = await conn.fetch(
         """
         WITH units AS (
@@ -37,7 +38,11 @@ async def free_units(
                      AND d.beds24_value->>'roomId' = $2
                      AND coalesce(d.beds24_value->>'status', '') <> 'cancelled'
                      AND (d.beds24_value->>'arrival')::date <= night
-                     AND (d.beds24_value->>'departure')::date > night)) AS free
+                     AND (d.beds24_value->>'departure')::date > night) - (
+                   SELECT count(*) FROM inventory_holds h
+                   WHERE h.property_id = $1 AND h.beds24_room_id = $2 AND h.status = 'held'
+                     AND h.expires_at > now()
+                     AND h.arrival <= night AND h.departure > night)) AS free
         FROM unnest($3::date[]) AS night
         """,
         property_id,

@@ -23,6 +23,7 @@ from channel_sync.worker import open_infra, run_until_stopped
 from outbound_worker.availability import AvailabilitySync
 from outbound_worker.bookings import BookingSync
 from outbound_worker.handler import OutboundHandler
+from outbound_worker.hold_reaper import HoldReaper
 from outbound_worker.metrics import CREDIT_WAITS
 from outbound_worker.ports import AdvisoryLocks, PostgresBatches
 from outbound_worker.settings import OutboundSettings
@@ -86,11 +87,12 @@ async def run(
             )
             relay = infra.relay(Direction.OUTBOUND, poll_interval_s=settings.relay_poll_interval_s)
             lag = LagReport(pool, Direction.OUTBOUND)
+            reaper = HoldReaper(pool, every_s=settings.hold_reaper_every_s)
             await run_until_stopped(
                 stop,
                 infra,
                 consumer,
-                {relay.name: relay.run, lag.name: lag.run},
+                {relay.name: relay.run, lag.name: lag.run, reaper.name: reaper.run},
                 health_at=(settings.http_host, settings.http_port) if serve_health else None,
                 # A batch waiting for credits goes back to the queue now.
                 on_stopping=[budget.stop_waiting],

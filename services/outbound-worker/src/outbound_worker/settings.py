@@ -27,6 +27,8 @@ class OutboundSettings(CommonSettings):
     # far apart: changes arriving meanwhile join the next write, so a burst of price edits
     # costs a few calls instead of one per batch (bookings are not held by it).
     calendar_interval_s: float = Field(default=1.5, ge=0, le=30)
+    # How often inventory holds past their expiry are marked expired (their unit given back).
+    hold_reaper_every_s: float = Field(default=1.0, gt=0, le=60)
     # Room/mapping changes update availability from today this many days ahead.
     availability_horizon_days: int = Field(default=365, ge=1, le=1_000)
     # A batch running longer is cut off: its events retry (counted).
