@@ -14,6 +14,8 @@ set in the sandbox), maps its Beds24 room to PMS rooms, then runs the three demo
   6. rates:    a price and a minimum stay changed in the PMS are in Beds24's calendar
                seconds later; a price changed by hand in Beds24 is found and repaired by a
                reconciliation (`demo_rates.py`)
+  7. holds:    a hold on the last room takes it off Beds24 within seconds, a second hold is
+               refused, and its expiry gives the room back (`demo_holds.py`)
 
 Exits non-zero if any scenario fails, and stops everything it started.
 """
@@ -30,6 +32,7 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+from demo_holds import inventory_hold
 from demo_rates import rates_and_restrictions
 from demo_stays import multi_room_stays
 from demo_sync import connect_busy_hotel
@@ -289,6 +292,7 @@ async def main() -> int:
                     ("sync", lambda: connect_busy_hotel(demo)),
                     ("stays", demo.stays),
                     ("rates", lambda: rates_and_restrictions(demo)),
+                    ("holds", lambda: inventory_hold(demo)),
                 ):
                     try:
                         await scenario()
@@ -302,7 +306,7 @@ async def main() -> int:
     if failures:
         say(f"demo: {len(failures)} scenario(s) failed: {', '.join(failures)}")
         return 1
-    say("demo: all 6 scenarios passed")
+    say("demo: all 7 scenarios passed")
     return 0
 
 

@@ -224,3 +224,31 @@ async def test_availability_honours_property_id(api: Api, beds24_sandbox: Sandbo
         "/inventory/rooms/availability", params={**params, "propertyId": 1}
     )
     assert elsewhere.json()["data"] == []
+
+
+async def test_the_control_calendar_shows_every_field_without_spending_credits(
+    api: Api, beds24_sandbox: SandboxHandle
+) -> None:
+    room = api.prop.room_ids[0]
+    await api.http.post(
+        "/inventory/rooms/calendar",
+        json=[
+            {
+                "roomId": room,
+                "calendar": [rng("2031-04-02", "2031-04-02", price1=95, override="noCheckIn")],
+            }
+        ],
+    )
+    before = await beds24_sandbox.credits(api.prop.account.account_id)
+
+    days = await beds24_sandbox.calendar(api.prop.id, room, "2031-04-01", "2031-04-02")
+
+    assert [d["date"] for d in days] == ["2031-04-01", "2031-04-02"]
+    assert (days[1]["price1"], days[1]["override"], days[0]["override"]) == (
+        95,
+        "noCheckIn",
+        "none",
+    )
+    assert days[0]["numAvail"] == days[1]["numAvail"] > 0
+    after = await beds24_sandbox.credits(api.prop.account.account_id)
+    assert after["remaining"] == before["remaining"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -192,6 +193,40 @@ async def patch_property(request: Request, sandbox: Sandbox) -> Any:
         if "name" in body:
             prop.name = str(body["name"])
     return prop.public()
+
+
+async def room_calendar(request: Request, sandbox: Sandbox) -> Any:
+    """What Beds24's calendar holds for a room per day, every field shown (as the API's GET
+    with every include flag), for tests and demos that must not spend the account's
+    credits: `?from=YYYY-MM-DD&to=YYYY-MM-DD`."""
+    prop = _property(request, sandbox)
+    room = prop.rooms.get(_int(request, "room_id"))
+    if room is None:
+        raise NotFound("room not found in this property")
+    try:
+        first = date.fromisoformat(request.query_params["from"])
+        last = date.fromisoformat(request.query_params.get("to") or request.query_params["from"])
+    except (KeyError, ValueError):
+        raise Invalid("from (and optionally to) must be dates") from None
+    if not 0 <= (last - first).days <= 400:
+        raise Invalid("to must be from or up to 400 days after it")
+    with sandbox.state.lock:
+        return [
+            {"date": day.isoformat(), **inventory.day_values(sandbox.state, room, day, ALL_FLAGS)}
+            for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
+        ]
+
+
+# Every include flag of GET /inventory/rooms/calendar.
+ALL_FLAGS = {
+    "includeNumAvail",
+    "includeMinStay",
+    "includeMaxStay",
+    "includeMultiplier",
+    "includeOverride",
+    "includePrices",
+    "includeChannels",
+}
 
 
 # -- bookings -------------------------------------------------------------------------------
@@ -400,6 +435,11 @@ def control_routes() -> list[Route]:
         Route(f"{p}/properties", control(create_property, 201), methods=["POST"]),
         Route(f"{p}/properties/{{property_id}}", control(get_property), methods=["GET"]),
         Route(f"{p}/properties/{{property_id}}", control(patch_property), methods=["PATCH"]),
+        Route(
+            f"{p}/properties/{{property_id}}/rooms/{{room_id}}/calendar",
+            control(room_calendar),
+            methods=["GET"],
+        ),
         Route(f"{p}/bookings", control(list_bookings), methods=["GET"]),
         Route(f"{p}/bookings/{{booking_id}}", control(get_booking), methods=["GET"]),
         Route(f"{p}/guest-bookings", control(guest_booking, 201), methods=["POST"]),

@@ -158,6 +158,17 @@ class SandboxHandle:
             yield ApiSession(http, prop, token)
 
     # -- bookings -----------------------------------------------------------------------------
+    async def calendar(
+        self, property_id: int, room_id: int, first: date | str, last: date | str | None = None
+    ) -> list[dict[str, Any]]:
+        """The room's calendar per day, every field, without spending the account's credits."""
+        found: list[dict[str, Any]] = await self._request(
+            "GET",
+            f"/properties/{property_id}/rooms/{room_id}/calendar",
+            params={"from": _day(first), "to": _day(last if last is not None else first)},
+        )
+        return found
+
     async def bookings(self, property_id: int | None = None) -> list[dict[str, Any]]:
         """Every booking (cancelled too), as stored."""
         params = {"propertyId": property_id} if property_id is not None else None
