@@ -2,14 +2,16 @@
 
 Both directions run under load through the Beds24 sandbox (guest bookings, changes and
 cancellations whose webhooks come duplicated, late or not at all; PMS reservations written,
-edited and cancelled), while each service is SIGKILLed and started again, RabbitMQ is stopped
+edited and cancelled; the booking engine's inventory holds placed, confirmed, released or
+left to expire), while each service is SIGKILLed and started again, RabbitMQ is stopped
 and started, and Postgres restarts. After each fault a probe booking goes each way and the
 seconds until both arrive are the recovery time. Then everything settles and Beds24 is
 compared with the PMS.
 
 Prints: lost, doubled, duplicate in Beds24, differing, stuck, failed, availability
-mismatches, and the recovery after each fault; exits 1 if any of lost, doubled, duplicate,
-stuck or availability mismatches is not zero, or a recovery took longer than 30 s.
+mismatches (live holds counted), holds confirmed after expiry, not reaped or ended twice,
+and the recovery after each fault; exits 1 if any of lost, doubled, duplicate, stuck,
+availability mismatches or the hold counts is not zero, or a recovery took longer than 30 s.
 
 Postgres and RabbitMQ are PRIVATE instances on their own ports (CHAOS_PG_PORT,
 CHAOS_AMQP_PORT), so the machine's servers are never stopped. Options: `--short` (one fault
@@ -38,6 +40,7 @@ import asyncpg
 import httpx
 from channel_sync.beds24.client import Beds24Client
 from channel_sync.db import DATABASE_ERRORS
+from channel_sync.holds import HoldRefused, HoldTarget, confirm_hold, place_hold, release_hold
 from channel_sync_testing.private_infra import PrivatePostgres, PrivateRabbitMQ
 from stack import Ports, Stack, StackFailed, say, wait_until
 
@@ -72,6 +75,7 @@ class Hotel:
     guest_room: int  # Beds24 room (type) the guests book
     pms_room: int  # Beds24 room (type) the PMS's own reservations use
     pms_rooms: list[UUID]  # PMS rooms of that type
+    pms_room_type: UUID  # their room type: what the booking engine's holds take
     # Nights booked per Beds24 room type, as the load generator planned them: it never
     # sells more than the type holds, so every booking has a PMS room.
     guest_nights: Counter[date] = field(default_factory=Counter)
@@ -80,6 +84,7 @@ class Hotel:
     # Probe bookings (recovery measurement) hold their rooms but the load never touches
     # them: a probe cancelled by the load before it synced would never arrive.
     probes: set[int | UUID] = field(default_factory=set)
+    holds: set[UUID] = field(default_factory=set)  # placed and not ended by the load
 
 
 async def onboard(http: httpx.AsyncClient, db: asyncpg.Connection, ports: Ports, n: int) -> Hotel:
@@ -168,6 +173,7 @@ async def onboard(http: httpx.AsyncClient, db: asyncpg.Connection, ports: Ports,
         by_name["Double"],
         by_name["Twin"],
         rooms["Twin"],
+        types["Twin"],
     )
 
 
@@ -180,6 +186,10 @@ class Load:
     sandbox_refused: int = 0
     groups: int = 0  # of the Beds24-side changes: multi-room OTA reservations
     stays: int = 0  # of the PMS changes: two-room stays
+    holds_placed: int = 0  # inventory holds of the booking engine
+    holds_refused: int = 0  # placing or confirming refused (nothing free, or expired)
+    holds_confirmed: int = 0
+    holds_released: int = 0
 
 
 def _stay(rng: random.Random) -> tuple[date, date]:
@@ -433,12 +443,75 @@ class PmsSide:
             self._load.outbound_changes += 1
 
 
+class BookingEngine:
+    """Guests booking on the hotel's own site: a hold on the PMS's room type while they
+    book, then confirmed (a reservation), released (they leave) or left to expire."""
+
+    def __init__(self, dsn: str, load: Load) -> None:
+        self._dsn = dsn
+        self._load = load
+
+    async def _in_transaction(self, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+        try:
+            conn = await asyncpg.connect(self._dsn, timeout=3)
+        except DATABASE_ERRORS:
+            self._load.pms_writes_refused += 1
+            return None
+        try:
+            async with conn.transaction():
+                return await work(conn)
+        except HoldRefused:
+            self._load.holds_refused += 1
+            return None
+        except DATABASE_ERRORS:
+            self._load.pms_writes_refused += 1
+            return None
+        finally:
+            await conn.close(timeout=3)
+
+    async def hold(self, hotel: Hotel, rng: random.Random) -> None:
+        stay = _stay(rng)
+        held = await self._in_transaction(
+            lambda conn: place_hold(
+                conn,
+                hotel.property_id,
+                HoldTarget(room_type_id=hotel.pms_room_type),
+                arrival=stay[0],
+                departure=stay[1],
+                lasts=timedelta(seconds=rng.uniform(2, 15)),
+                reference=f"cart-{rng.randrange(10**6)}",
+                placed_by="chaos booking engine",
+            )
+        )
+        if held is not None:
+            hotel.holds.add(held)
+            self._load.holds_placed += 1
+
+    async def end(self, hotel: Hotel, rng: random.Random) -> None:
+        if not hotel.holds:
+            return
+        held = rng.choice(sorted(hotel.holds))
+        hotel.holds.discard(held)
+        if rng.random() < 0.6:
+            reservation = await self._in_transaction(
+                lambda conn: confirm_hold(conn, held, guest_last_name="Web", adults=2)
+            )
+            if reservation is not None:
+                self._load.holds_confirmed += 1
+                self._load.outbound_changes += 1
+            return
+        released = await self._in_transaction(lambda conn: release_hold(conn, held))
+        if released:
+            self._load.holds_released += 1
+
+
 async def run_load(
     hotels: list[Hotel],
     guests: GuestSide,
     pms: PmsSide,
     plan: Plan,
     until: asyncio.Event,
+    engine: BookingEngine,
 ) -> None:
     rng = random.Random(20261125)
 
@@ -461,8 +534,12 @@ async def run_load(
         roll = rng.random()
         if roll < 0.08:
             await pms.book_stay(hotel, rng)
-        elif roll < 0.45:
+        elif roll < 0.35:
             await pms.book(hotel, rng)
+        elif roll < 0.45:
+            await engine.hold(hotel, rng)
+        elif roll < 0.5:
+            await engine.end(hotel, rng)
         else:
             await pms.change(hotel, rng)
 
@@ -570,6 +647,9 @@ class Verdict:
     groups_split: int = 0  # a Beds24 group not exactly one PMS stay, or the other way round
     groups_compared: int = 0
     waiting_for_room: int = 0  # Beds24 bookings the PMS holds without a room (flagged)
+    holds_confirmed_late: int = 0  # confirmed after their expiry: never allowed
+    holds_not_reaped: int = 0  # still held more than 5 s past their expiry
+    holds_ended_twice: int = 0  # a hold whose unit was given back more than once
     deadlocks: int = 0  # in Postgres's log: retried, but a sign of unordered locking
     bookings_compared: int = 0
     reservations_compared: int = 0
@@ -696,15 +776,19 @@ async def compare_availability(db: asyncpg.Connection, api: str, hotel: Hotel, v
                 shown[(room["roomId"], day)] = entry["numAvail"]
                 day += timedelta(days=1)
     # The PMS's free units: mapped rooms minus reservations in them, minus bookings Beds24
-    # sold in that room that still wait for a PMS room.
+    # sold in that room that still wait for a PMS room, minus live holds; never below 0.
     free = await db.fetch(
         """SELECT m.beds24_room_id::int AS room, d::date AS night,
-                  count(DISTINCT m.room_id) - count(DISTINCT x.id) - (
+                  GREATEST(0, count(DISTINCT m.room_id) - count(DISTINCT x.id) - (
                       SELECT count(*) FROM reservations w
                       WHERE w.property_id = $1 AND w.room_id IS NULL
                         AND w.beds24_room_id = m.beds24_room_id
                         AND channel_sync_occupies(w.status)
-                        AND w.arrival <= d AND d < w.departure) AS free
+                        AND w.arrival <= d AND d < w.departure) - (
+                      SELECT count(*) FROM inventory_holds h
+                      WHERE h.property_id = $1 AND h.beds24_room_id = m.beds24_room_id
+                        AND h.status = 'held' AND h.expires_at > now()
+                        AND h.arrival <= d AND d < h.departure)) AS free
            FROM channel_sync_room_map m
            CROSS JOIN generate_series($2::date, $3::date, '1 day') d
            LEFT JOIN reservations x ON x.room_id = m.room_id
@@ -739,6 +823,7 @@ async def judge(http: httpx.AsyncClient, dsn: str, ports: Ports, hotels: list[Ho
             await compare_bookings(http, db, sandbox, hotel, v)
             await compare_availability(db, f"{sandbox}/api/v2", hotel, v)
         v.stuck = await open_events(db)
+        await judge_holds(db, v)
         v.waiting_for_room = await db.fetchval(
             "SELECT count(*) FROM reservations WHERE room_id IS NULL "
             "AND channel_sync_occupies(status) AND departure > current_date"
@@ -752,6 +837,25 @@ async def judge(http: httpx.AsyncClient, dsn: str, ports: Ports, hotels: list[Ho
     finally:
         await db.close()
     return v
+
+
+async def judge_holds(db: asyncpg.Connection, v: Verdict) -> None:
+    """Each hold ends once and on time: never confirmed after its expiry, reaped within
+    5 s of it, its unit taken and given back by exactly one availability change each."""
+    v.holds_confirmed_late = await db.fetchval(
+        "SELECT count(*) FROM inventory_holds WHERE status = 'confirmed' AND ended_at > expires_at"
+    )
+    v.holds_not_reaped = await db.fetchval(
+        "SELECT count(*) FROM inventory_holds WHERE status = 'held' "
+        "AND expires_at < now() - interval '5 seconds'"
+    )
+    v.holds_ended_twice = await db.fetchval(
+        """SELECT count(*) FROM (
+               SELECT h.id FROM inventory_holds h
+               JOIN channel_events e ON e.entity_internal_id = h.id
+                    AND e.event_type = 'pms.availability.update'
+               GROUP BY h.id HAVING count(*) > 2) twice"""
+    )
 
 
 async def settle(
@@ -831,7 +935,8 @@ async def chaos(plan: Plan, json_path: Path | None) -> int:
             faults = Faults(stack, postgres, rabbitmq, hotels, guests, pms, dsn)
             stop_load = asyncio.Event()
             started = time.monotonic()
-            loader = asyncio.create_task(run_load(hotels, guests, pms, plan, stop_load))
+            engine = BookingEngine(dsn, load)
+            loader = asyncio.create_task(run_load(hotels, guests, pms, plan, stop_load, engine))
             say("  faults (each after the previous one's recovery):")
             for round_ in range(plan.kills_per_service):
                 for name in SERVICES:
@@ -850,7 +955,9 @@ async def chaos(plan: Plan, json_path: Path | None) -> int:
                 f"  load: {load.inbound_changes} Beds24-side changes ({load.groups} multi-room "
                 f"OTA reservations), {load.outbound_changes} PMS changes ({load.stays} two-room "
                 f"stays) in {loaded:.0f} s ({load.pms_writes_refused} PMS writes refused "
-                "while Postgres was down)"
+                f"while Postgres was down); holds: {load.holds_placed} placed, "
+                f"{load.holds_confirmed} confirmed, {load.holds_released} released, "
+                f"{load.holds_refused} refused, the rest left to expire"
             )
             verdict, settled_in = await settle(http, dsn, ports, hotels, plan)
         verdict.deadlocks = postgres.log_count("deadlock detected")
@@ -884,7 +991,8 @@ def report(
         f"\nchaos: lost {v.lost} · doubled {v.doubled} · duplicate in Beds24 "
         f"{v.duplicate_in_beds24} · differing {v.differing} · stuck {v.stuck} · failed "
         f"{v.failed} · availability mismatches {v.availability_mismatches} · groups split "
-        f"{v.groups_split} · deadlocks "
+        f"{v.groups_split} · holds confirmed late {v.holds_confirmed_late} · holds not reaped "
+        f"{v.holds_not_reaped} · holds ended twice {v.holds_ended_twice} · deadlocks "
         f"{v.deadlocks} · slowest recovery {slowest:.1f} s"
     )
     if json_path is not None:
@@ -899,6 +1007,9 @@ def report(
                     "failed": v.failed,
                     "availability_mismatches": v.availability_mismatches,
                     "groups_split": v.groups_split,
+                    "holds_confirmed_late": v.holds_confirmed_late,
+                    "holds_not_reaped": v.holds_not_reaped,
+                    "holds_ended_twice": v.holds_ended_twice,
                     "groups_compared": v.groups_compared,
                     "deadlocks": v.deadlocks,
                     "waiting_for_room": v.waiting_for_room,
@@ -920,6 +1031,9 @@ def report(
         + v.stuck
         + v.availability_mismatches
         + v.groups_split
+        + v.holds_confirmed_late
+        + v.holds_not_reaped
+        + v.holds_ended_twice
     )
     return 1 if bad or slowest > RECOVERY_LIMIT_S else 0
 
