@@ -23,6 +23,7 @@ METRIC_MODULES = (
     "channel_sync.lag",
     "channel_sync.progress",
     "outbound_worker.metrics",
+    "outbound_worker.hold_reaper",
     "webhook_gateway.app",
     "admin_api.app",
     "inbound_worker.app",
