@@ -123,6 +123,26 @@ async def test_a_reservation_carrying_a_listed_ota_code_is_never_sent_as_new(
     assert (imported, outbound) == (1, 0)  # imported, then matched by the inbound path
 
 
+async def test_a_look_alike_carrying_the_bookings_ota_code_is_matched_by_the_code(
+    db: asyncpg.Pool,
+) -> None:
+    """Same room type, dates and surname AND the OTA's code: the code decides (the inbound
+    path links them); no proposal waits for an operator."""
+    async with db.acquire() as conn, conn.transaction():
+        hotel = await insert_hotel(conn)
+        await mark_beds24_origin(conn)
+        typed = await _unlinked(conn, hotel, channel="booking", channel_reference="BDC-4711")
+        run = await _run(conn, hotel.property_id)
+        raw = booking(90003, apiReference="BDC-4711")  # same dates and surname as `typed`
+        await BookingsStage(max_attempts=3).compare_page(conn, run, "by_origin", [raw])
+        drift = await conn.fetchval("SELECT count(*) FROM drift_records")
+        imported = await conn.fetchval(
+            "SELECT count(*) FROM channel_events WHERE direction = 'inbound'"
+        )
+    assert (drift, imported) == (0, 1)
+    assert str(typed) in run.cursor["claimed"]
+
+
 async def _compared(
     db: asyncpg.Pool, raw: dict[str, Any], **pms: Any
 ) -> tuple[list[asyncpg.Record], dict[str, int]]:

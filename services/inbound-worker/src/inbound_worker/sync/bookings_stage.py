@@ -47,8 +47,12 @@ class BookingsStage:
         stored = await pms_side.by_booking(conn, run.property_id, ids)
         in_flight = await pms_side.bookings_in_flight(conn, run.property_id, ids)
         codes = [c for b in usable if b["id"] not in stored and (c := _ota_code(b)) is not None]
-        for reservation_id in await pms_side.unlinked_with_codes(conn, run.property_id, codes):
+        coded = await pms_side.unlinked_with_codes(conn, run.property_id, codes)
+        for reservation_id in coded:
             run.cursor.setdefault("claimed", []).append(str(reservation_id))
+        # A booking whose OTA code a PMS reservation carries is matched by that code (the
+        # inbound path), never proposed as a look-alike: the code is the stronger key.
+        by_code = set(coded.values())
         for raw in usable:
             run.count("bookings_seen")
             run.cursor.setdefault("seen", []).append(raw["id"])
@@ -60,8 +64,8 @@ class BookingsStage:
                 run.cursor.setdefault("claimed", []).append(str(booking.pms_reference))
             pms = stored.get(raw["id"])
             if pms is None:
-                if raw["id"] not in in_flight and not await self._look_alike(
-                    conn, run, raw, booking
+                if raw["id"] not in in_flight and (
+                    _ota_code(raw) in by_code or not await self._look_alike(conn, run, raw, booking)
                 ):
                     await self._missing_in_pms(conn, run, raw)
             elif booking is not None and not pms.in_flight:

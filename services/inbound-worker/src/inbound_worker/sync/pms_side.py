@@ -121,17 +121,20 @@ async def policy_of(conn: Connection, property_id: UUID) -> str:
     return policy or "flag"
 
 
-async def unlinked_with_codes(conn: Connection, property_id: UUID, codes: list[str]) -> list[UUID]:
-    """Reservations not linked to Beds24 that carry one of these OTA codes: the inbound path
-    matches them to their Beds24 booking (`own_bookings`), so a run never sends them as new."""
+async def unlinked_with_codes(
+    conn: Connection, property_id: UUID, codes: list[str]
+) -> dict[UUID, str]:
+    """Reservations not linked to Beds24 that carry one of these OTA codes, with the code:
+    the inbound path matches them to their Beds24 booking (`own_bookings`), so a run never
+    sends them as new nor proposes them as look-alikes."""
     rows = await conn.fetch(
-        """SELECT id FROM reservations
+        """SELECT id, channel_reference FROM reservations
            WHERE property_id = $1 AND beds24_booking_id IS NULL
              AND channel_reference = ANY($2::text[])""",
         property_id,
         codes,
     )
-    return [r["id"] for r in rows]
+    return {r["id"]: r["channel_reference"] for r in rows}
 
 
 async def look_alikes(
