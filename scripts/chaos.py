@@ -487,6 +487,17 @@ class BookingEngine:
             hotel.holds.add(held)
             self._load.holds_placed += 1
 
+    async def _remember(self, hotel: Hotel, reservation: UUID) -> None:
+        """The desk's bookkeeping learns the room the confirmed hold took (it books around
+        the rooms it knows to be taken)."""
+        row = await self._in_transaction(
+            lambda conn: conn.fetchrow(
+                "SELECT room_id, arrival, departure FROM reservations WHERE id = $1", reservation
+            )
+        )
+        if row is not None:
+            hotel.pms_stays[reservation] = (row["room_id"], row["arrival"], row["departure"])
+
     async def end(self, hotel: Hotel, rng: random.Random) -> None:
         if not hotel.holds:
             return
@@ -499,6 +510,7 @@ class BookingEngine:
             if reservation is not None:
                 self._load.holds_confirmed += 1
                 self._load.outbound_changes += 1
+                await self._remember(hotel, reservation)
             return
         released = await self._in_transaction(lambda conn: release_hold(conn, held))
         if released:

@@ -72,12 +72,16 @@ async def apply_booking(
         )
     own = Recognised(stored) if stored else await store.recognise(property_id, booking)
     stored, prefix = own.stored, f"{own.note}; " if own.note else ""
+    # A reservation the PMS never sent, just matched to this booking: its unsent changes
+    # would have CREATED a booking (a double); linked now, they become updates of this one,
+    # so they are not waited for (waiting would let the create go first).
+    adopting = bool(own.note) and not own.sent
     stale = _stale_note(booking.modified_time, stored, push_skew)
     if stored is not None and stale:
-        if own.note:  # an adoption too waits for a pending create
+        if own.note and not adopting:  # an adoption too waits for a pending create
             await _wait_for_unsent_pms_changes(store, stored.id)
         return Outcome(stored.id, "stale", prefix + stale)
-    if stored is not None and own.note and not own.sent:
+    if stored is not None and adopting:
         kept = await _matched_conflict(store, property_id, booking, stored.id, own)
         if kept is not None:
             return replace(kept, note=prefix + kept.note)
@@ -94,11 +98,12 @@ async def apply_booking(
     )
     if stored is not None:
         if same_time and await store.holds(stored.id, booking.columns, placement):
-            if own.note:
+            if own.note and not adopting:
                 await _wait_for_unsent_pms_changes(store, stored.id)
             note = f"unchanged: version {stored.modified_time} is already applied"
             return Outcome(stored.id, "unchanged", prefix + note)
-        await _wait_for_unsent_pms_changes(store, stored.id)
+        if not adopting:
+            await _wait_for_unsent_pms_changes(store, stored.id)
         if same_time and not current:
             raise AskBeds24(
                 f"Beds24 booking {booking.booking_id}: another version with modifiedTime "
@@ -135,7 +140,6 @@ async def _matched_conflict(
     differ = synced_differences(booking.columns, pms)
     if not differ:
         return None
-    await _wait_for_unsent_pms_changes(store, reservation_id)
     policy = await store.policy(property_id)
     side = winner(
         policy,
@@ -158,6 +162,14 @@ async def _matched_conflict(
             resolution,
         )
     )
+    if side != "pms":
+        # The PMS's unsent changes would now send its state over Beds24's: Beds24 won, or
+        # an operator decides with both sides kept. They are settled here, with the
+        # drift record holding the PMS's values (a change already being sent is waited for).
+        await store.settle_unsent_pms_changes(
+            reservation_id,
+            f"not sent: matched to Beds24 booking {booking.booking_id}; {resolution}",
+        )
     if side == "beds24":
         return None
     await store.fill(reservation_id, gaps(booking.columns, pms))

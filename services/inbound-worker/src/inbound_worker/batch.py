@@ -44,7 +44,6 @@ from inbound_worker.handler import (
     apply_event,
     cannot_hold,
     log_applied,
-    may_free_rooms,
     payload_booking,
     place_all_waiting,
 )
@@ -134,7 +133,6 @@ class InboundBatch:
         applied: list[tuple[ChannelEvent, Booking, Outcome]] = []
         failed: dict[UUID, Exception] = {}
         properties: set[UUID] = set()
-        freeing: set[UUID] = set()  # properties where a change may have freed a room
         async with self._pool.acquire() as conn, conn.transaction():
             for event, booking in plan.apply:
                 try:
@@ -150,10 +148,8 @@ class InboundBatch:
                 properties.add(event.property_id)
                 if outcome is not None:
                     applied.append((event, booking, outcome))
-                    if may_free_rooms(outcome):
-                        freeing.add(event.property_id)
             await self._settle_superseded(conn, plan, failed)
-            for property_id in sorted(freeing, key=str):
+            for property_id in sorted(properties, key=str):
                 await place_all_waiting(conn, property_id)
             await merge_availability_events(conn, sorted(properties, key=str))
         outcomes.update(failed)

@@ -103,7 +103,7 @@ class InboundHandler:
             outcome = await apply_event(
                 conn, event, booking, current=current, push_skew=self._push_skew
             )
-            if outcome is not None and may_free_rooms(outcome):
+            if outcome is not None:
                 await place_all_waiting(conn, event.property_id)
         return outcome
 
@@ -179,15 +179,10 @@ async def apply_event(
     return outcome
 
 
-def may_free_rooms(outcome: Outcome) -> bool:
-    """Whether the change may have freed a room a waiting booking could take (a new
-    booking only takes rooms: trying every waiting booking after each would cost a full
-    hotel's worth of placements per booking)."""
-    return outcome.kind in ("updated", "cancelled")
-
-
 async def place_all_waiting(conn: Connection, property_id: UUID) -> None:
-    """Bookings of the property still waiting for a room get one where one is free now."""
+    """Bookings of the property still waiting for a room get one where one is free now
+    (after any booking of the property: a room may have been freed on either side since,
+    by Beds24 or by the front desk). A batch does this once per property."""
     for placed in await place_waiting(conn, property_id):
         logger.info(
             "a booking waiting for a room was placed", extra={"reservation_id": str(placed)}

@@ -41,6 +41,11 @@ class BookingStore(Protocol):
         """Outbound booking events of the reservation not yet done."""
         ...
 
+    async def settle_unsent_pms_changes(self, reservation_id: UUID, note: str) -> None:
+        """Mark the reservation's outbound booking events not done yet as done with `note`
+        (only for a reservation never sent: no create of it is in flight)."""
+        ...
+
     async def place(
         self,
         property_id: UUID,
@@ -108,6 +113,16 @@ class PostgresBookings:
             reservation_id,
         )
         return pending
+
+    async def settle_unsent_pms_changes(self, reservation_id: UUID, note: str) -> None:
+        await self._conn.execute(
+            """UPDATE channel_events SET status = 'done', outcome_note = $2,
+                   processed_at = now(), updated_at = now()
+               WHERE direction = 'outbound' AND entity_type = 'booking'
+                 AND entity_internal_id = $1 AND status IN ('received', 'processing')""",
+            reservation_id,
+            note,
+        )
 
     async def place(
         self,

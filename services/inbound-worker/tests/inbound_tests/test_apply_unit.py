@@ -40,6 +40,7 @@ class FakeBookings:
     linked: dict[UUID, int] = field(default_factory=lambda: {PROPERTY: BEDS24_PROPERTY_ID})
     rows: dict[int, Row] = field(default_factory=dict)
     unsent: set[UUID] = field(default_factory=set)  # reservations with outbound work open
+    settled_unsent: list[tuple[UUID, str]] = field(default_factory=list)
     placement: Placement = field(default_factory=lambda: Placement(ROOM))
     recognised: Recognised = field(default_factory=lambda: Recognised(None))
     locked: list[int] = field(default_factory=list)
@@ -64,6 +65,10 @@ class FakeBookings:
 
     async def unsent_pms_changes(self, reservation_id: UUID) -> int:
         return int(reservation_id in self.unsent)
+
+    async def settle_unsent_pms_changes(self, reservation_id: UUID, note: str) -> None:
+        self.unsent.discard(reservation_id)
+        self.settled_unsent.append((reservation_id, note))
 
     async def place(
         self,
@@ -295,3 +300,24 @@ async def test_a_matched_booking_held_the_same_leaves_no_record() -> None:
     store, _ = matched("pms", held_as(raw))
     kind, _, _ = await apply(store, raw)
     assert kind == "updated" and store.conflicts == []
+
+
+async def test_a_never_sent_reservation_with_desk_changes_is_matched_without_waiting() -> None:
+    """The desk edited a reservation Beds24 already holds before the two were linked: its
+    unsent change would CREATE a second booking, so the match does not wait for it; with
+    the difference left to an operator (or won by Beds24) the unsent change is settled
+    unsent (the drift record keeps the PMS's values), never sent over Beds24's."""
+    raw = at(T0, channel="direct")
+    store, reservation = matched(
+        "beds24", held_as(raw, departure=read_booking(raw).departure + timedelta(1))
+    )
+    store.unsent.add(reservation.id)
+    kind, _, attention = await apply(store, raw)
+    assert (kind, attention) == ("kept", True)
+    [(settled, note)] = store.settled_unsent
+    assert settled == reservation.id and "not sent: matched to Beds24 booking 80001" in note
+
+    pms_wins, made = matched("pms", held_as(raw, adults=1))
+    pms_wins.unsent.add(made.id)
+    kind, _, _ = await apply(pms_wins, raw)
+    assert kind == "kept" and pms_wins.settled_unsent == [], "the PMS's change is sent"

@@ -147,6 +147,9 @@ class BookingSync:
                 finished.append((work, planned))
         async with self._pool.acquire() as conn, conn.transaction():
             await self._finish_without_sending(conn, finished)
+            sends, waiting = await _creates_allowed(conn, sends)
+            for send in waiting:
+                outcomes |= same_outcome(send.work.event_ids, _matching())
             sends, held = _leaders_first(await _grouped(conn, sends, state))
             # Committed before sending: a lost answer is then looked up, not repeated.
             await pending_creates.note(conn, _creates(sends))
@@ -288,6 +291,44 @@ class BookingSync:
             note = "; ".join(result.warnings)[:500] or None
             await self._events.mark_many_done(conn, work.event_ids, note=note)
         return outcome
+
+
+# While a property's initial sync has not read all of Beds24 (or has found the reservation's
+# Beds24 booking, matched by its code or our reference, and not yet linked it), a create
+# could double a stay Beds24 already holds: it waits (not counted as an attempt).
+_MATCHING_WAIT = timedelta(seconds=5)
+
+
+def _matching() -> RetryAfter:
+    return RetryAfter(
+        "the property's initial sync is matching the PMS's reservations with Beds24's "
+        "bookings: a create waits until this one is known not to be in Beds24",
+        datetime.now(UTC) + _MATCHING_WAIT,
+    )
+
+
+async def _creates_allowed(conn: Connection, sends: list[_Send]) -> tuple[list[_Send], list[_Send]]:
+    """The sends that may go now, and the creates that wait for an initial sync's matching."""
+    creating = {s.work.property_id for s in sends if s.creates}
+    if not creating:
+        return sends, []
+    runs = {
+        r["property_id"]: r
+        for r in await conn.fetch(
+            """SELECT property_id, status, stage, cursor->'claimed' AS claimed FROM sync_runs
+               WHERE kind = 'initial' AND status IN ('requested', 'running')
+                 AND property_id = ANY($1::uuid[])""",
+            list(creating),
+        )
+    }
+    go: list[_Send] = []
+    wait: list[_Send] = []
+    for send in sends:
+        run = runs.get(send.work.property_id) if send.creates else None
+        reading = run is not None and (run["status"] == "requested" or run["stage"] == "bookings")
+        claimed = run is not None and str(send.work.reservation_id) in (run["claimed"] or [])
+        (wait if reading or claimed else go).append(send)
+    return go, wait
 
 
 def _known_booking_id(work: BookingWork, state: dict[UUID, Reservation]) -> int | None:
