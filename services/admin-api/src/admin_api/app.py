@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from admin_api.auth import AdminAuthMiddleware
+from admin_api.auth import AdminAuthMiddleware, Authenticator
 from admin_api.beds24_access import Beds24Access
 from admin_api.console import console_routes
 from admin_api.deps import Deps
@@ -28,10 +28,14 @@ from admin_api.openapi import openapi_route
 from admin_api.queries.events import EventAdmin
 from admin_api.requeue import Requeuer
 from admin_api.routes import (
+    audit,
     calendar,
+    dead_letters,
     dlq,
     events,
+    holds,
     mappings,
+    operators,
     properties,
     secrets,
     stats,
@@ -45,12 +49,16 @@ ENDPOINTS: list[Endpoint] = [
     *events.ENDPOINTS,
     *stats.ENDPOINTS,
     *dlq.ENDPOINTS,
+    *dead_letters.ENDPOINTS,
     *properties.ENDPOINTS,
     *secrets.ENDPOINTS,
     *mappings.ENDPOINTS,
     *calendar.ENDPOINTS,
     *sync.ENDPOINTS,
     *stays.ENDPOINTS,
+    *holds.ENDPOINTS,
+    *operators.ENDPOINTS,
+    *audit.ENDPOINTS,
 ]
 
 
@@ -78,7 +86,7 @@ def create_app(settings: AdminSettings) -> Starlette:
     ]
     middleware = [
         Middleware(RequestMetricsMiddleware),
-        Middleware(AdminAuthMiddleware, token=settings.admin_api_token.get_secret_value()),
+        Middleware(AdminAuthMiddleware),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
     ]
     return Starlette(
@@ -117,6 +125,7 @@ async def _open_deps(settings: AdminSettings) -> AsyncIterator[Deps]:
             requeuer=Requeuer(pool, link, repository, hold_s=settings.retry_publish_hold_s),
             beds24=beds24,
             onboarding=Onboarding(pool, beds24),
+            authenticator=Authenticator(settings.admin_api_token.get_secret_value()),
         )
     finally:
         await http.aclose()

@@ -8,6 +8,7 @@ import asyncpg
 from channel_sync.amqp.link import BrokerLink
 from starlette.requests import Request
 
+from admin_api.auth import Authenticator
 from admin_api.beds24_access import Beds24Access
 from admin_api.onboarding import Onboarding
 from admin_api.queries.events import EventAdmin
@@ -24,6 +25,7 @@ class Deps:
     requeuer: Requeuer
     beds24: Beds24Access
     onboarding: Onboarding
+    authenticator: Authenticator
 
 
 def deps(request: Request) -> Deps:

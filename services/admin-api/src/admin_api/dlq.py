@@ -2,7 +2,8 @@
 
 A dead-lettered message stays in its DLQ after the operator retries the event, so the DLQ
 depth would keep counting events that are done. The sweep takes up to `limit` messages,
-drops those whose event is no longer `failed` (retried, done, or gone), and puts the rest
+drops those whose event is no longer a dead letter (retried, done, resolved by an operator,
+or gone), and puts the rest
 back (as fresh copies, so a quorum queue's delivery limit never discards one). Messages that
 name no event are kept for a human to look at. The `channel_events` row stays the source of
 truth either way: the sweep only tidies the queue.

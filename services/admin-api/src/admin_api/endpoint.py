@@ -5,6 +5,8 @@ Endpoints sharing a path become ONE starlette route, so that a method the path d
 serve gets 405 with an `Allow` header naming every method it does serve. A path that names
 a segment literally owns it: `/admin/events/{event_id}` does not take `retry`, so that
 `GET /admin/events/retry` is that path's 405 (it serves POST), not an event id "retry".
+Every route that changes anything names its `action`: it then needs the operator role and
+lands in the audit trail (admin_api.audit), whatever its outcome.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from admin_api.audit import audited
 from admin_api.errors import ANSWERED
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -36,12 +39,18 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = field(default=())
+    # What the audit trail calls this change (e.g. "event.retry"); None only for reads.
+    action: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.method == "GET") != (self.action is None):
+            raise ValueError(f"{self.method} {self.path}: a change names its action, a read none")
 
 
 def routes(endpoints: list[Endpoint]) -> list[Route]:
-    by_path: dict[str, dict[str, Handler]] = {}
+    by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in endpoints:
-        by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint.handler
+        by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
     built = {
         path: _PathRoute(path, _dispatch(handlers), methods=list(handlers))
         for path, handlers in by_path.items()
@@ -87,11 +96,15 @@ def _is_parameter(segment: str) -> bool:
     return segment.startswith("{") and segment.endswith("}")
 
 
-def _dispatch(handlers: dict[str, Handler]) -> Handler:
+def _dispatch(declared: dict[str, Endpoint]) -> Handler:
     async def endpoint(request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
+        chosen = declared[method]
         try:
-            return await handlers[method](request)
+            if chosen.action is None:
+                return await chosen.handler(request)
+            pool = request.state.deps.pool
+            return await audited(request, chosen.action, chosen.handler, pool=pool, via="api")
         except ANSWERED:
             raise  # the app's exception handlers answer these
         except Exception as exc:

@@ -4,6 +4,7 @@
     ├── BadRequest           400: the request breaks /openapi.json (a parameter or body field
     │                        named in the message); the document states every such rule
     ├── Unauthorized         401: no or wrong admin token
+    ├── Forbidden            403: a viewer asked for a change (recorded in the audit trail)
     ├── NotFound             404
     ├── Conflict             409: the request clashes with the current state
     ├── PayloadTooLarge      413
@@ -36,6 +37,8 @@ from channel_sync.beds24 import (
 )
 from channel_sync.errors import RetryAfter
 from channel_sync.http_errors import HANDLERS, error_response
+from channel_sync.outages import outage_of
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -57,6 +60,10 @@ class BadRequest(ApiError):
 
 class Unauthorized(ApiError):
     status_code = 401
+
+
+class Forbidden(ApiError):
+    status_code = 403
 
 
 class NotFound(ApiError):
@@ -102,6 +109,23 @@ async def _beds24_error(_: Request, exc: Exception) -> Response:
 async def _client_gone(request: Request, _: Exception) -> Response:
     logger.info("client closed the connection on %s %s", request.method, request.url.path)
     return error_response(400, "client closed the connection")
+
+
+def status_of(exc: BaseException) -> int:
+    """The status the handlers here answer `exc` with (for the audit trail's outcome)."""
+    if isinstance(exc, ApiError):
+        return exc.status_code
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    if isinstance(exc, Beds24AuthError):
+        return Unprocessable.status_code
+    if isinstance(exc, (Beds24CreditsExhausted, RetryAfter)) or outage_of(exc) is not None:
+        return 503
+    if isinstance(exc, (Beds24Rejected, Beds24Unavailable)):
+        return 502
+    if isinstance(exc, ClientDisconnect):
+        return 400
+    return 500
 
 
 EXCEPTION_HANDLERS = {

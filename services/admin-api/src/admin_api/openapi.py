@@ -4,10 +4,11 @@ It states what each route really accepts and answers: path ids as UUIDs, query p
 and bodies with their formats, bounds and rules (from the models, including the rules that
 span fields, e.g. exactly one credential), text without NUL (parsing refuses it anywhere),
 and every status a route can give: its own, plus 400 for a request that breaks this
-document, 401 without the admin token, 413 for a body over the limit (any route), 503 while
-Postgres is out of reach, and 405 with `Allow` for a method the path does not serve. A
-request that keeps to the document is refused only for what no schema can state: the state
-of the data (404, 409) or a rule about it (422, named per route).
+document, 401 without the admin token or an operator's secret, 403 for a viewer's change,
+413 for a body over the limit (any route), 503 while Postgres is out of reach, and 405
+with `Allow` for a method the path does not serve. A request that keeps to the document is
+refused only for what no schema can state: the state of the data (404, 409) or a rule about
+it (422, named per route).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _COMMON = {
 _DESCRIPTIONS = {
     400: "the request does not keep to this document: a parameter or body field (named in "
     "`error`) is missing, malformed, out of bounds or unknown",
+    403: "the caller is a viewer: viewers cannot change anything (recorded in the audit trail)",
     404: "not found",
     405: "method not allowed",
     409: "conflicts with the current state",
@@ -108,7 +110,14 @@ def _operation(
         ]
     takes_input = bool(parameters) or endpoint.body is not None
     responses = _errors(
-        (*_COMMON, 405, *((400,) if takes_input else ()), *endpoint.errors), descriptions
+        (
+            *_COMMON,
+            405,
+            *((400,) if takes_input else ()),
+            *((403,) if endpoint.action else ()),
+            *endpoint.errors,
+        ),
+        descriptions,
     )
     ok: dict[str, Any] = {"description": "OK"}
     if endpoint.response is not None:

@@ -19,7 +19,7 @@ from channel_sync.events import ChannelEvent, EventStatus
 from channel_sync.publishing import mark, publish_all
 
 from admin_api.errors import Conflict, NotFound
-from admin_api.queries.events import EventAdmin, EventFilter
+from admin_api.queries.events import AdminEvent, EventAdmin, EventFilter
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ _IN_FLIGHT = (EventStatus.RECEIVED, EventStatus.PROCESSING)
 
 @dataclass(frozen=True)
 class Requeued:
-    events: list[ChannelEvent]
+    events: list[AdminEvent]
     published: int
 
 
@@ -73,7 +73,7 @@ class Requeuer:
             logger.info("%d failed event(s) requeued by an operator in bulk", len(reset))
             return Requeued(reset, await self._publish(conn, reset))
 
-    async def _publish(self, conn: Connection, events: list[ChannelEvent]) -> int:
+    async def _publish(self, conn: Connection, events: list[AdminEvent]) -> int:
         """Publish each event; returns how many the broker confirmed."""
         if not events:
             return 0

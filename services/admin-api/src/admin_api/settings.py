@@ -22,7 +22,10 @@ class AdminSettings(CommonSettings):
     # How long a start waits for RabbitMQ before serving without it (it keeps trying).
     amqp_start_wait_s: float = Field(default=5.0, ge=0)
     console_session_ttl_s: int = Field(
-        default=8 * 3600, ge=60, description="How long an ops console login lasts"
+        default=8 * 3600, ge=60, description="How long an ops console login lasts at most"
+    )
+    console_session_idle_s: int = Field(
+        default=30 * 60, ge=60, description="A console session unused this long ends"
     )
 
     @field_validator("admin_api_token")

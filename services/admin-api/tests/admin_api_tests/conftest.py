@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
@@ -93,3 +94,15 @@ async def api(admin: Admin, db: Any) -> AsyncIterator[httpx.AsyncClient]:
     """An authorised client; the tables are emptied after the test (via `db`)."""
     async with admin.client() as client:
         yield client
+
+
+# Tables of this service's own that the shared `db` fixture does not empty.
+OWN_TABLES = "audit_log, console_sessions, operators"
+
+
+@pytest.fixture
+async def db(db: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
+    """The shared `db` (PMS tables emptied after the test), and this service's tables too."""
+    yield db
+    async with db.acquire() as conn:
+        await conn.execute(f"TRUNCATE {OWN_TABLES} CASCADE")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import httpx
+from admin_api.identity import Role
+from admin_api.operator_accounts import create_operator
 from channel_sync.events import ChannelEvent, Direction, EventStatus, NewChannelEvent
 from channel_sync.repository import ChannelEventRepository
 
@@ -74,7 +80,7 @@ async def insert_event(
             property_id=property_id,
             direction=direction,
             event_type=event_type or default_type,
-            entity_type="booking",
+            entity_type=fields.pop("entity_type", "booking"),
             entity_external_id=fields.pop("entity_external_id", "1001"),
             idempotency_key=f"test:{uuid.uuid4()}",
             payload=fields.pop("payload", {"booking": {"id": 1001}}),
@@ -95,3 +101,29 @@ async def insert_event(
     found = await repo.get(conn, created.id)
     assert found is not None
     return found
+
+
+async def make_operator(pool: asyncpg.Pool, name: str, role: str = "operator") -> str:
+    """A named account; answers its secret (shown once, as the API and CLI do)."""
+    created = await create_operator(pool, name, Role(role), created_by="tests")
+    return created.secret
+
+
+@contextlib.asynccontextmanager
+async def console_login(base_url: str, secret: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client logged in to the console with `secret`, as a browser would be (the
+    login form's CSRF token read from the form)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        form = await client.get("/console/login")
+        response = await client.post(
+            "/console/login",
+            data={"csrf_token": csrf_of(form.text), "token": secret, "next": "/console/events"},
+        )
+        assert response.status_code == 303, response.text
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None, "no CSRF token on the page"
+    return found[1]

@@ -146,11 +146,11 @@ async def test_a_linked_possible_match_gives_the_reservation_the_beds24_id_witho
     assert (record["id"], record["status"]) == (str(drift_id), "decided")
     assert record["decision"] == {
         "decision": "link",
-        "by": "admin token",
+        "by": "admin-token",
         "note": "same guest, rang her",
         "reservation_ids": [str(chosen)],
     }
-    assert record["resolution"].startswith("decided link by admin token: ")
+    assert record["resolution"].startswith("decided link by admin-token: ")
     assert record["resolution"].endswith("; note: same guest, rang her")
     assert record["resolved_at"] is not None
     # Both sides' values are kept as found.
@@ -188,7 +188,7 @@ async def test_a_possible_match_said_to_differ_writes_nothing_but_the_decision(
     assert record["status"] == "decided"
     assert record["decision"] == {
         "decision": "differ",
-        "by": "admin token",
+        "by": "admin-token",
         "note": None,
         "reservation_ids": [str(r) for r in proposed],  # every one proposed
     }

@@ -89,6 +89,7 @@ async def test_openapi_lists_every_route_and_method(admin: Admin) -> None:
         "beds24_booking_id",
         "since",
         "until",
+        "entity_type",
         "limit",
         "cursor",
     }

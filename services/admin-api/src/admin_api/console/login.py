@@ -1,16 +1,18 @@
-"""Logging in with the admin token on a form, and out. The token is compared in constant
-time and never echoed, stored in the cookie, or logged."""
+"""Logging in on a form, with an operator's secret or the admin token, and out. The secret
+is checked by the same Authenticator as the API's bearer header: in constant time, never
+echoed, stored in the cookie, or logged. Each login and logout is in the audit trail."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin_api.audit import AuditEntry, record
 from admin_api.console.render import page, redirect
-from admin_api.console.session import Session, SessionCodec
+from admin_api.console.session import SessionStore
+from admin_api.deps import deps
 
 logger = logging.getLogger(__name__)
 
@@ -25,37 +27,55 @@ def safe_next(value: str | None) -> str:
 
 
 class Login:
-    def __init__(self, codec: SessionCodec, admin_token: str) -> None:
-        self._codec = codec
-        self._expected = admin_token.encode()
+    def __init__(self, store: SessionStore) -> None:
+        self._store = store
 
     async def form(self, request: Request) -> Response:
-        session = request.state.console_session
-        if session and session.operator:
+        if request.state.console_session is not None:
             return redirect(HOME)
-        # An anonymous session carries the CSRF token the login form itself needs.
-        session = session or Session.fresh(operator=False)
-        request.state.console_session = session
-        response = page(request, "login.html", next=safe_next(request.query_params.get("next")))
-        self._codec.write(request, response, session)
-        return response
+        response = Response()  # collects the form token's cookie, copied below
+        request.state.csrf = self._store.login_form_token(request, response)
+        shown = page(request, "login.html", next=safe_next(request.query_params.get("next")))
+        for key, value in response.raw_headers:
+            if key == b"set-cookie":
+                shown.raw_headers.append((key, value))
+        return shown
 
     async def submit(self, request: Request) -> Response:
         form = await request.form()
         given = form.get("token")
         next_page = safe_next(str(form.get("next") or ""))
-        if not isinstance(given, str) or not hmac.compare_digest(given.encode(), self._expected):
-            logger.warning("console login refused: wrong admin token")
+        d = deps(request)
+        actor = await d.authenticator.actor_for(d.pool, given if isinstance(given, str) else None)
+        if actor is None:
+            logger.warning("console login refused: unknown or revoked secret")
             return page(
-                request, "login.html", 401, next=next_page, error="That token is not right."
+                request, "login.html", 401, next=next_page, error="That secret is not right."
             )
-        logger.info("console login")
+        token, _ = await self._store.start(d.pool, actor)
+        request.state.actor = actor
+        await record(
+            d.pool, actor, via="console", action="session.login", entry=AuditEntry(), status=303
+        )
+        logger.info("console login", extra={"operator": actor.name})
         response = redirect(next_page)
-        self._codec.write(request, response, Session.fresh(operator=True))
+        self._store.write(request, response, token)
         return response
 
     async def logout(self, request: Request) -> Response:
-        logger.info("console logout")
+        """Ends the session at once: a copy of its cookie opens nothing afterwards."""
+        session = request.state.console_session
+        d = deps(request)
+        await self._store.end(d.pool, session)
+        await record(
+            d.pool,
+            session.actor,
+            via="console",
+            action="session.logout",
+            entry=AuditEntry(),
+            status=303,
+        )
+        logger.info("console logout", extra={"operator": session.actor.name})
         response = redirect("/console/login")
-        self._codec.clear(request, response)
+        self._store.clear(request, response)
         return response

@@ -65,3 +65,10 @@ def mask(value: Any) -> Any:
 
 def has_personal(value: Any) -> bool:
     return bool(mask(value) != value)
+
+
+def masked_name(first: str | None, last: str | None) -> str | None:
+    """A guest's name as a dead letter shows it: each part's first letter, the rest hidden
+    (enough to tell two stays apart, not to name anyone)."""
+    parts = [p.strip() for p in (first, last) if p and p.strip()]
+    return " ".join(p[0] + MASK for p in parts) or None

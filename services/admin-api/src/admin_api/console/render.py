@@ -89,8 +89,10 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     session = getattr(request.state, "console_session", None)
     html = _env.get_template(template).render(
         request=request,
-        csrf=session.csrf if session else "",
-        logged_in=bool(session and session.operator),
+        csrf=getattr(request.state, "csrf", None) or "",
+        logged_in=session is not None,
+        actor=session.actor if session else None,
+        can_change=bool(session and session.actor.can_change),
         **context,
     )
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

@@ -10,12 +10,12 @@ from uuid import UUID
 
 from channel_sync.db import Connection
 
+from admin_api.queries.events import ADMIN_COLUMNS, event_of
 from admin_api.schemas.calendar import RatePlanSlot
 from admin_api.schemas.events import EventSummary
 
-_EVENT_COLUMNS = """id, event_type, direction, status, last_error, received_at, attempts,
-    max_attempts, property_id, entity_type, entity_external_id, entity_internal_id,
-    processed_at, correlation_id, outcome_note"""
+# Every column an AdminEvent has: a summary also says its tries and any resolution.
+_EVENT_COLUMNS = ADMIN_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -86,4 +86,4 @@ async def room_events(
         beds24_room_id,
         limit,
     )
-    return [EventSummary.model_validate(dict(r)) for r in records]
+    return [EventSummary.of(event_of(r)) for r in records]

@@ -13,7 +13,23 @@ from uuid import UUID
 
 from channel_sync.db import Connection
 from channel_sync.events import ChannelEvent, Direction, EventStatus
-from channel_sync.repository import EVENT_COLUMNS, ChannelEventRepository, event_of
+from channel_sync.repository import EVENT_COLUMNS, ChannelEventRepository
+
+
+class AdminEvent(ChannelEvent):
+    """An event as operators see it: the shared row plus its dead-letter resolution (an
+    operator said it needs nothing more: fixed by hand, or not ours)."""
+
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    resolution_note: str | None = None
+
+
+ADMIN_COLUMNS = EVENT_COLUMNS + ", resolved_at, resolved_by, resolution_note"
+
+
+def event_of(record: Any) -> AdminEvent:
+    return AdminEvent(**dict(record))
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,10 @@ class EventFilter:
     entity_external_id: str | None = None
     # Exactly this reason: an operator retrying every failed event of one reason.
     last_error: str | None = None
+    # Dead letters only: failed events no operator has resolved.
+    unresolved: bool = False
+    # 'booking', or 'availability' (availability, prices and restrictions of a Beds24 room).
+    entity_type: str | None = None
 
     def where(self, start: int = 1) -> tuple[str, list[Any]]:
         """SQL conditions and their arguments, numbered from `$start`."""
@@ -42,10 +62,13 @@ class EventFilter:
             ("received_at", "<", self.until),
             ("entity_external_id", "=", self.entity_external_id),
             ("last_error", "=", self.last_error),
+            ("entity_type", "=", self.entity_type),
         ):
             if value is not None:
                 args.append(str(value) if isinstance(value, str) else value)
                 conditions.append(f"{column} {op} ${start + len(args) - 1}")
+        if self.unresolved:
+            conditions.append("resolved_at IS NULL")
         return (" AND ".join(conditions) or "TRUE"), args
 
 
@@ -82,8 +105,36 @@ class Cursor:
         return cls(_FIRST + micros * _MICROSECOND, UUID(hex=match[2]))
 
 
+@dataclass(frozen=True)
+class RoomActivity:
+    """One Beds24 room's availability, price and restriction events, collapsed."""
+
+    property_id: UUID
+    beds24_room_id: str | None
+    room_type_id: UUID | None
+    events: int
+    waiting: int
+    failed: int
+    latest_at: datetime
+    latest_id: UUID
+    latest_type: str
+    latest_status: str
+
+
 class EventAdmin(ChannelEventRepository):
-    """The shared repository, and the operators' reads and retries."""
+    """The shared repository, and the operators' reads and retries (rows as AdminEvent)."""
+
+    async def get(self, conn: Connection, event_id: UUID) -> AdminEvent | None:
+        record = await conn.fetchrow(
+            f"SELECT {ADMIN_COLUMNS} FROM channel_events WHERE id = $1", event_id
+        )
+        return None if record is None else event_of(record)
+
+    async def lock(self, conn: Connection, event_id: UUID) -> AdminEvent | None:
+        record = await conn.fetchrow(
+            f"SELECT {ADMIN_COLUMNS} FROM channel_events WHERE id = $1 FOR UPDATE", event_id
+        )
+        return None if record is None else event_of(record)
 
     async def list(
         self,
@@ -92,7 +143,7 @@ class EventAdmin(ChannelEventRepository):
         *,
         limit: int,
         after: Cursor | None = None,
-    ) -> tuple[builtins.list[ChannelEvent], int]:
+    ) -> tuple[builtins.list[AdminEvent], int]:
         """Newest first, keyset-paginated; `total` counts every match of the filter."""
         where, args = event_filter.where()
         total = await conn.fetchval(f"SELECT count(*) FROM channel_events WHERE {where}", *args)
@@ -103,19 +154,52 @@ class EventAdmin(ChannelEventRepository):
             where = f"{where} AND (received_at, id) < (${n - 1}, ${n})"
         page_args.append(limit)
         records = await conn.fetch(
-            f"""SELECT {EVENT_COLUMNS} FROM channel_events WHERE {where}
+            f"""SELECT {ADMIN_COLUMNS} FROM channel_events WHERE {where}
                 ORDER BY received_at DESC, id DESC LIMIT ${len(page_args)}""",
             *page_args,
         )
         return [event_of(r) for r in records], int(total)
 
+    async def rooms(
+        self, conn: Connection, event_filter: EventFilter, *, limit: int, offset: int
+    ) -> tuple[builtins.list[RoomActivity], int]:
+        """Availability, price and restriction events collapsed to one line per Beds24 room
+        (or, for a room type's prices with no Beds24 room, per room type), the most recently
+        active first; `total` counts the rooms."""
+        scoped = replace(event_filter, entity_type="availability")
+        where, args = scoped.where()
+        grouped = f"""
+            SELECT property_id, entity_external_id AS beds24_room_id,
+                   CASE WHEN entity_external_id IS NULL THEN entity_internal_id END
+                       AS room_type_id,
+                   count(*) AS events,
+                   count(*) FILTER (WHERE status IN ('received', 'processing')) AS waiting,
+                   count(*) FILTER (WHERE status = 'failed' AND resolved_at IS NULL) AS failed,
+                   max(received_at) AS latest_at,
+                   (array_agg(id ORDER BY received_at DESC, id DESC))[1] AS latest_id,
+                   (array_agg(event_type ORDER BY received_at DESC, id DESC))[1] AS latest_type,
+                   (array_agg(status ORDER BY received_at DESC, id DESC))[1] AS latest_status
+            FROM channel_events WHERE {where}
+            GROUP BY 1, 2, 3"""
+        total = await conn.fetchval(f"SELECT count(*) FROM ({grouped}) g", *args)
+        n = len(args)
+        records = await conn.fetch(
+            grouped
+            + f""" ORDER BY latest_at DESC, property_id, beds24_room_id, room_type_id
+                          LIMIT ${n + 1} OFFSET ${n + 2}""",
+            *args,
+            limit,
+            offset,
+        )
+        return [RoomActivity(**dict(r)) for r in records], int(total)
+
     async def timeline(
         self, conn: Connection, event: ChannelEvent, *, limit: int = 200
-    ) -> builtins.list[ChannelEvent]:
+    ) -> builtins.list[AdminEvent]:
         """Every event of the same booking (by Beds24 booking id or PMS reservation id) in
         the event's property, oldest first: what that booking went through, both ways."""
         records = await conn.fetch(
-            f"""SELECT {EVENT_COLUMNS} FROM channel_events
+            f"""SELECT {ADMIN_COLUMNS} FROM channel_events
                 WHERE property_id = $1 AND entity_type = $2
                   AND (entity_external_id = $3 OR entity_internal_id = $4 OR id = $5)
                 ORDER BY received_at, id LIMIT $6""",
@@ -131,11 +215,11 @@ class EventAdmin(ChannelEventRepository):
     async def failed_by_reason(
         self, conn: Connection, *, limit: int = 100
     ) -> builtins.list[tuple[str | None, int, datetime]]:
-        """Failed events grouped by their last error: (reason, count, latest received_at),
-        the largest groups first."""
+        """Dead letters (failed, not resolved) grouped by their last error: (reason, count,
+        latest received_at), the largest groups first."""
         records = await conn.fetch(
             """SELECT last_error, count(*) AS n, max(received_at) AS latest
-               FROM channel_events WHERE status = 'failed'
+               FROM channel_events WHERE status = 'failed' AND resolved_at IS NULL
                GROUP BY last_error ORDER BY n DESC, latest DESC LIMIT $1""",
             limit,
         )
@@ -148,18 +232,21 @@ class EventAdmin(ChannelEventRepository):
         *,
         allow_done: bool = False,
         publish_after_s: float = 0.0,
-    ) -> ChannelEvent | None:
-        """Admin retry: attempts 0, `received`. None if the event is in flight (or done
-        without `allow_done`). `publish_after_s` holds it back from the relay, as in `create`."""
+    ) -> AdminEvent | None:
+        """Admin retry: attempts 0, `received`, any resolution cleared (if it fails again it
+        is a dead letter again; the audit trail keeps the resolution). None if the event is
+        in flight (or done without `allow_done`). `publish_after_s` holds it back from the
+        relay, as in `create`."""
         allowed = ["failed", "done"] if allow_done else ["failed"]
         record = await conn.fetchrow(
             f"""
             UPDATE channel_events
             SET status = 'received', attempts = 0,
                 next_attempt_at = now() + make_interval(secs => $3),
-                processed_at = NULL, updated_at = now()
+                processed_at = NULL, updated_at = now(),
+                resolved_at = NULL, resolved_by = NULL, resolution_note = NULL
             WHERE id = $1 AND status = ANY($2::text[])
-            RETURNING {EVENT_COLUMNS}
+            RETURNING {ADMIN_COLUMNS}
             """,
             event_id,
             allowed,
@@ -174,9 +261,10 @@ class EventAdmin(ChannelEventRepository):
         *,
         limit: int,
         publish_after_s: float = 0.0,
-    ) -> builtins.list[ChannelEvent]:
-        """Bulk retry of `failed` events chosen by a listing filter (its status is ignored)."""
-        scoped = replace(event_filter, status=EventStatus.FAILED)
+    ) -> builtins.list[AdminEvent]:
+        """Bulk retry of dead letters chosen by a listing filter (its status is ignored):
+        failed events an operator resolved are left as they are."""
+        scoped = replace(event_filter, status=EventStatus.FAILED, unresolved=True)
         where, args = scoped.where()
         args += [limit, publish_after_s]
         records = await conn.fetch(
@@ -187,7 +275,7 @@ class EventAdmin(ChannelEventRepository):
                 processed_at = NULL, updated_at = now()
             WHERE id IN (SELECT id FROM channel_events WHERE {where}
                          ORDER BY received_at LIMIT ${len(args) - 1} FOR UPDATE SKIP LOCKED)
-            RETURNING {EVENT_COLUMNS}
+            RETURNING {ADMIN_COLUMNS}
             """,
             *args,
         )

@@ -1,6 +1,7 @@
 """Each property's health at a glance: when Beds24 last reached us and we last polled it,
-the credits its account has left, its events waiting or failed, and its lag each way (the
-oldest event not yet done or failed, as the workers' lag report exports it)."""
+the credits its account has left, its events waiting, its dead letters (failed, not
+resolved), and its lag each way (the oldest event not yet done or failed, as the workers'
+lag report exports it)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ _HEALTH = """
            (SELECT count(*) FROM channel_events e
             WHERE e.property_id = h.id AND e.status IN ('received', 'processing')) AS waiting,
            (SELECT count(*) FROM channel_events e
-            WHERE e.property_id = h.id AND e.status = 'failed') AS failed,
+            WHERE e.property_id = h.id AND e.status = 'failed'
+              AND e.resolved_at IS NULL) AS failed,
            (SELECT min(e.received_at) FROM channel_events e
             WHERE e.property_id = h.id AND e.direction = 'inbound'
               AND e.status IN ('received', 'processing')) AS inbound_waiting_since,

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from channel_sync.db import Connection
 
+from admin_api.queries.events import ADMIN_COLUMNS, event_of
 from admin_api.schemas.events import EventSummary
 from admin_api.schemas.stays import StayDetail, StayRoom, StaySummary
 
@@ -25,9 +26,8 @@ SELECT r.id AS reservation_id, r.status, r.arrival, r.departure, r.room_id,
        r.needs_attention, r.attention_reason, r.stay_id, r.property_id
 FROM reservations r LEFT JOIN rooms rm ON rm.id = r.room_id"""
 
-_EVENT_COLUMNS = """id, event_type, direction, status, last_error, received_at, attempts,
-    max_attempts, property_id, entity_type, entity_external_id, entity_internal_id,
-    processed_at, correlation_id, outcome_note"""
+# Every column an AdminEvent has: a summary also says its tries and any resolution.
+_EVENT_COLUMNS = ADMIN_COLUMNS
 
 
 async def listing(conn: Connection, property_id: UUID | None, limit: int) -> list[StaySummary]:
@@ -83,7 +83,7 @@ async def detail(conn: Connection, stay_id: UUID, events: int = 100) -> StayDeta
             "beds24_group_ids": listed,
             "missing_beds24_ids": [b for b in listed if b not in held | elsewhere],
             "rooms": rooms,
-            "events": [EventSummary.model_validate(dict(e)) for e in found],
+            "events": [EventSummary.of(event_of(e)) for e in found],
         }
     )
 

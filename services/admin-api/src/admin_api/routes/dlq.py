@@ -1,11 +1,11 @@
-"""/admin/dlq/sweep: drop dead letters of events that were retried or are done."""
+"""/admin/dlq/sweep: drop dead letters of events that were retried, are done, or that an
+operator resolved."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
 from channel_sync.amqp.topology import WORK_QUEUES
-from channel_sync.events import EventStatus
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,6 +15,7 @@ from admin_api.dlq import sweep
 from admin_api.endpoint import Endpoint, answer
 from admin_api.errors import Unavailable
 from admin_api.parsing import QueryInt, parse_query
+from admin_api.queries import dead_letters
 
 
 class SweepQuery(BaseModel):
@@ -42,8 +43,7 @@ async def sweep_dlqs(request: Request) -> Response:
 
     async def still_failed(ids: list[UUID]) -> set[UUID]:
         async with d.pool.acquire() as conn:
-            events = await d.events.get_many(conn, ids)
-        return {e.id for e in events if e.status is EventStatus.FAILED}
+            return await dead_letters.unresolved_among(conn, ids)
 
     counts = {}
     for work in WORK_QUEUES:
@@ -61,5 +61,6 @@ ENDPOINTS = [
         query=SweepQuery,
         response=SweepAnswer,
         errors=(400, 503),
+        action="dlq.sweep",
     ),
 ]

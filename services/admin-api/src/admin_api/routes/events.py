@@ -8,6 +8,7 @@ from channel_sync.events import EventStatus
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin_api.audit import audit_of
 from admin_api.deps import deps
 from admin_api.endpoint import Endpoint, answer
 from admin_api.errors import BadRequest, NotFound
@@ -60,6 +61,7 @@ async def retry_event(request: Request) -> Response:
     replay = parse_query(request, RetryOptions).replay
     replay = (await read_json(request, RetryOptions, optional=True)).replay or replay
     done = await deps(request).requeuer.retry_one(event_id, replay=replay)
+    audit_of(request).property_id = done.events[0].property_id
     return answer(
         RetryAnswer(
             event=EventSummary.of(done.events[0]), replay=replay, published=done.published == 1
@@ -72,7 +74,10 @@ async def retry_matching(request: Request) -> Response:
     query = parse_query(request, BulkRetryQuery)
     d = deps(request)
     done = await d.requeuer.retry_matching(query.to_filter(), limit=query.limit)
-    still_failed = replace(query.to_filter(), status=EventStatus.FAILED)
+    audit = audit_of(request)
+    audit.event_ids = [e.id for e in done.events]
+    audit.property_id = query.property_id
+    still_failed = replace(query.to_filter(), status=EventStatus.FAILED, unresolved=True)
     async with d.pool.acquire() as conn:
         _, remaining = await d.events.list(conn, still_failed, limit=0)  # only the count
     return answer(
@@ -100,6 +105,7 @@ ENDPOINTS = [
         response=BulkRetryAnswer,
         status=202,
         errors=(400,),
+        action="events.retry_matching",
     ),
     Endpoint(
         "GET",
@@ -120,5 +126,6 @@ ENDPOINTS = [
         response=RetryAnswer,
         status=202,
         errors=(400, 404, 409),
+        action="event.retry",
     ),
 ]

@@ -89,6 +89,7 @@ ENDPOINTS = [
         body=Mappings,
         response=MappingList,
         errors=(400, 404, 422),
+        action="property.mappings.replace",
     ),
     Endpoint(
         "GET",

@@ -8,6 +8,7 @@ from channel_sync.beds24.links import link_of
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin_api.audit import audit_of
 from admin_api.deps import deps
 from admin_api.endpoint import Endpoint, answer
 from admin_api.errors import NotFound, Unprocessable
@@ -31,6 +32,7 @@ async def register_property(request: Request) -> Response:
     body = await read_json(request, RegisterProperty)
     d = deps(request)
     property_id, secret, secret_id, rooms = await d.onboarding.register(body)
+    audit_of(request).property_id = property_id
     info = await _info(request, property_id)
     webhook = WebhookSetup(
         url=webhook_url(d.settings.public_webhook_base_url, property_id),
@@ -97,6 +99,7 @@ ENDPOINTS = [
         response=Registered,
         status=201,
         errors=(400, 404, 409, 422, 502, 503),
+        action="property.register",
     ),
     Endpoint(
         "GET",
@@ -123,5 +126,6 @@ ENDPOINTS = [
         body=Credentials,
         response=PropertyInfo,
         errors=(400, 404, 422, 502, 503),
+        action="property.credentials.replace",
     ),
 ]

@@ -66,6 +66,7 @@ ENDPOINTS = [
         response=NewSecret,
         status=201,
         errors=(400, 404, 409),
+        action="property.webhook_secret.add",
     ),
     Endpoint(
         "DELETE",
@@ -75,5 +76,6 @@ ENDPOINTS = [
         query=RevokeOptions,
         response=SecretInfo,
         errors=(400, 404, 409),
+        action="property.webhook_secret.revoke",
     ),
 ]

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from admin_api.deps import deps
 from admin_api.endpoint import Endpoint, answer
+from admin_api.queries import dead_letters
 from admin_api.schemas.stats import OldestUnfinished, Stats
 
 
@@ -17,6 +18,7 @@ async def stats(request: Request) -> Response:
     async with d.pool.acquire() as conn:
         counts = await d.events.count_by_direction_and_status(conn)
         oldest = await d.events.oldest_unfinished(conn)
+        unresolved = await dead_letters.count_by_direction(conn)
     by_direction = {
         str(direction): {str(status): counts.get((direction, status), 0) for status in EventStatus}
         for direction in Direction
@@ -30,7 +32,14 @@ async def stats(request: Request) -> Response:
         for direction in Direction
     }
     dlq = {work.dlq: await d.amqp.queue_depth(work.dlq) for work in WORK_QUEUES}
-    return answer(Stats(counts=by_direction, oldest_unfinished=unfinished, dlq=dlq))
+    return answer(
+        Stats(
+            counts=by_direction,
+            oldest_unfinished=unfinished,
+            dlq=dlq,
+            dead_letters={str(d): unresolved.get(d, 0) for d in Direction},
+        )
+    )
 
 
 ENDPOINTS = [

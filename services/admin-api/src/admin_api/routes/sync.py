@@ -18,6 +18,7 @@ from channel_sync.db import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin_api.audit import audit_of
 from admin_api.deps import deps
 from admin_api.endpoint import Endpoint, answer
 from admin_api.errors import Conflict, NotFound, Unprocessable
@@ -105,8 +106,6 @@ async def _require_link(conn: Connection, property_id: UUID) -> None:
 
 # Decisions on open drift records.
 
-# The API has one operator token and no user names (admin_api.auth): that is who decided.
-DECIDED_BY = "admin token"
 # How long a decision waits for a sync step working on the same property.
 SYNC_STEP_WAIT_S = 10.0
 # What each kind of open record can be decided, and why a decision is left out.
@@ -136,7 +135,7 @@ class _Outcome:
 
 async def decide_drift(request: Request) -> Response:
     """Decide an open drift record, in one transaction; both values stay in the record, which
-    says the decision, who made it (`admin token`) and the note in `resolution`.
+    says the decision, who made it (the operator's name) and the note in `resolution`.
 
     - `possible_match` (a Beds24 booking that looks like unlinked PMS reservation(s)):
       `link` with `reservation_id` (one of the proposed, same property, not linked to
@@ -162,10 +161,15 @@ async def decide_drift(request: Request) -> Response:
     error nothing is stored."""
     drift_id = path_uuid(request, "drift_id")
     body = await read_json(request, DriftDecision)
+    decided_by = request.state.actor.name
+    audit = audit_of(request)
+    audit.detail["decision"] = body.decision
     async with deps(request).pool.acquire() as conn, conn.transaction():
         found = await sync.drift_record(conn, drift_id)
         if found is None:
             raise NotFound(f"no drift record {drift_id}")
+        audit.property_id = found.property_id
+        audit.detail["kind"] = found.kind
         _check(found, body)
         # The run's lock first, as a run's step takes it before the records it writes.
         if not await sync.lock_sync_of(conn, found.property_id, wait_s=SYNC_STEP_WAIT_S):
@@ -176,9 +180,11 @@ async def decide_drift(request: Request) -> Response:
         assert record is not None  # drift records are never deleted but with their property
         _check(record, body)  # once more: a run may have resolved it meanwhile
         outcome = await _DECISIONS[body.decision](conn, record, body)
+        if outcome.event_id is not None:
+            audit.event_ids = [outcome.event_id]
         decision: dict[str, Any] = {
             "decision": body.decision,
-            "by": DECIDED_BY,
+            "by": decided_by,
             "note": body.note,
         }
         if outcome.reservation_ids is not None:
@@ -188,7 +194,7 @@ async def decide_drift(request: Request) -> Response:
             drift_id,
             status="decided" if outcome.event_id is None else "repaired",
             decision=decision,
-            resolution=f"decided {body.decision} by {DECIDED_BY}: {outcome.said}"
+            resolution=f"decided {body.decision} by {decided_by}: {outcome.said}"
             + (f"; note: {body.note}" if body.note else ""),
             event_id=outcome.event_id,
         )
@@ -417,6 +423,7 @@ ENDPOINTS = [
         response=SyncRun,
         status=202,
         errors=(400, 404, 409),
+        action="property.initial_sync.request",
     ),
     Endpoint(
         "POST",
@@ -426,6 +433,7 @@ ENDPOINTS = [
         response=SyncRun,
         status=202,
         errors=(400, 404, 409),
+        action="property.reconcile.request",
     ),
     Endpoint(
         "GET",
@@ -451,6 +459,7 @@ ENDPOINTS = [
         body=SyncPolicy,
         response=SyncPolicy,
         errors=(400, 404),
+        action="property.sync_policy.set",
     ),
     Endpoint(
         "GET",
@@ -478,5 +487,6 @@ ENDPOINTS = [
         body=DriftDecision,
         response=DriftRecord,
         errors=(400, 404, 409, 422),
+        action="drift.decide",
     ),
 ]

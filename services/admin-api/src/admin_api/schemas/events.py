@@ -10,6 +10,8 @@ from channel_sync.events import ChannelEvent, Direction, EventStatus
 from channel_sync.pms_limits import BIGINT_MAX
 from pydantic import BaseModel, ConfigDict, Field
 
+from admin_api.attempts import tries_of
+from admin_api.failure_kinds import classify
 from admin_api.parsing import QueryBool, QueryDateTime, QueryInt, QueryUUID
 from admin_api.queries.events import CURSOR_PATTERN, EventFilter
 
@@ -31,6 +33,11 @@ class EventFilters(BaseModel):
     )
     since: QueryDateTime | None = Field(default=None, description="received_at >= since")
     until: QueryDateTime | None = Field(default=None, description="received_at < until")
+    entity_type: Literal["booking", "availability"] | None = Field(
+        default=None,
+        description="booking: bookings only; availability: a Beds24 room's availability, "
+        "prices and restrictions",
+    )
 
     def to_filter(self) -> EventFilter:
         return EventFilter(
@@ -41,6 +48,7 @@ class EventFilters(BaseModel):
             since=self.since,
             until=self.until,
             entity_external_id=self.beds24_booking_id,
+            entity_type=self.entity_type,
         )
 
 
@@ -69,6 +77,14 @@ class RetryOptions(BaseModel):
     replay: QueryBool = Field(default=False, description="required to run a `done` event again")
 
 
+class FailureAdvice(BaseModel):
+    """What a failed event's reason means (admin_api.failure_kinds)."""
+
+    retryable: bool = Field(description="a retry, as things are now, may succeed")
+    fix_first: bool = Field(description="retry once the fix in `next_step` is made")
+    next_step: str
+
+
 class EventSummary(BaseModel):
     """One line of the listing: the event's own fields plus property and entity ids."""
 
@@ -87,10 +103,20 @@ class EventSummary(BaseModel):
     processed_at: datetime | None
     correlation_id: str | None
     outcome_note: str | None
+    tries: int = Field(
+        description="how often a worker tried it: `attempts` counts only the failed tries "
+        "that could be retried; a success or a permanent failure adds the final one"
+    )
+    tries_said: str = Field(description="e.g. `failed for good on try 1`, `gave up after 3 tries`")
+    resolved_at: datetime | None = Field(
+        description="a dead letter an operator resolved (it stays failed)"
+    )
+    resolved_by: str | None
+    resolution_note: str | None
 
     @classmethod
     def of(cls, event: ChannelEvent) -> EventSummary:
-        return cls.model_validate(event.model_dump(include=set(cls.model_fields)))
+        return cls.model_validate(_fields(event, cls))
 
 
 class EventDetail(EventSummary):
@@ -99,10 +125,31 @@ class EventDetail(EventSummary):
     next_attempt_at: datetime | None
     published_at: datetime | None
     updated_at: datetime | None
+    failure: FailureAdvice | None = Field(description="for a failed event: what to do next")
 
     @classmethod
     def of(cls, event: ChannelEvent) -> EventDetail:
-        return cls.model_validate(event.model_dump(include=set(cls.model_fields)))
+        return cls.model_validate(_fields(event, cls))
+
+
+def _fields(event: ChannelEvent, model: type[BaseModel]) -> dict[str, Any]:
+    tries = tries_of(event)
+    values = event.model_dump(include=set(model.model_fields))
+    values.update(tries=tries.count, tries_said=tries.said)
+    for name in ("resolved_at", "resolved_by", "resolution_note"):
+        values.setdefault(name, None)
+    if "failure" in model.model_fields:
+        values["failure"] = advice_of(event)
+    return values
+
+
+def advice_of(event: ChannelEvent) -> FailureAdvice | None:
+    if event.status is not EventStatus.FAILED:
+        return None
+    kind = classify(event.last_error, used_up_attempts=tries_of(event).gave_up)
+    return FailureAdvice(
+        retryable=kind.retryable, fix_first=kind.fix_first, next_step=kind.next_step
+    )
 
 
 class EventPage(BaseModel):

@@ -20,3 +20,6 @@ class Stats(BaseModel):
     dlq: dict[str, int | None] = Field(
         description="queue -> ready messages (null: broker unreachable)"
     )
+    dead_letters: dict[str, int] = Field(
+        description="direction -> failed events no operator has resolved"
+    )
