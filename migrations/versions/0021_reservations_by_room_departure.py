@@ -5,7 +5,8 @@ The overlap checks (placement, availability) ask for a room's reservations with
 `departure > first night` and `arrival <= last night`. On `(room_id, arrival, departure)`
 the arrival bound matches every past stay of the room too, so each check read all of them
 (hundreds per room after a year, thousands after a few): the cost of applying a booking grew
-with the hotel's history. On `(room_id, departure)` the departure bound skips the past.
+with the hotel's history. On `(room_id, departure, arrival)` the departure bound skips the
+past; it replaces the old index (the planner kept choosing it).
 
 Revision ID: 0021
 Revises: 0020
