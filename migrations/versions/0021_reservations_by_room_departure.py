@@ -6,7 +6,7 @@ The overlap checks (placement, availability) ask for a room's reservations with
 the arrival bound matches every past stay of the room too, so each check read all of them
 (hundreds per room after a year, thousands after a few): the cost of applying a booking grew
 with the hotel's history. On `(room_id, departure, arrival)` the departure bound skips the
-past; it replaces the old index (the planner kept choosing it).
+past; it replaces the old index (the planner kept choosing that one).
 
 Revision ID: 0021
 Revises: 0020
@@ -21,8 +21,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX idx_reservations_room_departure ON reservations(room_id, departure)")
+    op.execute("""
+    CREATE INDEX idx_reservations_room_departure ON reservations(room_id, departure, arrival);
+    DROP INDEX idx_reservations_room_dates;
+    """)
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX idx_reservations_room_departure")
+    op.execute("""
+    CREATE INDEX idx_reservations_room_dates ON reservations(room_id, arrival, departure);
+    DROP INDEX idx_reservations_room_departure;
+    """)
