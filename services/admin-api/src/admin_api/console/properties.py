@@ -1,6 +1,7 @@
 """Properties: health at a glance, room and rate plan mappings, the mapped Beds24 rooms (each
-with its calendar page), webhook secret rotation, and onboarding a new property step by
-step; all through the code the /admin/properties routes use."""
+with its calendar page), the live inventory holds (read-only), webhook secret rotation, and
+onboarding a new property step by step; all through the code the /admin/properties routes
+use."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from admin_api.console.forms import filled, path_id, validate
 from admin_api.console.render import page, redirect
 from admin_api.deps import deps
 from admin_api.errors import BadRequest, NotFound
-from admin_api.queries import calendar, health, mappings, properties, secrets
+from admin_api.queries import calendar, health, holds, mappings, properties, secrets
 from admin_api.rotation import add_secret, revoke_secret
 from admin_api.schemas.properties import PropertyInfo, RegisterProperty
 from admin_api.webhook_secret import webhook_url
+
+# Live holds shown on the property page, oldest first (the total is always shown); the
+# JSON route /admin/properties/{id}/holds lists more.
+HOLDS_SHOWN = 100
 
 
 async def list_properties(request: Request) -> Response:
@@ -33,12 +38,15 @@ async def show_property(request: Request) -> Response:
         room_mappings = await mappings.list_for(conn, property_id)
         listed = await secrets.list_for(conn, property_id)
         rooms = await calendar.mapped_rooms(conn, property_id)
+        live_holds, holds_total = await holds.live(conn, property_id, HOLDS_SHOWN)
     return page(
         request,
         "property.html",
         p=found,
         mappings=room_mappings,
         rooms=rooms,
+        holds=live_holds,
+        holds_total=holds_total,
         secrets=listed,
         webhook_url=webhook_url(d.settings.public_webhook_base_url, property_id),
         notice=request.query_params.get("notice"),

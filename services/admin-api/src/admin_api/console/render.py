@@ -48,6 +48,11 @@ def _lag(waiting_since: datetime | None) -> str:
     return _span(max(int((datetime.now(UTC) - waiting_since).total_seconds()), 0))
 
 
+def _seconds(seconds: float) -> str:
+    """A duration in seconds (e.g. a hold's age), in the unit that reads best."""
+    return _span(max(int(seconds), 0))
+
+
 def _span(seconds: int) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
@@ -82,6 +87,7 @@ _env = Environment(
 _env.filters["when"] = _when
 _env.filters["ago"] = _ago
 _env.filters["lag"] = _lag
+_env.filters["seconds"] = _seconds
 _env.filters["event_label"] = _event_label
 
 
