@@ -33,6 +33,7 @@ from admin_api.routes import (
     dead_letters,
     dlq,
     events,
+    health,
     holds,
     mappings,
     operators,
@@ -57,6 +58,7 @@ ENDPOINTS: list[Endpoint] = [
     *sync.ENDPOINTS,
     *stays.ENDPOINTS,
     *holds.ENDPOINTS,
+    *health.ENDPOINTS,
     *operators.ENDPOINTS,
     *audit.ENDPOINTS,
 ]
