@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import uvicorn
-from channel_sync.logging import configure_logging
+from channel_sync.entry import load_settings, serve_http
 
 from webhook_gateway.app import create_app
 from webhook_gateway.settings import GatewaySettings
 
+SERVICE = "webhook-gateway"
+
 
 def main() -> None:
-    settings = GatewaySettings()
-    configure_logging(settings.log_level, service="webhook-gateway")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,  # our JSON logging, configured above
-        access_log=False,  # routes log one line per webhook themselves
-        timeout_graceful_shutdown=20,
-    )
+    settings = load_settings(GatewaySettings, SERVICE)
+    serve_http(SERVICE, settings, create_app(settings), graceful_s=20)
 
 
 if __name__ == "__main__":
