@@ -26,6 +26,7 @@ from channel_sync.amqp.topology import OUTBOUND
 from channel_sync.errors import PermanentError, TransientError
 from channel_sync.events import Direction, EventMessage
 from channel_sync.progress import WorkProgress
+from channel_sync_testing.waiting import wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -118,12 +119,13 @@ class BatcherMachine(RuleBasedStateMachine):
         self.pause_s = 0.0
         self.messages: list[FakeMessage] = []
         self.events: list[UUID] = []
+        self.lanes: dict[UUID, int] = {}
         self.deliveries: list[asyncio.Task[None]] = []
         self.batches: list[list[UUID]] = []
         self.consumer: BatchingConsumer | None = None
 
-    @initialize(max_batch=st.integers(1, 8))
-    def start(self, max_batch: int) -> None:
+    @initialize(max_batch=st.integers(1, 8), max_running=st.integers(1, 3))
+    def start(self, max_batch: int, max_running: int) -> None:
         self.loop = asyncio.new_event_loop()
         self.consumer = BatchingConsumer(
             batch_handler=self.handle,
@@ -135,6 +137,8 @@ class BatcherMachine(RuleBasedStateMachine):
             pause=self.pause,
             batch_timeout_s=BATCH_TIMEOUT_S,
             progress=WorkProgress("property-test", stall_after_s=3600),
+            lane_of=self.lane_of,
+            max_running=max_running,
         )
         self.run(self.consumer.start())
 
@@ -142,12 +146,19 @@ class BatcherMachine(RuleBasedStateMachine):
         assert self.loop is not None
         return self.loop.run_until_complete(coro)
 
-    async def pause(self) -> float:
+    async def pause(self, lane: str) -> float:
         return self.pause_s
+
+    async def lane_of(self, envelope: EventMessage) -> str:
+        if envelope.property_id == UUID(int=3):
+            raise RuntimeError("the lane cannot be read")  # such messages share one lane
+        return str(envelope.property_id)
 
     async def handle(self, batch: list[EventMessage]) -> Mapping[UUID, Exception | None]:
         ids = [m.event_id for m in batch]
         assert len(set(ids)) == len(ids), "an event twice in one batch"
+        lanes = {m.property_id for m in batch} - {UUID(int=3)}
+        assert len(lanes) <= 1, "two lanes in one batch"
         self.batches.append(ids)
         behaviour = self.behaviour
         if behaviour == "raise":
@@ -181,18 +192,20 @@ class BatcherMachine(RuleBasedStateMachine):
         assert self.loop is not None
         self.deliveries.append(self.loop.create_task(receive))
 
-    @rule(count=st.integers(1, 6))
-    def arrive(self, count: int) -> None:
+    @rule(count=st.integers(1, 6), lane=st.integers(1, 3))
+    def arrive(self, count: int, lane: int) -> None:
         for _ in range(count):
             event_id = uuid4()
             self.events.append(event_id)
-            self.deliver(_envelope(event_id))
+            self.lanes[event_id] = lane
+            self.deliver(_envelope(event_id, lane))
 
     @precondition(lambda self: self.events)
     @rule(data=st.data())
     def redeliver(self, data: st.DataObject) -> None:
         """The broker hands the same event again (a redelivery, a retry's copy)."""
-        self.deliver(_envelope(data.draw(st.sampled_from(self.events))))
+        event_id = data.draw(st.sampled_from(self.events))
+        self.deliver(_envelope(event_id, self.lanes[event_id]))
 
     @rule(ms=st.integers(0, 30))
     def time_passes(self, ms: int) -> None:
@@ -251,12 +264,12 @@ class BatcherMachine(RuleBasedStateMachine):
             await asyncio.sleep(0.005)  # sleep-ok: polling a condition under a deadline
 
 
-def _envelope(event_id: UUID) -> EventMessage:
+def _envelope(event_id: UUID, lane: int = 1) -> EventMessage:
     return EventMessage(
         event_id=event_id,
         event_type="pms.booking.modified",
         direction=Direction.OUTBOUND,
-        property_id=UUID(int=1),
+        property_id=UUID(int=lane),
     )
 
 
@@ -387,7 +400,7 @@ async def test_the_tail_of_a_burst_is_flushed_without_new_arrivals(max_batch: in
         sizes.append(len(batch))
         return dict.fromkeys(m.event_id for m in batch)
 
-    async def paced() -> float:
+    async def paced(lane: str) -> float:
         return 0.01
 
     consumer = BatchingConsumer(
@@ -409,3 +422,66 @@ async def test_the_tail_of_a_burst_is_flushed_without_new_arrivals(max_batch: in
         await consumer.stop(drain_timeout_s=0.1)
     assert all(m.calls == ["ack"] for m in messages)
     assert sum(sizes) == len(messages) and max(sizes) <= max_batch
+
+
+async def test_a_lane_waiting_for_credits_holds_back_only_its_own_messages() -> None:
+    """One account's batch waits (its credits, a slow Beds24) and its next batches are paused:
+    another account's changes are sent within their window all the same."""
+    settler = RecordingSettler()
+    release = asyncio.Event()
+    sent: dict[str, list[float]] = {"1": [], "2": []}
+    loop = asyncio.get_running_loop()
+
+    async def handler(batch: list[EventMessage]) -> Mapping[UUID, Exception | None]:
+        lane = str(batch[0].property_id.int)
+        sent[lane].append(loop.time())
+        if lane == "1":
+            await release.wait()  # e.g. the budget's wait for the window to reset
+        return dict.fromkeys(m.event_id for m in batch)
+
+    async def paced(lane: str) -> float:
+        return 30.0 if lane == str(UUID(int=1)) else 0.0
+
+    async def lane_of(envelope: EventMessage) -> str:
+        return str(envelope.property_id)
+
+    consumer = BatchingConsumer(
+        batch_handler=handler,
+        window_s=0.01,
+        max_batch=2,
+        channel=FakeChannel(),  # type: ignore[arg-type]
+        work_queue=OUTBOUND,
+        settler=settler,
+        pause=paced,
+        progress=WorkProgress("lanes", stall_after_s=3600),
+        lane_of=lane_of,
+        max_running=2,
+    )
+    await consumer.start(FakeChannel())  # type: ignore[arg-type]
+    noisy = [FakeMessage(_envelope(uuid4(), 1)) for _ in range(6)]
+    quiet = [FakeMessage(_envelope(uuid4(), 2)) for _ in range(5)]
+    deliveries = [asyncio.create_task(consumer.receive(m)) for m in noisy]  # type: ignore[arg-type]
+    try:
+        await _until(lambda: bool(sent["1"]))
+        started = loop.time()
+        later = [asyncio.create_task(consumer.receive(m)) for m in quiet]  # type: ignore[arg-type]
+        await asyncio.wait_for(asyncio.gather(*later), 2)
+        assert all(m.calls == ["ack"] for m in quiet)
+        assert loop.time() - started < 1.0  # windows of 10 ms, not the other lane's wait
+        assert len(sent["1"]) == 1  # the noisy lane: its first batch still held
+        assert not any(m.calls for m in noisy)
+        release.set()
+        await _until(lambda: sum(bool(m.calls) for m in noisy) == 2)
+        assert len(sent["1"]) == 1  # its next batch waits for its own pause
+    finally:
+        release.set()
+        await consumer.stop(drain_timeout_s=1)  # draining runs what waits, without the pause
+    await asyncio.wait_for(asyncio.gather(*deliveries), 2)
+    assert all(m.calls == ["ack"] for m in noisy)
+
+
+async def _until(condition: Any) -> None:
+    async def probe() -> bool:
+        return bool(condition())
+
+    await wait_for(probe, timeout=2, interval=0.002, what="batches sent")

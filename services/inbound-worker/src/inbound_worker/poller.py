@@ -4,9 +4,15 @@ inbound event with the SAME idempotency key a webhook of that version gets. A ve
 already received is a duplicate and is skipped; a missed one goes down the usual path (the
 relay publishes it, the handler applies it).
 
-One replica at a time polls a property: the poll runs in a transaction holding an advisory
-lock on the property, and `last_polled_at` moves (to the poll's start, by the database
-clock) only when the poll and its events commit together.
+Credits are the account's, so the poll asks per account: the due properties of an account
+go in ONE search (`propertyId` repeated, `modifiedFrom` the earliest of their last polls
+minus the margin), so an account costs one search per POLL_INTERVAL_S whatever its number
+of properties (pages and chunks of MAX_PROPERTIES_PER_CALL aside); the searches per account
+are counted in `inbound_worker_poll_searches_total`.
+
+One replica at a time polls an account: the poll runs in a transaction holding an advisory
+lock on the account, and each property's `last_polled_at` moves (to the poll's start, by
+the database clock) only when the poll and its events commit together.
 """
 
 from __future__ import annotations
@@ -34,7 +40,17 @@ from inbound_worker.beds24_bookings import Beds24Bookings
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
 
+# Properties asked for in one search: Beds24 repeats `propertyId` in the query string, and
+# a few hundred keep it far under any URL limit.
+MAX_PROPERTIES_PER_CALL = 100
+
 POLLS = Counter("inbound_worker_polls_total", "Property polls by outcome", ["outcome"])
+POLL_CALLS = Counter(
+    "inbound_worker_poll_searches_total",
+    "Beds24 booking searches the poller made, by account (one per account and round, "
+    "more only past MAX_PROPERTIES_PER_CALL properties or pages)",
+    ["account_id"],
+)
 POLLED_EVENTS = Counter(
     "inbound_worker_polled_events_total", "Bookings a poll found that no webhook had brought"
 )
@@ -72,69 +88,113 @@ class Poller:
         )
 
     async def poll_due(self) -> int:
-        """Poll every property that is due; returns how many were polled."""
+        """Poll every property that is due, one Beds24 search per account (and chunk of
+        `MAX_PROPERTIES_PER_CALL`); returns how many properties were polled."""
         async with self._pool.acquire() as conn:
             due = await conn.fetch(
-                """SELECT property_id FROM beds24_properties
+                """SELECT property_id, account_id FROM beds24_properties
                    WHERE poll_enabled AND (last_polled_at IS NULL
                          OR last_polled_at <= now() - make_interval(secs => $1))
                    ORDER BY last_polled_at NULLS FIRST""",
                 self._interval.total_seconds(),
             )
-        polled = 0
+        by_account: dict[str, list[UUID]] = {}
         for row in due:
-            try:
-                found = await self.poll_property(row["property_id"])
-            except (Beds24Error, ChannelSyncError) as exc:
-                POLLS.labels("error").inc()
-                logger.warning("poll of property %s failed: %s", row["property_id"], exc)
-                continue
-            polled += found is not None
+            by_account.setdefault(row["account_id"], []).append(row["property_id"])
+        polled = 0
+        for account_id, properties in by_account.items():
+            for at in range(0, len(properties), MAX_PROPERTIES_PER_CALL):
+                chunk = properties[at : at + MAX_PROPERTIES_PER_CALL]
+                try:
+                    found = await self.poll_account(account_id, chunk)
+                except (Beds24Error, ChannelSyncError) as exc:
+                    POLLS.labels("error").inc()
+                    logger.warning("poll of account %s failed: %s", account_id, exc)
+                    continue
+                polled += len(found)
         return polled
 
     async def poll_property(self, property_id: UUID, *, force: bool = False) -> int | None:
-        """Record the property's missed bookings; None if another replica is polling it or
-        it is not due (unless `force`). Returns how many new events were stored."""
+        """Poll one property now (its account's search, for it alone); None if another
+        replica is polling its account or it is not due (unless `force`). Returns how many
+        new events were stored."""
+        async with self._pool.acquire() as conn:
+            account_id = await conn.fetchval(
+                "SELECT account_id FROM beds24_properties WHERE property_id = $1", property_id
+            )
+        if account_id is None:
+            return None
+        found = await self.poll_account(account_id, [property_id], force=force)
+        return found.get(property_id)
+
+    async def poll_account(
+        self, account_id: str, property_ids: list[UUID], *, force: bool = False
+    ) -> dict[UUID, int]:
+        """Record the missed bookings of these properties of one account with ONE search
+        (`propertyId` repeated, modified since the earliest of their last polls minus the
+        margin); answers the new events stored per property polled (none while another
+        replica polls the account, or when none of them is due unless `force`)."""
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval(
                 "SELECT pg_try_advisory_xact_lock(hashtextextended('beds24-poll:' || $1, 0))",
-                str(property_id),
+                account_id,
             ):
-                return None
-            row = await conn.fetchrow(
-                """SELECT beds24_property_id, account_id, refresh_token, last_polled_at,
+                return {}
+            rows = await conn.fetch(
+                """SELECT property_id, beds24_property_id, refresh_token, last_polled_at,
                           now() AS started,
-                          last_polled_at > now() - make_interval(secs => $2) AS recent
-                   FROM beds24_properties WHERE property_id = $1 AND poll_enabled""",
-                property_id,
+                          last_polled_at > now() - make_interval(secs => $3) AS recent
+                   FROM beds24_properties
+                   WHERE property_id = ANY($1::uuid[]) AND account_id = $2 AND poll_enabled
+                   ORDER BY updated_at DESC, property_id""",
+                property_ids,
+                account_id,
                 self._interval.total_seconds(),
             )
-            if row is None or (row["recent"] and not force):
-                return None
-            started: datetime = row["started"]
-            since = (row["last_polled_at"] or started - self._first_lookback) - self._margin
-            account = Account(row["account_id"], row["refresh_token"])
-            link = PropertyLink(row["beds24_property_id"], account)
+            rows = [r for r in rows if force or not r["recent"]]
+            if not rows:
+                return {}
+            started: datetime = rows[0]["started"]
+            since = (
+                min((r["last_polled_at"] or started - self._first_lookback) for r in rows)
+                - self._margin
+            )
+            # The account's newest token (rows are newest first), as `links_of` picks it.
+            link = PropertyLink(
+                rows[0]["beds24_property_id"], Account(account_id, rows[0]["refresh_token"])
+            )
             bookings = await self._beds24.get_bookings(
                 link,
-                property_ids=[link.beds24_property_id],
+                property_ids=[r["beds24_property_id"] for r in rows],
                 statuses="all",
                 modified_from=since,
             )
-            stored = await self._record(conn, property_id, bookings)
+            ours = {r["beds24_property_id"]: r["property_id"] for r in rows}
+            stored: dict[UUID, int] = {}
+            for row in rows:
+                of_property = [
+                    b for b in bookings if b.get("propertyId") == row["beds24_property_id"]
+                ]
+                stored[row["property_id"]] = await self._record(
+                    conn, row["property_id"], of_property
+                )
             await conn.execute(
-                "UPDATE beds24_properties SET last_polled_at = $2 WHERE property_id = $1",
-                property_id,
+                """UPDATE beds24_properties SET last_polled_at = $2
+                   WHERE property_id = ANY($1::uuid[])""",
+                list(stored),
                 started,
             )
         POLLS.labels("done").inc()
-        POLLED_EVENTS.inc(stored)
-        log = logger.warning if stored else logger.info
+        POLL_CALLS.labels(account_id).inc()
+        found = sum(stored.values())
+        POLLED_EVENTS.inc(found)
+        log = logger.warning if found else logger.info
         log(
-            "poll of property %s: %d booking(s) seen, %d not received before",
-            property_id,
-            len(bookings),
-            stored,
+            "poll of account %s (%d properties): %d booking(s) seen, %d not received before",
+            account_id,
+            len(stored),
+            sum(1 for b in bookings if b.get("propertyId") in ours),
+            found,
         )
         return stored
 

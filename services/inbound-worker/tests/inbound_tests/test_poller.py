@@ -115,6 +115,47 @@ async def test_two_replicas_poll_a_property_once(
     assert await poller(db, clients).poll_due() == 0
 
 
+async def test_an_account_is_polled_with_one_search_for_all_its_properties(
+    db: asyncpg.Pool,
+    clients: Beds24Bookings,
+    beds24_sandbox: SandboxHandle,
+    site: tuple[Hotel, SandboxProperty],
+) -> None:
+    """Credits are the account's: its three properties cost one search, not three; each
+    property gets only its own bookings."""
+    hotel, beds24 = site
+    hotels = [(hotel, beds24.room_ids[0])]
+    for _ in range(2):
+        more = await beds24_sandbox.create_property(
+            beds24.account.account_id, rooms=[{"name": "Twin", "qty": 1}]
+        )
+        async with db.acquire() as conn:
+            other = await insert_hotel(
+                conn,
+                beds24_property_id=more["id"],
+                beds24_room_id=int(more["rooms"][0]["id"]),
+                account_id=str(beds24.account.account_id),
+                refresh_token=beds24.account.refresh_token,
+            )
+        hotels.append((other, int(more["rooms"][0]["id"])))
+    made = {
+        h.property_id: (await beds24_sandbox.guest_booking(room, ARRIVAL, DEPARTURE))["id"]
+        for h, room in hotels
+    }
+    await beds24_sandbox.clear_calls()
+
+    assert await poller(db, clients).poll_due() == 3
+
+    assert len(await beds24_sandbox.calls(method="GET", path="/bookings")) == 1
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT property_id, entity_external_id FROM channel_events WHERE direction = 'inbound'"
+        )
+    assert {r["property_id"]: int(r["entity_external_id"]) for r in rows} == made
+    assert len(rows) == 3
+    assert await poller(db, clients).poll_due() == 0  # none due again before the interval
+
+
 async def test_a_failed_poll_keeps_its_window_for_the_next_one(
     db: asyncpg.Pool,
     clients: Beds24Bookings,

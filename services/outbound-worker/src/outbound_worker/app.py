@@ -24,6 +24,7 @@ from outbound_worker.availability import AvailabilitySync
 from outbound_worker.bookings import BookingSync
 from outbound_worker.handler import OutboundHandler
 from outbound_worker.hold_reaper import HoldReaper
+from outbound_worker.lanes import AccountLanes
 from outbound_worker.metrics import CREDIT_WAITS
 from outbound_worker.ports import AdvisoryLocks, PostgresBatches
 from outbound_worker.settings import OutboundSettings
@@ -53,6 +54,8 @@ async def run(
         )
         async with contextlib.aclosing(clients):
             max_items = settings.max_items_per_call
+            # Two connections per account in flight; two left for the relay and settling.
+            parallel_accounts = max(1, (settings.db_pool_max_size - 2) // 2)
             handler = OutboundHandler(
                 PostgresBatches(pool),
                 AdvisoryLocks(pool),
@@ -63,8 +66,7 @@ async def run(
                 ),
                 horizon_days=settings.availability_horizon_days,
                 busy_retry_s=settings.busy_retry_s,
-                # Two connections per account in flight; two left for the relay and settling.
-                parallel_accounts=max(1, (settings.db_pool_max_size - 2) // 2),
+                parallel_accounts=parallel_accounts,
                 budget=budget,
                 batch_credits=settings.batch_credits,
                 pace_below_credits=settings.pace_below_credits,
@@ -74,6 +76,8 @@ async def run(
                 window_s=settings.batch_window_ms / 1000,
                 max_batch=settings.batch_max_events,
                 pause=handler.pause_s,
+                lane_of=AccountLanes(pool),
+                max_running=parallel_accounts,
                 batch_timeout_s=settings.batch_timeout_s,
                 progress=progress,
                 channel=None,  # opened once the broker link is up

@@ -87,15 +87,14 @@ class OutboundHandler:
         self._budget = budget
         self._batch_credits = batch_credits
         self._pace_below = pace_below_credits
-        self._recent_accounts: set[str] = set()
 
-    async def pause_s(self) -> float:
-        """How long the next batch should wait so the accounts of the last one keep
-        credits until their window resets (0 while they have plenty)."""
-        if self._budget is None or not self._recent_accounts:
+    async def pause_s(self, account_id: str) -> float:
+        """How long the account's next batch should wait (its lane: `lanes`) so that it
+        keeps credits until its window resets (0 while it has plenty)."""
+        if self._budget is None or not account_id:
             return 0.0
         return await self._budget.pause_s(
-            self._recent_accounts, batch_cost=self._batch_credits, short_below=self._pace_below
+            [account_id], batch_cost=self._batch_credits, short_below=self._pace_below
         )
 
     async def __call__(self, messages: list[EventMessage]) -> Outcomes:
@@ -118,7 +117,6 @@ class OutboundHandler:
                 outcomes[event.id] = problem
         _join_unknown_creates(accounts, noted, links)
         await self._join_stay_members(accounts, links)
-        self._recent_accounts = set(accounts)
         results = await asyncio.gather(*(self._run_account(w) for w in accounts.values()))
         for result in results:
             outcomes |= result

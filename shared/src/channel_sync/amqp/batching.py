@@ -3,11 +3,15 @@ parts as `EventConsumer` (a `Subscription`, a settler, a `WorkProgress`) around 
 
 The batcher gathers messages for a short window (from the oldest one waiting) or until a
 batch is full, runs the batch handler once, and answers each message its outcome; each is
-then settled as any consumed message is. When Beds24 credits are short, `pause` (asked
-after each batch) holds the next batch back, so changes gather into fewer, larger calls.
+then settled as any consumed message is. Messages can be split into lanes (the outbound
+worker's are Beds24 accounts): each lane is batched, paced and run apart from the others,
+so one account's burst or credit wait never holds another account's changes. When credits
+are short, `pause` (asked per lane after each of its batches) holds that lane's next batch
+back, so its changes gather into fewer, larger calls.
 
 The one rule that keeps it from stalling: the flush loop waits without a time bound only
-while nothing waits (`next_flush_at` is None). Whatever waits has a flush time, and every
+while every waiting lane has its batch running or waits for a free running slot (each end
+of a batch wakes it) or nothing waits at all. Whatever else waits has a flush time, and every
 wait before it is bounded: the window, the pause (at most MAX_PAUSE_S), the batch itself
 (`batch_timeout_s`). A batch that fails in any way (raises, is cancelled from inside, times
 out, answers no outcome for an event) gives each of its events a transient error; the loop
@@ -36,8 +40,10 @@ logger = logging.getLogger(__name__)
 
 Outcome = Exception | None
 BatchHandler = Callable[[list[EventMessage]], Awaitable[Mapping[UUID, Outcome]]]
-# Seconds the next batch must wait after the last one (0: no pause).
-Pause = Callable[[], Awaitable[float]]
+# Seconds a lane's next batch must wait after its last one (0: no pause).
+Pause = Callable[[str], Awaitable[float]]
+# The lane a message belongs to (e.g. its property's Beds24 account).
+LaneOf = Callable[[EventMessage], Awaitable[str]]
 # A longer pause is capped: the budget is asked again after it.
 MAX_PAUSE_S = 60.0
 # Held work that moves for this long (no message settled, no Beds24 call made, no known
@@ -85,7 +91,26 @@ class _Waiting:
 
 
 @dataclass
+class _Lane:
+    """One lane's messages waiting, its pacing, and its batch running (at most one: a lane's
+    batches run in order)."""
+
+    waiting: list[_Waiting] = field(default_factory=list)
+    not_before: float = 0.0
+    running: asyncio.Task[None] | None = None
+
+    def idle(self, now: float) -> bool:
+        """Nothing waits, runs or is paused: the lane can be forgotten."""
+        done = self.running is None or self.running.done()
+        return not self.waiting and done and self.not_before <= now
+
+
+@dataclass
 class Batcher:
+    """Batches per lane (`lane_of`, e.g. a Beds24 account): each lane has its own window,
+    pause and batch in flight, and up to `max_running` lanes run at once, so a lane that
+    waits (for credits, for a slow Beds24) holds back only its own messages."""
+
     batch_handler: BatchHandler
     window_s: float
     max_batch: int
@@ -93,9 +118,10 @@ class Batcher:
     pause: Pause | None = None
     batch_timeout_s: float = 900.0
     queue_name: str = "batch"
-    _waiting: list[_Waiting] = field(default_factory=list)
+    lane_of: LaneOf | None = None
+    max_running: int = 1
+    _lanes: dict[str, _Lane] = field(default_factory=dict)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    _not_before: float = 0.0
     _draining: bool = False
     _task: asyncio.Task[None] | None = None
 
@@ -110,15 +136,19 @@ class Batcher:
 
     @property
     def waiting(self) -> int:
-        return len(self._waiting)
+        return sum(len(lane.waiting) for lane in self._lanes.values())
 
     async def submit(self, envelope: EventMessage) -> Outcome:
         """The outcome of the batch that carries `envelope`; NotRun if none will."""
         if self._draining or not self.running:
             raise NotRun("the batcher is not running")
+        key = await self._lane_key(envelope)
+        if self._draining or not self.running:
+            raise NotRun("the batcher is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
-        self._waiting.append(_Waiting(envelope, future, loop.time()))
+        lane = self._lanes.setdefault(key, _Lane())
+        lane.waiting.append(_Waiting(envelope, future, loop.time()))
         self._arrived.set()
         return await future
 
@@ -135,45 +165,85 @@ class Batcher:
             task.cancel()
             await asyncio.wait({task}, timeout=drain_timeout_s)  # a handler may swallow it
 
+    async def _lane_key(self, envelope: EventMessage) -> str:
+        """The message's lane; one shared lane when it cannot be told (bounded)."""
+        if self.lane_of is None:
+            return ""
+        try:
+            async with asyncio.timeout(PAUSE_QUESTION_TIMEOUT_S):
+                return await self.lane_of(envelope)
+        except Exception as exc:
+            logger.warning("%s lane unknown: %s", self.queue_name, exc.__class__.__name__)
+            return ""
+
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while True:
-                self._waiting = [w for w in self._waiting if not w.future.done()]
-                flush_at = next_flush_at(
-                    waiting=len(self._waiting),
-                    oldest_at=self._waiting[0].arrived_at if self._waiting else 0.0,
-                    not_before=self._not_before,
-                    window_s=self.window_s,
-                    max_batch=self.max_batch,
-                    draining=self._draining,
-                )
-                if flush_at is None:
-                    if self._draining:
-                        return
-                    self._arrived.clear()  # nothing waits: only an arrival makes work
+                now = loop.time()
+                wake_at: float | None = None
+                for key, lane in list(self._lanes.items()):
+                    lane.waiting = [w for w in lane.waiting if not w.future.done()]
+                    if lane.idle(now):
+                        del self._lanes[key]
+                        continue
+                    if (lane.running is not None and not lane.running.done()) or not lane.waiting:
+                        continue
+                    flush_at = next_flush_at(
+                        waiting=len(lane.waiting),
+                        oldest_at=lane.waiting[0].arrived_at,
+                        not_before=lane.not_before,
+                        window_s=self.window_s,
+                        max_batch=self.max_batch,
+                        draining=self._draining,
+                    )
+                    assert flush_at is not None  # messages wait in the lane
+                    if flush_at <= now and self._running_lanes() < self.max_running:
+                        batch = lane.waiting[: self.max_batch]
+                        del lane.waiting[: self.max_batch]
+                        lane.running = asyncio.create_task(
+                            self._run_lane(key, lane, batch), name=f"{self.queue_name}-{key}"
+                        )
+                        lane.running.add_done_callback(lambda _: self._arrived.set())
+                    elif flush_at > now:
+                        wake_at = flush_at if wake_at is None else min(wake_at, flush_at)
+                if self._draining and not any(
+                    lane.waiting or (lane.running and not lane.running.done())
+                    for lane in self._lanes.values()
+                ):
+                    return
+                # Only an arrival, a batch ending or a flush time makes work; nothing else
+                # is waited for, and only an empty batcher waits without a bound.
+                self._arrived.clear()
+                if wake_at is None:
                     await self._arrived.wait()
                     continue
-                delay = flush_at - loop.time()
-                if delay > 0:
-                    self._arrived.clear()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(delay):
-                            await self._arrived.wait()
-                    continue
-                batch = self._waiting[: self.max_batch]
-                del self._waiting[: self.max_batch]
-                try:
-                    await self._run(batch)
-                finally:
-                    _give_back(batch)  # none left unanswered, whatever ended the run
-                if not self._draining:
-                    pause = await self._next_pause()
-                    self._not_before = loop.time() + pause
-                    self.progress.excuse_for(pause)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(wake_at - loop.time(), 0.0)):
+                        await self._arrived.wait()
         finally:
-            _give_back(self._waiting)
-            self._waiting = []
+            running = [lane.running for lane in self._lanes.values() if lane.running]
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running, timeout=self.batch_timeout_s)
+            for lane in self._lanes.values():
+                _give_back(lane.waiting)
+            self._lanes = {}
+
+    def _running_lanes(self) -> int:
+        return sum(1 for lane in self._lanes.values() if lane.running and not lane.running.done())
+
+    async def _run_lane(self, key: str, lane: _Lane, batch: list[_Waiting]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await self._run(batch)
+        finally:
+            _give_back(batch)  # none left unanswered, whatever ended the run
+        if not self._draining:
+            pause = await self._next_pause(key)
+            lane.not_before = loop.time() + pause
+            self.progress.excuse_for(pause)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         """Only `stop` may end the loop; any other end is a stall that liveness reports."""
@@ -213,15 +283,15 @@ class Batcher:
             outcomes = dict.fromkeys(first, error)
         _answer(batch, outcomes, BatchFailed("the batch gave no outcome for the event"))
 
-    async def _next_pause(self) -> float:
-        """The pause the caller asks for; the window when it cannot be asked (the loop must
-        outlive a failed question: the credit budget's gate still holds calls it cannot
-        pay)."""
+    async def _next_pause(self, key: str) -> float:
+        """The pause the caller asks for this lane; the window when it cannot be asked (the
+        loop must outlive a failed question: the credit budget's gate still holds calls it
+        cannot pay)."""
         if self.pause is None:
             return 0.0
         try:
             async with asyncio.timeout(PAUSE_QUESTION_TIMEOUT_S):
-                return min(max(await self.pause(), 0.0), MAX_PAUSE_S)
+                return min(max(await self.pause(key), 0.0), MAX_PAUSE_S)
         except Exception as exc:
             logger.warning("batch pacing unavailable: %s", exc.__class__.__name__)
             return self.window_s
@@ -261,9 +331,12 @@ class BatchingConsumer:
         prefetch: int | None = None,
         batch_timeout_s: float = 900.0,
         progress: WorkProgress | None = None,
+        lane_of: LaneOf | None = None,
+        max_running: int = 1,
     ) -> None:
         """`progress`: the queue's progress record, when others (a credit budget) report
-        into it too; a new one with the default stall bound otherwise."""
+        into it too; a new one with the default stall bound otherwise. `lane_of` splits the
+        messages into lanes batched and paced apart, up to `max_running` at once."""
         self.progress = progress or WorkProgress(work_queue.name, stall_after_s=STALL_AFTER_S)
         self._batcher = Batcher(
             batch_handler=batch_handler,
@@ -273,6 +346,8 @@ class BatchingConsumer:
             pause=pause,
             batch_timeout_s=batch_timeout_s,
             queue_name=work_queue.name,
+            lane_of=lane_of,
+            max_running=max_running,
         )
         self._settler = settler
         # Prefetch two batches: the next one gathers while the current one runs.
