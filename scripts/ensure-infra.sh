@@ -3,7 +3,7 @@
 # stopped; installs them from the OS packages when absent (needs root). Then creates the
 # database named in DATABASE_URL. Skip all of it with SKIP_INFRA=1 (managed services).
 # Also installs headless Chromium and its driver for the console's browser tests (skip with
-# SKIP_BROWSER=1).
+# SKIP_BROWSER=1), and PgBouncer for the connection-pooling tests (skip with SKIP_POOLER=1).
 set -euo pipefail
 
 DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/channel_sync}
@@ -63,6 +63,13 @@ ensure_browser() {
   apt_install chromium chromium-driver
 }
 
+ensure_pooler() {  # pgbouncer: the tests run a private one in front of Postgres (as deployed)
+  if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then
+    log "pgbouncer: present"; return
+  fi
+  apt_install pgbouncer
+}
+
 ensure_load_generator() {  # wrk: the gateway benchmark's load generator (make bench)
   if command -v wrk >/dev/null; then log "wrk: present"; return; fi
   apt_install wrk
@@ -84,6 +91,9 @@ if [ "${SKIP_INFRA:-0}" != "1" ]; then
 fi
 if [ "${SKIP_BROWSER:-0}" != "1" ]; then
   ensure_browser
+fi
+if [ "${SKIP_POOLER:-0}" != "1" ]; then
+  ensure_pooler
 fi
 if [ "${SKIP_BENCH_TOOLS:-0}" != "1" ]; then
   ensure_load_generator

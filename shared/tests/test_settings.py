@@ -38,3 +38,35 @@ def test_malformed_value_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError) as excinfo:
         CommonSettings()
     assert "database_url" in str(excinfo.value)
+
+
+def test_listen_connections_go_to_database_url_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@pgbouncer:6432/channel_sync")
+    monkeypatch.delenv("DATABASE_LISTEN_URL", raising=False)
+    assert CommonSettings().listen_dsn == CommonSettings().dsn
+    # Behind a transaction pooler: LISTEN on Postgres itself.
+    monkeypatch.setenv("DATABASE_LISTEN_URL", "postgresql://app@postgres:5432/channel_sync")
+    settings = CommonSettings()
+    assert settings.dsn == "postgresql://app@pgbouncer:6432/channel_sync"
+    assert settings.listen_dsn == "postgresql://app@postgres:5432/channel_sync"
+
+
+def test_the_statement_cache_is_asyncpgs_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DB_STATEMENT_CACHE_SIZE", raising=False)
+    assert CommonSettings().db_statement_cache_size == 100
+    monkeypatch.setenv("DB_STATEMENT_CACHE_SIZE", "0")
+    assert CommonSettings().db_statement_cache_size == 0
+    monkeypatch.setenv("DB_STATEMENT_CACHE_SIZE", "-1")
+    with pytest.raises(ValidationError):
+        CommonSettings()
+
+
+def test_a_workers_relay_listens_where_the_settings_say() -> None:
+    from channel_sync.events import Direction
+    from channel_sync.worker import Infra
+
+    infra = Infra(pool=object(), link=object(), listen_dsn="postgresql://app@postgres/db")  # type: ignore[arg-type]
+    relay = infra.relay(Direction.INBOUND, poll_interval_s=1.0)
+    assert relay._listen_dsn == "postgresql://app@postgres/db"

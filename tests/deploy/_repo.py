@@ -51,7 +51,12 @@ SERVICE_DOCKERFILE = ROOT / "services" / "Dockerfile"
 SANDBOX_DOCKERFILE = ROOT / "sandbox" / "Dockerfile"
 DOCKERFILES = (SERVICE_DOCKERFILE, SANDBOX_DOCKERFILE)
 # The only environment variables that carry secrets; they must never sit in plain config.
-SECRET_ENV = frozenset({"DATABASE_URL", "RABBITMQ_URL", "ADMIN_API_TOKEN"})
+SECRET_ENV = frozenset({"DATABASE_URL", "DATABASE_LISTEN_URL", "RABBITMQ_URL", "ADMIN_API_TOKEN"})
+# Secret keys mounted as files rather than given as variables (PgBouncer's userlist.txt).
+SECRET_FILES = frozenset({"PGBOUNCER_USERLIST"})
+# The one workload not built from this repository: the connection pooler.
+POOLER = "pgbouncer"
+POOLER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer"
 
 
 def load_yaml(path: Path) -> Any:

@@ -77,3 +77,17 @@ def test_an_alert_links_to_its_runbook_entry(alert: str) -> None:
     assert anchor == f"docs/operations.md#{alert.lower()}"
     headings = re.findall(r"^#+\s+(\S+)", RUNBOOK.read_text(), flags=re.MULTILINE)
     assert alert in headings, f"docs/operations.md has no section '{alert}'"
+
+
+def test_the_workers_scale_on_metrics_they_export() -> None:
+    queries = [
+        trigger["metadata"]["query"]
+        for scaled in kz.build(DEPLOY / "base")
+        if scaled["kind"] == "ScaledObject"
+        for trigger in scaled["spec"]["triggers"]
+        if trigger["type"] == "prometheus"
+    ]
+    assert queries, "the workers scale on age too (a Prometheus trigger each)"
+    for query in queries:
+        used = set(METRIC.findall(query))
+        assert used and used <= exported(), query

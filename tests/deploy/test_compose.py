@@ -74,8 +74,26 @@ def test_images_are_pinned() -> None:
 def test_services_start_after_healthy_infrastructure_and_the_migration(name: str) -> None:
     assert compose_service(name)["depends_on"] == {
         "postgres": {"condition": "service_healthy"},
+        "pgbouncer": {"condition": "service_healthy"},
         "rabbitmq": {"condition": "service_healthy"},
         "migrate": {"condition": "service_completed_successfully"},
+    }
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_services_pool_through_pgbouncer_and_listen_on_postgres(name: str) -> None:
+    env = compose_service(name)["environment"]
+    assert "@pgbouncer:6432/" in env["DATABASE_URL"]
+    assert "@postgres:5432/" in env["DATABASE_LISTEN_URL"]
+    # Transaction pooling: a named prepared statement would not outlive its transaction.
+    assert env["DB_STATEMENT_CACHE_SIZE"] == "0"
+
+
+def test_the_migration_goes_to_postgres_itself() -> None:
+    # psycopg prepares statements it repeats: not through a transaction pooler.
+    assert "@postgres:5432/" in compose_service("migrate")["environment"]["DATABASE_URL"]
+    assert compose_service("pgbouncer")["depends_on"] == {
+        "postgres": {"condition": "service_healthy"}
     }
 
 
@@ -117,6 +135,7 @@ def test_secrets_go_only_where_they_are_needed() -> None:
     for name in ("webhook-gateway", "inbound-worker", "outbound-worker", "migrate"):
         assert "ADMIN_API_TOKEN" not in compose_service(name)["environment"], name
     assert set(compose_service("migrate")["environment"]) & SECRET_ENV == {"DATABASE_URL"}
+    assert "DATABASE_LISTEN_URL" not in compose_service("migrate")["environment"]
 
 
 def test_the_migration_is_a_one_shot_from_the_admin_image() -> None:
@@ -133,7 +152,7 @@ def test_services_get_longer_to_stop_than_a_drain(name: str) -> None:
     assert seconds(compose_service(name)["stop_grace_period"]) >= drain_s + 20
 
 
-@pytest.mark.parametrize("name", [*SERVICE_NAMES, "migrate"])
+@pytest.mark.parametrize("name", [*SERVICE_NAMES, "migrate", "pgbouncer"])
 def test_service_containers_are_hardened(name: str) -> None:
     spec = compose_service(name)
     assert spec["read_only"] is True

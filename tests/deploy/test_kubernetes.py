@@ -15,7 +15,17 @@ from channel_sync.amqp.consumer import EventConsumer
 from channel_sync.amqp.topology import INBOUND, OUTBOUND
 
 from . import _kustomize as kz
-from ._repo import DEPLOY, SECRET_ENV, SERVICE_BY_NAME, SERVICES, env_names, rel, settings_class
+from ._repo import (
+    DEPLOY,
+    POOLER,
+    SECRET_ENV,
+    SECRET_FILES,
+    SERVICE_BY_NAME,
+    SERVICES,
+    env_names,
+    rel,
+    settings_class,
+)
 
 # Oldest Kubernetes we support (preStop `sleep` needs 1.30) and the newest schema we have.
 KUBERNETES_VERSIONS = ("1.30", "1.37")
@@ -102,9 +112,9 @@ def test_names_are_unique(folder: Path) -> None:
 
 def test_each_service_has_a_deployment_running_its_console_script() -> None:
     deployments = by_kind(rendered(DEPLOY / "base"), "Deployment")
-    assert set(deployments) == set(SERVICE_BY_NAME)
-    for name, deployment in deployments.items():
-        container = only_container(deployment)
+    assert set(deployments) == {*SERVICE_BY_NAME, POOLER}
+    for name in SERVICE_BY_NAME:
+        container = only_container(deployments[name])
         assert container["image"] == f"channel-sync/{name}"
         assert container["command"] == [name]
 
@@ -125,7 +135,7 @@ def test_probes_hit_healthz_and_readyz_on_the_service_port(service: Any) -> None
 
 def test_pods_run_non_root_read_only_and_bounded() -> None:
     workloads = [r for r in rendered(DEPLOY / "base") if kz.pod_specs(r)]
-    assert len(workloads) == len(SERVICES) + 1  # and the migration Job
+    assert len(workloads) == len(SERVICES) + 2  # and the migration Job, and PgBouncer
     for resource in workloads:
         where = f"{resource['kind']}/{resource['metadata']['name']}"
         [spec] = kz.pod_specs(resource)
@@ -162,6 +172,9 @@ def test_the_migration_runs_as_a_job_from_the_admin_image() -> None:
     assert container["command"] == ["channel-sync-migrate", "upgrade", "head"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     assert set(env_of(container)) == {"DATABASE_URL"}
+    # Postgres itself: psycopg's prepared statements do not survive a transaction pooler.
+    ref = env_of(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": SECRET_NAME, "key": "DATABASE_LISTEN_URL"}
 
 
 @pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=ids(KUSTOMIZATIONS))
@@ -171,11 +184,28 @@ def test_secrets_come_only_from_the_secret(folder: Path) -> None:
         assert not SECRET_ENV & set(config.get("data", {})), config["metadata"]["name"]
     assert not by_kind(resources, "Secret"), "secret values belong in the secret store"
     for resource in resources:
+        # The migration reads Postgres itself under the name every program reads.
+        migration = resource["kind"] == "Job"
         for container in kz.containers(resource):
             for name, entry in env_of(container).items():
                 if name in SECRET_ENV:
+                    key = "DATABASE_LISTEN_URL" if migration and name == "DATABASE_URL" else name
                     ref = entry["valueFrom"]["secretKeyRef"]
-                    assert ref == {"name": SECRET_NAME, "key": name}, (name, ref)
+                    assert ref == {"name": SECRET_NAME, "key": key}, (name, ref)
+        for secret in secret_files(resource):
+            assert secret["name"] == SECRET_NAME
+            assert {i["key"] for i in secret["items"]} <= SECRET_FILES
+
+
+def secret_files(resource: Resource) -> list[dict[str, Any]]:
+    """The Secrets a workload mounts as files (projected volumes)."""
+    return [
+        source["secret"]
+        for spec in kz.pod_specs(resource)
+        for volume in spec.get("volumes", [])
+        for source in volume.get("projected", {}).get("sources", [])
+        if "secret" in source
+    ]
 
 
 def test_the_readme_creates_every_secret_key_the_manifests_use() -> None:
@@ -188,11 +218,12 @@ def test_the_readme_creates_every_secret_key_the_manifests_use() -> None:
                     used.add(ref["key"])
         if resource["kind"] == "TriggerAuthentication":
             used |= {t["key"] for t in resource["spec"]["secretTargetRef"]}
+        used |= {item["key"] for secret in secret_files(resource) for item in secret["items"]}
     readme = (DEPLOY / "README.md").read_text()
     command = re.search(rf"kubectl[^\n]*create secret generic {SECRET_NAME}(.*?)```", readme, re.S)
     assert command, "deploy/README.md should show how to create the Secret"
-    created = set(re.findall(r"--from-literal=(\w+)=", command.group(1)))
-    assert used == created == SECRET_ENV
+    created = set(re.findall(r"--from-(?:literal|file)=(\w+)=", command.group(1)))
+    assert used == created == SECRET_ENV | SECRET_FILES
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
@@ -253,7 +284,7 @@ def test_every_deployment_has_a_disruption_budget() -> None:
 
 def test_the_gateway_and_admin_api_have_services_and_only_the_gateway_is_exposed() -> None:
     resources = rendered(DEPLOY / "base")
-    assert set(by_kind(resources, "Service")) == {"webhook-gateway", "admin-api"}
+    assert set(by_kind(resources, "Service")) == {"webhook-gateway", "admin-api", POOLER}
     [ingress] = by_kind(resources, "Ingress").values()
     paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
     # Only the webhook routes: health, readiness and metrics stay inside the cluster.
@@ -298,13 +329,22 @@ def test_keda_objects_are_complete(folder: Path) -> None:
         }
         # Never zero: the worker also runs the relay that fills its own queue.
         assert 1 <= spec["minReplicaCount"] < spec["maxReplicaCount"]
-        [trigger] = spec["triggers"]
-        assert trigger["type"] == "rabbitmq"
-        assert trigger["authenticationRef"]["name"] in auths
-        meta = trigger["metadata"]
+        triggers = {t["type"]: t for t in spec["triggers"]}
+        assert len(triggers) == len(spec["triggers"]) == 2, "one on depth, one on age"
+        depth = triggers["rabbitmq"]
+        assert depth["authenticationRef"]["name"] in auths
+        meta = depth["metadata"]
         assert meta["queueName"] == WORKER_QUEUES[name]
         assert meta["mode"] == "QueueLength" and meta["protocol"] == "amqp"
         assert isinstance(meta["value"], str) and int(meta["value"]) > 0  # KEDA wants a string
+        age = triggers["prometheus"]["metadata"]
+        assert set(age) == {"serverAddress", "query", "threshold"}
+        assert age["serverAddress"].startswith("http")
+        direction = name.removesuffix("-worker")
+        assert age["query"] == (
+            f'max(channel_sync_oldest_pending_event_age_seconds{{direction="{direction}"}})'
+        )
+        assert isinstance(age["threshold"], str) and float(age["threshold"]) > 0
         assert "replicas" not in by_kind(resources, "Deployment")[name]["spec"]
 
 

@@ -19,6 +19,8 @@ from channel_sync.outages import DATABASE_UNAVAILABLE
 CONNECT_TIMEOUT_S = 10.0
 ACQUIRE_TIMEOUT_S = 30.0
 COMMAND_TIMEOUT_S = 30.0
+# asyncpg's own default; 0 behind a transaction-mode pooler (`DB_STATEMENT_CACHE_SIZE`).
+STATEMENT_CACHE_SIZE = 100
 
 # What means "the database is unavailable right now" is decided in channel_sync.outages,
 # the one map of library errors to outages (the HTTP services answer 503, workers retry).
@@ -53,18 +55,27 @@ async def _rollback_if_needed(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 10, session_state: bool = True
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    session_state: bool = True,
+    statement_cache_size: int = STATEMENT_CACHE_SIZE,
 ) -> asyncpg.Pool:
     """Open a pool whose connections speak JSON for json/jsonb columns.
 
     `session_state=False` is for callers that never leave anything on a connection (no
     LISTEN, advisory lock, cursor or SET): a released connection then skips the reset query
     (one round trip and a few statements' work on every release), and is only rolled back
-    if a transaction was left open."""
+    if a transaction was left open.
+
+    `statement_cache_size=0` when `dsn` is a transaction-mode pooler (PgBouncer): no named
+    prepared statement outlives the round trip that uses it."""
     pool = BoundedPool(
         dsn,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
+        statement_cache_size=statement_cache_size,
         init_size=None,
         min_size=min_size,
         max_size=max_size,
@@ -83,10 +94,16 @@ async def create_pool(
     return pool
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
-    """A single connection outside any pool (e.g. for LISTEN), with the same bounds."""
+async def connect(
+    dsn: str, *, statement_cache_size: int = STATEMENT_CACHE_SIZE
+) -> asyncpg.Connection:
+    """A single connection outside any pool (e.g. for LISTEN, which must be given a DSN of
+    Postgres itself, not of a transaction pooler), with the same bounds."""
     conn: asyncpg.Connection = await asyncpg.connect(
-        dsn, timeout=CONNECT_TIMEOUT_S, command_timeout=COMMAND_TIMEOUT_S
+        dsn,
+        timeout=CONNECT_TIMEOUT_S,
+        command_timeout=COMMAND_TIMEOUT_S,
+        statement_cache_size=statement_cache_size,
     )
     await _init_connection(conn)
     return conn

@@ -6,9 +6,11 @@ polls as a backstop. Several replicas can run: rows are claimed with FOR UPDATE 
 and marked `processing` in the same transaction that publishes them. It also hands
 `processing` events that nothing touched for a long time (their message lost) back to itself.
 
-The LISTEN connection is its own, outside the pool, and is reopened by the next round after
-Postgres drops it; without it the relay still polls. A round that fails (Postgres or the
-broker away) is retried by the supervising loop after a pause; it never ends the relay.
+The LISTEN connection is its own, outside the pool, straight to Postgres (`listen_dsn`: the
+pool may go through a transaction pooler, which cannot carry LISTEN), and is reopened by the
+next round after Postgres drops it; without it the relay still polls. A round that fails
+(Postgres or the broker away) is retried by the supervising loop after a pause; it never
+ends the relay.
 """
 
 from __future__ import annotations

@@ -17,6 +17,14 @@ class CommonSettings(BaseSettings):
         default=PostgresDsn("postgresql://postgres@127.0.0.1:5432/channel_sync"),
         description="Postgres DSN holding the PMS tables and channel_events",
     )
+    # LISTEN keeps state on its connection for as long as it listens: through a
+    # transaction-mode pooler (PgBouncer) the notices would go to whichever client the server
+    # connection serves next. Deployments with a pooler point this at Postgres itself.
+    database_listen_url: PostgresDsn | None = Field(
+        default=None,
+        description="Postgres DSN of the LISTEN connections, never through a transaction "
+        "pooler (default: DATABASE_URL)",
+    )
     rabbitmq_url: str = Field(
         default="amqp://guest:guest@127.0.0.1:5672/",
         description="AMQP URL of the RabbitMQ broker (vhost in the path)",
@@ -27,6 +35,10 @@ class CommonSettings(BaseSettings):
     log_level: str = Field(default="INFO", description="Python log level")
     db_pool_min_size: int = Field(default=1, ge=0)
     db_pool_max_size: int = Field(default=10, ge=1)
+    # asyncpg's per-connection cache of named prepared statements. A transaction-mode pooler
+    # may run a statement's Parse and its Bind on different server connections: 0 there
+    # (asyncpg then sends unnamed statements, parsed again with each execution).
+    db_statement_cache_size: int = Field(default=100, ge=0)
     amqp_publish_timeout_s: float = Field(default=5.0, gt=0)
     # Delays between consumer attempts, one per retry; the last one repeats if attempts outrun
     # it. Also the waits offered to work deferred without counting (e.g. for Beds24 credits).
@@ -49,3 +61,8 @@ class CommonSettings(BaseSettings):
     @property
     def dsn(self) -> str:
         return str(self.database_url)
+
+    @property
+    def listen_dsn(self) -> str:
+        """Where LISTEN connections go: Postgres itself, bypassing any pooler."""
+        return str(self.database_listen_url or self.database_url)

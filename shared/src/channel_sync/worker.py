@@ -55,6 +55,8 @@ class Infra:
     pool: asyncpg.Pool
     link: BrokerLink
     health: LoopHealth = field(default_factory=LoopHealth)
+    # Postgres itself, for the relay's LISTEN (the pool may go through a transaction pooler).
+    listen_dsn: str | None = None
 
     @property
     def publisher(self) -> BrokerLink:
@@ -67,6 +69,7 @@ class Infra:
             publisher=self.link,
             direction=direction,
             poll_interval_s=poll_interval_s,
+            listen_dsn=self.listen_dsn,
         )
 
 
@@ -83,7 +86,7 @@ async def open_infra(settings: CommonSettings, *, client_name: str) -> AsyncIter
     )
     try:
         await link.start(wait_s=5)
-        yield Infra(pool, link)
+        yield Infra(pool, link, listen_dsn=settings.listen_dsn)
     finally:
         await link.close()
         await pool.close()
@@ -102,6 +105,7 @@ async def _pool_when_reachable(settings: CommonSettings) -> asyncpg.Pool:
                 settings.dsn,
                 min_size=settings.db_pool_min_size,
                 max_size=settings.db_pool_max_size,
+                statement_cache_size=settings.db_statement_cache_size,
             )
     raise AssertionError("unreachable: tenacity reraises the last error")
 

@@ -102,7 +102,10 @@ def create_app(settings: AdminSettings) -> Starlette:
 @contextlib.asynccontextmanager
 async def _open_deps(settings: AdminSettings) -> AsyncIterator[Deps]:
     pool = await create_pool(
-        settings.dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
+        settings.dsn,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        statement_cache_size=settings.db_statement_cache_size,
     )
     link = BrokerLink(
         settings.rabbitmq_url,

@@ -46,8 +46,13 @@ def _who() -> Actor:
     return Actor(f"cli:{user}"[:100], Role.OPERATOR)
 
 
-async def _run(args: argparse.Namespace, dsn: str) -> int:
-    pool = await create_pool(dsn, min_size=1, max_size=2)
+async def _run(args: argparse.Namespace, settings: CommonSettings) -> int:
+    pool = await create_pool(
+        settings.dsn,
+        min_size=1,
+        max_size=2,
+        statement_cache_size=settings.db_statement_cache_size,
+    )
     actor = _who()
     try:
         if args.command == "list":
@@ -116,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"admin-api-operators: {field}: {problem['msg']}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_run(args, settings.dsn))
+        return asyncio.run(_run(args, settings))
     except ApiError as exc:
         print(f"admin-api-operators: {exc.message}", file=sys.stderr)
         return 1

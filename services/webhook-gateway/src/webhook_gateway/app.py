@@ -50,6 +50,7 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
             min_size=settings.db_pool_min_size,
             max_size=settings.db_pool_max_size,
             session_state=False,
+            statement_cache_size=settings.db_statement_cache_size,
         )
         broker = BrokerLink(
             settings.rabbitmq_url,
@@ -59,13 +60,15 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
             reconnect_interval_s=settings.amqp_reconnect_interval_s,
         )
         BROKER_CONNECTED.set_function(lambda: float(broker.connected))
-        targets = TargetCache(pool, settings.dsn, db_timeout_s=settings.db_timeout_s)
+        # Its LISTEN goes to Postgres itself; the commit slots go where the pool goes.
+        targets = TargetCache(pool, settings.listen_dsn, db_timeout_s=settings.db_timeout_s)
         committer = GroupCommitter(
             pool,
             settings.dsn,
             broker,
             Policy(settings.event_max_attempts, settings.publish_hold_s),
             db_timeout_s=settings.db_timeout_s,
+            statement_cache_size=settings.db_statement_cache_size,
         )
         try:
             await broker.start(wait_s=settings.amqp_publish_timeout_s)

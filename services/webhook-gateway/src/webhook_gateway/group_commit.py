@@ -29,7 +29,7 @@ from uuid import UUID
 
 import asyncpg
 from channel_sync.amqp.link import BrokerLink
-from channel_sync.db import Connection, connect, is_database_unavailable
+from channel_sync.db import STATEMENT_CACHE_SIZE, Connection, connect, is_database_unavailable
 from channel_sync.events import Direction, EventMessage, NewChannelEvent
 from channel_sync.inbound import ENTITY_TYPE, booking_event_type
 from channel_sync.publishing import publish_all
@@ -51,16 +51,19 @@ class _Slot:
     """One insert in flight at a time, on a connection of its own: the hot path pays no pool
     round trips. A connection that failed is dropped and the next use opens a new one."""
 
-    def __init__(self, dsn: str, timeout_s: float) -> None:
+    def __init__(self, dsn: str, timeout_s: float, statement_cache_size: int) -> None:
         self._dsn = dsn
         self._timeout_s = timeout_s
+        self._statement_cache_size = statement_cache_size
         self._conn: asyncpg.Connection | None = None
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         if self._conn is None or self._conn.is_closed():
             async with asyncio.timeout(self._timeout_s):
-                self._conn = await connect(self._dsn)
+                self._conn = await connect(
+                    self._dsn, statement_cache_size=self._statement_cache_size
+                )
         try:
             yield self._conn
         except BaseException as exc:  # cut mid-statement, or the server went: start afresh
@@ -98,6 +101,7 @@ class GroupCommitter:
         db_timeout_s: float,
         max_requests: int = 200,
         commits_in_flight: int = 2,
+        statement_cache_size: int = STATEMENT_CACHE_SIZE,
     ) -> None:
         self._pool = pool
         self._broker = broker
@@ -109,7 +113,7 @@ class GroupCommitter:
         self._committer: asyncio.Task[None] | None = None
         self._slots: asyncio.Queue[_Slot] = asyncio.Queue()
         for _ in range(commits_in_flight):
-            self._slots.put_nowait(_Slot(dsn, db_timeout_s))
+            self._slots.put_nowait(_Slot(dsn, db_timeout_s, statement_cache_size))
         self._in_flight: set[asyncio.Task[None]] = set()
         self._confirmed: list[UUID] = []
         self._to_mark = asyncio.Event()
