@@ -1,4 +1,6 @@
 # Channel sync: make setup | run | test | lint | demo | bench
+# The runs are modules of tools/ (channel_sync_tools), started with python -m;
+# scripts/ensure-infra.sh sets the machine up.
 SHELL := /bin/bash
 export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/channel_sync
 export RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672/
@@ -22,10 +24,10 @@ migrate:
 	$(RUN) channel-sync-migrate upgrade head
 
 run: ## all four services in the foreground; Ctrl-C stops them all
-	$(RUN) python scripts/run_all.py
+	$(RUN) python -m channel_sync_tools.run_all
 
 test: ## every test directory in its own pytest process (ARGS=... passes options on)
-	$(RUN) python scripts/run_tests.py $(ARGS)
+	$(RUN) python -m channel_sync_tools.run_tests $(ARGS)
 
 # The unit tests only (no Postgres, RabbitMQ or sandbox: their addresses point at nothing),
 # with only the pytest plugins they need loaded (start-up is most of their time).
@@ -33,26 +35,26 @@ test-fast:
 	DATABASE_URL=postgresql://nobody@127.0.0.1:1/none RABBITMQ_URL=amqp://nobody:x@127.0.0.1:1/ \
 	TEST_DATABASE_ADMIN_URL=postgresql://nobody@127.0.0.1:1/none TEST_RABBITMQ_URL=amqp://nobody:x@127.0.0.1:1/ \
 	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 \
-	$(RUN) python scripts/run_tests.py --fast -q -p pytest_asyncio.plugin -p pytest_timeout $(ARGS)
+	$(RUN) python -m channel_sync_tools.run_tests --fast -q -p pytest_asyncio.plugin -p pytest_timeout $(ARGS)
 
 lint:
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy -p channel_sync -p webhook_gateway -p inbound_worker -p outbound_worker -p admin_api -p beds24_sandbox -p channel_sync_testing
+	$(RUN) mypy -p channel_sync -p webhook_gateway -p inbound_worker -p outbound_worker -p admin_api -p beds24_sandbox -p channel_sync_testing -p channel_sync_tools
 
 demo: setup ## the demo scenarios end to end, with evidence
-	$(RUN) python scripts/demo.py
+	$(RUN) python -m channel_sync_tools.demo
 
 bench:
-	$(RUN) python scripts/bench.py
-	$(RUN) python scripts/bench_gateway.py
+	$(RUN) python -m channel_sync_tools.bench
+	$(RUN) python -m channel_sync_tools.bench.gateway
 
 hostile: ## thousands of hostile requests to the gateway and admin-api: no 5xx, nothing stored, no guest data in logs (also run by make test)
-	$(RUN) python scripts/hostile_run.py
+	$(RUN) python -m channel_sync_tools.hostile_run
 
 chaos: ## faults under load (SIGKILLs, RabbitMQ and Postgres restarts) on private servers, then the soak
-	$(RUN) python scripts/chaos.py $(ARGS)
+	$(RUN) python -m channel_sync_tools.chaos $(ARGS)
 	$(MAKE) soak
 
 soak: ## credit pressure for 16 minutes: fails on a stall, an event held past what credits explain, a refusal or a difference
-	$(RUN) python scripts/soak.py
+	$(RUN) python -m channel_sync_tools.soak

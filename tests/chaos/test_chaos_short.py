@@ -21,8 +21,8 @@ def test_short_chaos_run_loses_doubles_and_strands_nothing(tmp_path: Path) -> No
     summary = tmp_path / "chaos.json"
     bin_dir = str(Path(sys.executable).parent)
     proc = subprocess.Popen(
-        [sys.executable, "chaos.py", "--short", "--json", str(summary)],
-        cwd=ROOT / "scripts",
+        [sys.executable, "-m", "channel_sync_tools.chaos", "--short", "--json", str(summary)],
+        cwd=ROOT,
         env={**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

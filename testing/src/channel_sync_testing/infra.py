@@ -21,8 +21,12 @@ def with_vhost(amqp_url: str, vhost: str) -> str:
     return urlunsplit(parts._replace(path=f"/{vhost}"))
 
 
-async def create_database(admin_dsn: str, prefix: str = "chsync_test") -> tuple[str, str]:
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+async def create_database(
+    admin_dsn: str, prefix: str = "chsync_test", *, name: str | None = None
+) -> tuple[str, str]:
+    """A new database on `admin_dsn`'s server, `name` or `prefix` and a random suffix:
+    (its name, its DSN)."""
+    name = name or f"{prefix}_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(with_database(admin_dsn, "postgres"))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')

@@ -1,7 +1,8 @@
-"""Hostile input with a valid secret: every hostile-input category (scripts/hostile_run.py)
-answers 400 with a reason, stores nothing, and none of its guest data reaches Postgres (not
-even a statement Postgres would reject and log: validation refuses it first). The local
-cluster's server log, where readable, must not gain the guest marker, and no row may hold it.
+"""Hostile input with a valid secret: every hostile-input category of the hostile run
+(channel_sync_tools.hostile_run) answers 400 with a reason, stores nothing, and none of its
+guest data reaches Postgres (not even a statement Postgres would reject and log: validation
+refuses it first). The local cluster's server log, where readable, must not gain the guest
+marker, and no row may hold it.
 """
 
 from __future__ import annotations

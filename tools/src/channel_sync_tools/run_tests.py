@@ -5,7 +5,7 @@ several packages of the same name, so each directory runs apart. Every process g
 scratch database and RabbitMQ vhost (see conftest.py), so they run side by side safely.
 Prints each directory's output as it finishes, then one closing line for the whole suite.
 Extra arguments go to every pytest process (e.g. `make test ARGS="-k retry"`). Then the
-whole-system checks that are scripts (`CHECKS`: the hostile run), each counted as one test.
+whole-system checks that are not pytest (`CHECKS`: the hostile run), each counted as one test.
 `--fast`: the unit tests only (`-m "not infra"`), without the checks (`make test-fast`).
 """
 
@@ -15,9 +15,9 @@ import asyncio
 import re
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from channel_sync_tools.paths import ROOT
+
 GROUPS = [
     "shared/tests",
     "sandbox/tests",
@@ -26,39 +26,18 @@ GROUPS = [
 ]
 # Restarts servers (private ones) and measures recovery: runs alone, after everything else.
 LAST_ALONE = ["tests/chaos"]
-# Whole-system checks that are scripts, not pytest: each counts as one test (exit 0: passed).
-CHECKS = {"hostile run": ["scripts/hostile_run.py"]}
+# Whole-system checks run as modules: each counts as one test (exit 0: passed).
+CHECKS = {"hostile run": "channel_sync_tools.hostile_run"}
 PARALLEL = 2
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
 
-async def run_group(path: str, args: list[str], gate: asyncio.Semaphore) -> tuple[str, int, str]:
-    if path == "tests":
-        args = [*args, *(f"--ignore={alone}" for alone in LAST_ALONE)]
-    async with gate:
-        started = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "pytest",
-            path,
-            *args,
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        output, _ = await proc.communicate()
-        text = output.decode(errors="replace")
-        took = time.monotonic() - started
-        print(f"\n===== {path} (exit {proc.returncode}, {took:.1f}s) =====\n{text}", flush=True)
-        return path, proc.returncode or 0, text
-
-
-async def run_check(name: str, command: list[str]) -> tuple[str, int, str]:
+async def _run(name: str, args: list[str]) -> tuple[int, str]:
+    """`python <args>` from the repository root; prints its output when it ends."""
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        *command,
+        *args,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -67,8 +46,20 @@ async def run_check(name: str, command: list[str]) -> tuple[str, int, str]:
     text = output.decode(errors="replace")
     took = time.monotonic() - started
     print(f"\n===== {name} (exit {proc.returncode}, {took:.1f}s) =====\n{text}", flush=True)
-    verdict = "1 passed" if proc.returncode == 0 else "1 failed"
-    return name, proc.returncode or 0, f"{text}\n{verdict}"
+    return proc.returncode or 0, text
+
+
+async def run_group(path: str, args: list[str], gate: asyncio.Semaphore) -> tuple[str, int, str]:
+    if path == "tests":
+        args = [*args, *(f"--ignore={alone}" for alone in LAST_ALONE)]
+    async with gate:
+        code, text = await _run(path, ["-m", "pytest", path, *args])
+    return path, code, text
+
+
+async def run_check(name: str, module: str) -> tuple[str, int, str]:
+    code, text = await _run(name, ["-m", module])
+    return name, code, f"{text}\n{'1 passed' if code == 0 else '1 failed'}"
 
 
 async def main(args: list[str]) -> int:
@@ -82,8 +73,8 @@ async def main(args: list[str]) -> int:
     for alone in LAST_ALONE:
         results.append(await run_group(alone, args, gate))
     if not fast:
-        for name, command in CHECKS.items():
-            results.append(await run_check(name, command))
+        for name, module in CHECKS.items():
+            results.append(await run_check(name, module))
     totals: dict[str, int] = {}
     failed_groups = []
     for path, code, text in results:

@@ -3,7 +3,9 @@ INSERT of the body and one publish awaited with its confirm, nothing else (no
 authentication, validation, dedupe or correlation). It publishes to a quorum queue, as the
 project's topology does.
 
-    DATABASE_URL=... RABBITMQ_URL=... uvicorn naive_gateway:app --port 18181
+    DATABASE_URL=... RABBITMQ_URL=... uvicorn channel_sync_tools.bench.naive_gateway:app
+
+It answers GET /healthz once its pool and broker connection are up.
 """
 
 from __future__ import annotations
@@ -51,4 +53,11 @@ async def receive(request: Request) -> JSONResponse:
     return JSONResponse({"status": "stored"})
 
 
-app = Starlette(routes=[Route("/naive", receive, methods=["POST"])], lifespan=lifespan)
+async def healthz(_: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+app = Starlette(
+    routes=[Route("/naive", receive, methods=["POST"]), Route("/healthz", healthz)],
+    lifespan=lifespan,
+)

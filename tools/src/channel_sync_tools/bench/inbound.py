@@ -1,9 +1,9 @@
-"""The inbound path end to end (`make bench`; prints, never asserts): Beds24 webhooks to PMS
-reservations through the gateway, RabbitMQ and the batching inbound worker, the whole stack
-on this machine.
+"""The inbound path end to end (run alone, not by `make bench`; prints, never asserts):
+Beds24 webhooks to PMS reservations through the gateway, RabbitMQ and the batching inbound
+worker, the whole stack on this machine.
 
   1. open loop at BENCH_IN_RATES (200 and 400 webhooks/s) for BENCH_IN_SECONDS (60) each,
-     from `bench/open_loop.py` in its own process (a new booking per webhook, sent on
+     from `bench.open_loop` in its own process (a new booking per webhook, sent on
      schedule whether or not earlier ones were answered): accept p50/p99 as the generator
      saw them, and end to end p50/p99 from each webhook's scheduled time to its PMS row
      (seen by a 50 ms poll of this process: the figures carry up to 50 ms of it).
@@ -14,96 +14,82 @@ on this machine.
 Bounds the issue set: at 400/s, accept p99 <= 50 ms, end-to-end p99 <= 250 ms; the backlog
 drains at >= 600 bookings/s.
 
-Run alone with `uv run --frozen python scripts/bench_inbound.py` (a stack of its own).
+Run alone with `uv run --frozen python -m channel_sync_tools.bench.inbound` (a stack of its
+own).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import asyncpg
-import httpx
 import psutil
-from bench import ADMIN_TOKEN, BASE_DSN, onboard, percentile
-from stack import DEFAULT_PORTS, Stack, fresh_database, running_stack, say, wait_until
 
-HERE = Path(__file__).resolve().parent
+from channel_sync_tools.bench.common import (
+    ADMIN_TOKEN,
+    ROOMS,
+    cpu_seconds,
+    cpu_since,
+    one_type,
+    percentile,
+    processes_named,
+)
+from channel_sync_tools.bench.open_loop import offer
+from channel_sync_tools.onboarding import Hotel, onboard
+from channel_sync_tools.output import say
+from channel_sync_tools.session import Session, stack_session
+from channel_sync_tools.stack import Stack, wait_until
+
 RATES = [int(r) for r in os.environ.get("BENCH_IN_RATES", "200,400").split(",")]
 SECONDS = int(os.environ.get("BENCH_IN_SECONDS", "60"))
 BACKLOG = int(os.environ.get("BENCH_IN_BACKLOG", "20000"))
-ROOMS = 60  # the bench hotel's rooms (bench.ROOMS): the generator never overbooks them
 FIRST_ID = 700_000_000  # booking ids from here, one per webhook across every phase
 WATCH_SPAN = 400  # ids the observer reads per poll
 
 
-def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
-    used: dict[int, float] = {}
-    for pid in pids:
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        used[pid] = times.user + times.system
-    return used
+@dataclass(frozen=True)
+class Run:
+    """What each phase works with: the stack, a connection, the hotel the webhooks book."""
 
-
-def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds between two readings; a process started since counts whole."""
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
-
-
-def _named(name: str) -> list[int]:
-    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == name]
+    stack: Stack
+    db: asyncpg.Connection
+    hotel: Hotel
+    gateway_port: int
 
 
 def _processes(stack: Stack) -> dict[str, list[int]]:
     pids = {
-        name: [stack.procs[name].pid]
-        for name in ("webhook-gateway", "inbound-worker", "outbound-worker")
+        name: [stack.pid(name)] for name in ("webhook-gateway", "inbound-worker", "outbound-worker")
     }
     for name, procs in pids.items():  # the console script runs the service in a child
         try:
             procs += [c.pid for c in psutil.Process(procs[0]).children(recursive=True)]
         except psutil.NoSuchProcess:
             pids[name] = []
-    pids["postgres"] = _named("postgres")
-    pids["rabbitmq"] = _named("beam.smp")
+    pids["postgres"] = processes_named("postgres")
+    pids["rabbitmq"] = processes_named("beam.smp")
     return pids
 
 
-async def _generate(
-    setup: dict[str, Any], rate: int, seconds: int, first_id: int
-) -> dict[str, float]:
-    path = "/" + setup["url"].split("/", 3)[3]
-    secret = setup["header"].split("Bearer", 1)[1].strip()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(HERE / "bench/open_loop.py"),
-        str(DEFAULT_PORTS.gateway),
-        path,
-        str(rate),
-        str(seconds),
-        env={
-            **os.environ,
-            "BENCH_SECRET": secret,
-            "BENCH_PROPERTY": str(setup["beds24_property_id"]),
-            "BENCH_ROOM": str(setup["beds24_room_id"]),
-            "BENCH_FIRST_ID": str(first_id),
-            "BENCH_SLOT_ROOMS": str(ROOMS),
-            "BENCH_SLOT_OFFSET": str(first_id - FIRST_ID),
-        },
-        stdout=asyncio.subprocess.PIPE,
+async def _generate(run: Run, rate: int, seconds: int, first_id: int) -> dict[str, float]:
+    """The open-loop generator's webhooks to the gateway: new bookings of the hotel's room,
+    from `first_id` on, never more than ROOMS a night."""
+    return await offer(
+        run.gateway_port,
+        "/" + run.hotel.webhook_url.split("/", 3)[3],
+        rate,
+        seconds,
+        run.hotel.webhook_secret,
+        BENCH_PROPERTY=run.hotel.beds24.id,
+        BENCH_ROOM=run.hotel.beds24_room(),
+        BENCH_FIRST_ID=first_id,
+        BENCH_SLOT_ROOMS=ROOMS,
+        BENCH_SLOT_OFFSET=first_id - FIRST_ID,
     )
-    out, _ = await proc.communicate()
-    result: dict[str, float] = json.loads(out)
-    return result
 
 
 async def _watch(
@@ -137,9 +123,7 @@ async def _watch(
         await asyncio.sleep(0.05)  # sleep-ok: the observer's polling interval
 
 
-async def _open_loop(
-    db: asyncpg.Connection, stack: Stack, setup: dict[str, Any], rate: int, first_id: int
-) -> None:
+async def _open_loop(run: Run, rate: int, first_id: int) -> None:
     count = rate * SECONDS
     seen: dict[int, float] = {}
     done = asyncio.Event()
@@ -148,9 +132,9 @@ async def _open_loop(
     def due() -> int:  # how many the generator has sent by now (it starts at once)
         return min(count, int((time.time() - started) * rate) + 1)
 
-    watcher = asyncio.create_task(_watch(db, first_id, count, due, seen, done))
-    cpu_before = {name: _cpu_by_pid(p) for name, p in _processes(stack).items()}
-    sent = await _generate(setup, rate, SECONDS, first_id)
+    watcher = asyncio.create_task(_watch(run.db, first_id, count, due, seen, done))
+    cpu_before = {name: cpu_seconds(p) for name, p in _processes(run.stack).items()}
+    sent = await _generate(run, rate, SECONDS, first_id)
 
     async def all_seen() -> bool:
         return len(seen) >= count or watcher.done()
@@ -160,9 +144,7 @@ async def _open_loop(
     finally:
         done.set()
         await watcher
-    cpu = {
-        name: _cpu_used(cpu_before[name], _cpu_by_pid(p)) for name, p in _processes(stack).items()
-    }
+    cpu = {name: cpu_since(cpu_before[name], p) for name, p in _processes(run.stack).items()}
     start = sent["start_epoch"]
     e2e = [
         (seen[first_id + n] - (start + n / rate)) * 1000
@@ -186,14 +168,12 @@ async def _open_loop(
     )
 
 
-async def _backlog(
-    db: asyncpg.Connection, stack: Stack, setup: dict[str, Any], first_id: int
-) -> None:
-    await stack.kill("inbound-worker")
+async def _backlog(run: Run, first_id: int) -> None:
+    await run.stack.kill("inbound-worker")
     rate, seconds = 1000, max(1, BACKLOG // 1000)
-    sent = await _generate(setup, rate, seconds, first_id)
+    sent = await _generate(run, rate, seconds, first_id)
     count = rate * seconds
-    accepted = await db.fetchval(
+    accepted = await run.db.fetchval(
         "SELECT count(*) FROM channel_events WHERE direction = 'inbound' "
         "AND entity_external_id::bigint >= $1 AND entity_external_id::bigint < $2",
         first_id,
@@ -204,10 +184,10 @@ async def _backlog(
         f"({sent['non_2xx']:.0f} non-2xx); starting it"
     )
     started = time.perf_counter()
-    await stack.start("inbound-worker")
+    await run.stack.start("inbound-worker")
 
     async def drained() -> bool:
-        applied = await db.fetchval(
+        applied = await run.db.fetchval(
             "SELECT count(*) FROM reservations WHERE beds24_booking_id >= $1 "
             "AND beds24_booking_id < $2",
             first_id,
@@ -223,32 +203,31 @@ async def _backlog(
     )
 
 
-async def bench_inbound_path(http: httpx.AsyncClient, db: asyncpg.Connection, stack: Stack) -> None:
+async def bench_inbound_path(session: Session) -> None:
     say(
         f"\n▶ inbound end to end: open loop at {', '.join(map(str, RATES))} webhooks/s for "
         f"{SECONDS}s, then a {BACKLOG}-webhook backlog"
     )
-    setup = await onboard(
-        http, db, "Inbound Bench Hotel", {"credit_limit": 100_000, "window_s": 300}
+    # Beds24 sends nothing itself: the generator posts the webhooks.
+    hotel = await onboard(
+        session.api,
+        session.db,
+        "Inbound Bench Hotel",
+        one_type(),
+        credit_limit=100_000,
+        webhooks=False,
     )
+    run = Run(session.stack, session.db, hotel, session.api.ports.gateway)
     first_id = FIRST_ID
     for rate in RATES:
-        await _open_loop(db, stack, setup, rate, first_id)
+        await _open_loop(run, rate, first_id)
         first_id += rate * SECONDS
-    await _backlog(db, stack, setup, first_id)
+    await _backlog(run, first_id)
 
 
 async def main() -> None:
-    dsn = await fresh_database(BASE_DSN, "channel_sync_bench_inbound")
-    async with running_stack(
-        "bench-inbound", dsn, ADMIN_API_TOKEN=ADMIN_TOKEN, POLL_ENABLED="false"
-    ) as stack:
-        db = await asyncpg.connect(dsn)
-        try:
-            async with httpx.AsyncClient(timeout=30) as http:
-                await bench_inbound_path(http, db, stack)
-        finally:
-            await db.close()
+    async with stack_session("bench-inbound", ADMIN_TOKEN, POLL_ENABLED="false") as session:
+        await bench_inbound_path(session)
 
 
 if __name__ == "__main__":

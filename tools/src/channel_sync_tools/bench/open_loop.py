@@ -4,7 +4,9 @@ time whether or not earlier ones were answered, over keep-alive connections (a n
 opened whenever all are busy). Latency counts from the scheduled time to the whole answer,
 so a server that falls behind shows it instead of slowing the load down.
 
-    python open_loop.py PORT PATH RATE SECONDS   (BENCH_SECRET in the environment)
+    python -m channel_sync_tools.bench.open_loop PORT PATH RATE SECONDS   (BENCH_SECRET set)
+
+`offer` runs it so from a bench and reads its figures.
 
 Optional environment: BENCH_PROPERTY and BENCH_ROOM (the Beds24 ids the bookings carry),
 BENCH_FIRST_ID (the first booking id; then one more per request), BENCH_SLOT_ROOMS (when
@@ -25,6 +27,7 @@ import statistics
 import sys
 import time
 from datetime import date, timedelta
+from typing import Any
 
 import uvloop
 
@@ -144,6 +147,27 @@ async def run(port: int, path: str, rate: int, seconds: int, secret: str) -> dic
         "connections": float(opened),
         "start_epoch": start_epoch,
     }
+
+
+async def offer(
+    port: int, path: str, rate: int, seconds: int, secret: str, **env: Any
+) -> dict[str, float]:
+    """This generator in a process of its own (`env`: the optional environment above, e.g.
+    BENCH_FIRST_ID=...); its figures."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "channel_sync_tools.bench.open_loop",
+        str(port),
+        path,
+        str(rate),
+        str(seconds),
+        env={**os.environ, "BENCH_SECRET": secret, **{k: str(v) for k, v in env.items()}},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    result: dict[str, float] = json.loads(out)
+    return result
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Demo scenario 6 (`make demo`): rates and restrictions from the PMS to Beds24's calendar.
+"""Demo scenario 6: rates and restrictions from the PMS to Beds24's calendar.
 
 The demo hotel's rate plan BAR is mapped to Beds24's `price1`; a month of prices is loaded
 in the PMS. Then the front office changes one night's price and minimum stay: Beds24's
@@ -10,54 +10,41 @@ the PMS's price back.
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
-from typing import Any, Protocol
-from uuid import UUID
+from datetime import date
+from typing import Any
 
-import asyncpg
-from channel_sync.beds24 import Beds24Client, calendar_item
-from demo_sync import evidence
-from stack import ADMIN, SANDBOX, StackFailed, say, wait_until
+from channel_sync.beds24 import calendar_item
 
-
-class Hotel(Protocol):
-    admin_headers: dict[str, str]
-    db: asyncpg.Connection
-    property_id: UUID | None
-    beds24_room_id: int
-    refresh_token: str
-
-    async def call(self, method: str, url: str, **kwargs: Any) -> Any: ...
+from channel_sync_tools.calendar import nights_shown
+from channel_sync_tools.demo.base import Demo, day
+from channel_sync_tools.onboarding import sync_run
+from channel_sync_tools.output import evidence, say
+from channel_sync_tools.stack import StackFailed, wait_until
 
 
-def day(n: int) -> date:
-    return date.today() + timedelta(days=n)
-
-
-async def _shown(hotel: Hotel, night: date) -> dict[str, Any]:
+async def _shown(demo: Demo, night: date) -> dict[str, Any]:
     """What Beds24's calendar GET shows for the night (prices and restrictions included)."""
-    async with Beds24Client(f"{SANDBOX}/api/v2", hotel.refresh_token) as client:
-        [room] = await client.get_calendar(
-            [hotel.beds24_room_id],
+    room = demo.hotel.beds24_room()
+    async with demo.api.beds24(demo.hotel.refresh_token) as client:
+        shown = await nights_shown(
+            client,
+            [room],
             night,
             night,
             include_prices=True,
             include_min_stay=True,
             include_override=True,
         )
-    [span] = room["calendar"]
-    return {k: v for k, v in span.items() if k not in ("from", "to")}
+    return shown[room, night]
 
 
-async def rates_and_restrictions(hotel: Hotel) -> None:
+async def rates_and_restrictions(demo: Demo) -> None:
     say("\n▶ Scenario 6 — prices and restrictions set in the PMS are Beds24's within seconds")
-    db, property_id = hotel.db, hotel.property_id
-    assert property_id is not None
+    api, db, hotel = demo.api, demo.db, demo.hotel
+    property_id = hotel.property_id
     # Beds24's own page size again (the sync scenario made it small to show paging).
-    await hotel.call("POST", f"{SANDBOX}/_sandbox/config", json={"page_size": 100})
-    room_type = await db.fetchval(
-        "SELECT id FROM room_types WHERE property_id = $1 ORDER BY name LIMIT 1", property_id
-    )
+    await api.sandbox.configure(page_size=100)
+    room_type = hotel.pms.room_types["Double"]
     async with db.transaction():
         plan = await db.fetchval(
             "INSERT INTO rate_plans (property_id, code, name) "
@@ -82,7 +69,7 @@ async def rates_and_restrictions(hotel: Hotel) -> None:
     target = day(7)
 
     async def shows(want: dict[str, Any]) -> dict[str, Any] | None:
-        found = await _shown(hotel, target)
+        found = await _shown(demo, target)
         return found if all(found.get(k) == v for k, v in want.items()) else None
 
     await wait_until("Beds24 shows the month's prices", lambda: shows({"price1": 120}))
@@ -110,30 +97,13 @@ async def rates_and_restrictions(hotel: Hotel) -> None:
     )
 
     edited = day(10)
-    async with Beds24Client(f"{SANDBOX}/api/v2", hotel.refresh_token) as client:
-        await client.write_calendar([calendar_item(hotel.beds24_room_id, {edited: {"price1": 1}})])
+    async with api.beds24(hotel.refresh_token) as client:
+        await client.write_calendar([calendar_item(hotel.beds24_room(), {edited: {"price1": 1}})])
     say(f"    someone sets {edited}'s price1 to 1 by hand in Beds24 (no webhook exists for it)")
-    headers = hotel.admin_headers
-    requested = await hotel.call(
-        "POST", f"{ADMIN}/admin/properties/{property_id}/reconcile", headers=headers
-    )
-
-    async def reconciled() -> dict[str, Any] | None:
-        run: dict[str, Any] = await hotel.call(
-            "GET", f"{ADMIN}/admin/sync-runs/{requested['id']}", headers=headers
-        )
-        busy = await db.fetchval(
-            "SELECT count(*) FROM channel_events WHERE property_id = $1 "
-            "AND status IN ('received', 'processing')",
-            property_id,
-        )
-        return run if run["status"] == "done" and busy == 0 else None
-
-    await wait_until("the reconciliation and its repair", reconciled)
-    drift = await hotel.call(
+    await sync_run(api, db, property_id, "reconcile")
+    drift = await api.admin(
         "GET",
-        f"{ADMIN}/admin/drift",
-        headers=headers,
+        "/admin/drift",
         params={"property_id": str(property_id), "kind": "calendar_differs"},
     )
     for record in drift["drift"]:
@@ -141,7 +111,7 @@ async def rates_and_restrictions(hotel: Hotel) -> None:
             f"drift {record['status']}",
             {k: record[k] for k in ("subject", "beds24_value", "pms_value", "resolution")},
         )
-    back = await _shown(hotel, edited)
+    back = await _shown(demo, edited)
     evidence(f"Beds24 calendar {edited} after the reconciliation", back)
     if back.get("price1") != 120 or not any(d["status"] == "repaired" for d in drift["drift"]):
         raise StackFailed("the hand-edited price was not found and repaired")

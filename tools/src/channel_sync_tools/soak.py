@@ -17,6 +17,7 @@ Verdict (all must hold):
 - it settled within (credits spent / 100) x 5 min + 60 s of the last change.
 
 `credit_pressure` is also the outbound bench's burst shape (`make bench`).
+Run: `python -m channel_sync_tools.soak`.
 Sizes: SOAK_MINUTES (default 16), SOAK_BURST_RATE (changes/s in a burst, 80),
 SOAK_CALM_RATE (2), SOAK_PHASE_S (60).
 """
@@ -30,13 +31,17 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from uuid import UUID
 
 import asyncpg
 import httpx
-from bench import ADMIN_TOKEN, BASE_DSN, SLOT_DAYS, change_sql, compare, onboard_hotel
-from stack import DEFAULT_PORTS, SANDBOX, fresh_database, running_stack, say, wait_until
+
+from channel_sync_tools.api import StackApi, credits_spent
+from channel_sync_tools.bench.common import ADMIN_TOKEN, book_slots, change_one, compare, typed
+from channel_sync_tools.onboarding import onboard, wait_settled
+from channel_sync_tools.output import say
+from channel_sync_tools.session import Session, stack_session
 
 WINDOW_S = 300.0  # Beds24's credit window
 MAX_PAUSE_S = 60.0  # the batcher's longest pause between batches
@@ -100,82 +105,51 @@ class Outcome:
         return found
 
 
-async def credit_pressure(
-    http: httpx.AsyncClient, db: asyncpg.Connection, dsn: str, phases: list[Phase], name: str
-) -> Outcome:
-    setup = await onboard_hotel(http, db, name, room_types=3, rooms_each=20)
-    account_id = setup["account_id"]
+async def credit_pressure(session: Session, phases: list[Phase], name: str) -> Outcome:
+    api, db = session.api, session.db
+    hotel = await onboard(api, db, name, typed(3, 20), webhooks=False)
     rng = random.Random(23)
-    rooms = setup["rooms"]
-    first_slot = date.today() + timedelta(days=30)
-    slots: dict[UUID, date] = {}
-    async with db.transaction():
-        for i in range(RESERVATIONS):
-            slot = first_slot + timedelta(days=SLOT_DAYS * (i // len(rooms)))
-            res = await db.fetchval(
-                "INSERT INTO reservations (property_id, room_id, arrival, departure, "
-                "guest_first_name, guest_last_name, guest_email, adults) "
-                "VALUES ($1, $2, $3, $4, 'Soak', $5, 'soak@example.org', 2) RETURNING id",
-                setup["property_id"],
-                rooms[i % len(rooms)][0],
-                slot,
-                slot + timedelta(days=2),
-                f"Pressure{i}",
-            )
-            slots[res] = slot
+    slots = await book_slots(db, hotel, RESERVATIONS, "Soak")
     ids = list(slots)
     watch = Watch()
     stop_watching = asyncio.Event()
-    watching = await asyncpg.connect(dsn)  # its own: a connection runs one query at a time
-    watcher = asyncio.create_task(_watch(http, watching, account_id, watch, stop_watching))
+    watching = await asyncpg.connect(session.dsn)  # its own: one query at a time each
+    watcher = asyncio.create_task(_watch(api, watching, hotel.account_id, watch, stop_watching))
     started = time.perf_counter()
     changes = 0
-    writer = await asyncpg.connect(dsn)
+    writer = await asyncpg.connect(session.dsn)
     try:
         for phase in phases:
             if phase.lost_answers:
-                await http.post(
-                    f"{SANDBOX}/_sandbox/faults",
-                    json={
-                        "kind": "lost_response",
-                        "count": phase.lost_answers,
-                        "method": "POST",
-                        "path": "/bookings",
-                    },
+                await api.sandbox.inject_fault(
+                    "lost_response", count=phase.lost_answers, method="POST", path="/bookings"
                 )
             changes += await _write_at_rate(writer, rng, ids, slots, phase)
         written = time.perf_counter() - started
-
-        async def settled() -> bool:
-            waiting = await db.fetchval(
-                "SELECT count(*) FROM channel_events WHERE direction = 'outbound' "
-                "AND property_id = $1 AND status IN ('received', 'processing')",
-                setup["property_id"],
-            )
-            return waiting == 0
-
-        await wait_until("every outbound event settled", settled, timeout=3600, quiet=True)
+        await wait_settled(
+            db,
+            what="every outbound event settled",
+            property_id=hotel.property_id,
+            direction="outbound",
+            timeout=3600,
+        )
         settled_s = time.perf_counter() - started - written
     finally:
         await writer.close()
         stop_watching.set()
         await watcher
         await watching.close()
-    credits = (await http.get(f"{SANDBOX}/_sandbox/accounts/{account_id}/credits")).json()
-    calls = [
-        c
-        for c in (await http.get(f"{SANDBOX}/_sandbox/calls")).json()
-        if c.get("account_id") == account_id
-    ]
+    credits = await api.sandbox.credits(hotel.account_id)
+    calls = await api.account_calls(hotel.account_id)
     return Outcome(
         changes=changes + RESERVATIONS,
         written_s=written,
         settled_s=settled_s,
-        spent=sum(float(c.get("cost") or 0) for c in calls),
+        spent=credits_spent(calls),
         calls=len(calls),
         refused=int(credits["refused"]),
         lost=sum(1 for c in calls if c.get("fault")),
-        differences=await compare(http, db, setup),
+        differences=await compare(api, db, hotel),
         watch=watch,
     )
 
@@ -194,21 +168,19 @@ async def _write_at_rate(
     for n in range(total):
         due = begun + n / phase.rate
         if due > loop.time():
-            await asyncio.sleep(due - loop.time())  # the schedule of an open-loop writer
-        res = rng.choice(ids)
-        sql, args = change_sql(rng, slots[res])
-        await conn.execute(sql, res, *args)
+            await asyncio.sleep(due - loop.time())  # sleep-ok: an open-loop writer's schedule
+        await change_one(conn, rng, slots, ids)
     return total
 
 
 async def _watch(
-    http: httpx.AsyncClient,
+    api: StackApi,
     db: asyncpg.Connection,
     account_id: int,
     watch: Watch,
     stop: asyncio.Event,
 ) -> None:
-    ports = DEFAULT_PORTS
+    http, ports = api.http, api.ports
     health = {
         "outbound-worker": f"{ports.url(ports.outbound)}/healthz",
         "inbound-worker": f"{ports.url(ports.inbound)}/healthz",
@@ -229,7 +201,7 @@ async def _watch(
             "AND status IN ('received', 'processing')"
         )
         watch.oldest_held_s = max(watch.oldest_held_s, oldest)
-        credits = (await http.get(f"{SANDBOX}/_sandbox/accounts/{account_id}/credits")).json()
+        credits = await api.sandbox.credits(account_id)
         remaining = float(credits.get("remaining", 0))
         if previous_credits is not None and remaining > previous_credits + 10:
             watch.resets_seen += 1
@@ -271,21 +243,13 @@ async def main() -> int:
     for n in range(pairs):
         lost = 2 if n in (0, pairs // 2) else 0
         phases += [Phase(phase_s, burst, lost_answers=lost), Phase(phase_s, calm)]
-    dsn = await fresh_database(BASE_DSN, "channel_sync_soak")
     say(
         f"soak: {pairs} bursts of {phase_s:.0f} s at {burst:.0f} changes/s, each followed by "
         f"{phase_s:.0f} s at {calm:.0f}/s ({pairs * 2 * phase_s / 60:.0f} min), "
         "100 credits per 5 minutes, answers lost at the start and half way"
     )
-    async with running_stack(
-        "soak", dsn, ADMIN_API_TOKEN=ADMIN_TOKEN, RETRY_DELAYS_MS="1000,2000,4000"
-    ):
-        db = await asyncpg.connect(dsn)
-        try:
-            async with httpx.AsyncClient(timeout=30) as http:
-                outcome = await credit_pressure(http, db, dsn, phases, "Soak Hotel")
-        finally:
-            await db.close()
+    async with stack_session("soak", ADMIN_TOKEN, RETRY_DELAYS_MS="1000,2000,4000") as session:
+        outcome = await credit_pressure(session, phases, "Soak Hotel")
     report(outcome, "soak")
     failures = outcome.failures()
     for line in failures:

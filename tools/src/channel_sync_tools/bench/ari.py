@@ -10,7 +10,7 @@ limit (100 per 5 minutes), two rate plans mapped to `price1` and `price2`:
      Beds24 equals the PMS on every room-date, credits spent, calls made, refusals.
 Bounds the issue set: full push <= 5 credits, 10,000 changes <= 20 credits, 0 refusals.
 
-Run alone with `uv run --frozen python scripts/bench_ari.py` (a stack of its own).
+Run alone with `uv run --frozen python -m channel_sync_tools.bench.ari` (a stack of its own).
 """
 
 from __future__ import annotations
@@ -25,44 +25,28 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import httpx
-from bench import ADMIN_TOKEN, BASE_DSN, WRITERS, onboard_hotel, percentile
-from channel_sync.beds24 import Beds24Client
 from channel_sync.pms_calendar import calendar_values, differences
-from stack import SANDBOX, fresh_database, running_stack, say, wait_until
+
+from channel_sync_tools.api import StackApi, credits_spent
+from channel_sync_tools.bench.common import ADMIN_TOKEN, WRITERS, percentile, run_writers, typed
+from channel_sync_tools.calendar import nights_shown
+from channel_sync_tools.onboarding import Hotel, onboard, wait_settled
+from channel_sync_tools.output import say
+from channel_sync_tools.session import Session, stack_session
 
 ARI_CHANGES = int(os.environ.get("BENCH_ARI_CHANGES", "10000"))
 DAYS = 365
 PLANS = {"BAR": "price1", "NRF": "price2"}
 
 
-async def _calls(http: httpx.AsyncClient, account_id: str) -> list[dict[str, Any]]:
-    return [
-        c
-        for c in (await http.get(f"{SANDBOX}/_sandbox/calls")).json()
-        if c.get("account_id") == account_id
-    ]
-
-
-def _spent(calls: list[dict[str, Any]]) -> float:
-    return sum(float(c.get("cost") or 0) for c in calls)
-
-
-async def _settled(db: asyncpg.Connection) -> bool:
-    busy = await db.fetchval(
-        "SELECT count(*) FROM channel_events WHERE direction = 'outbound' "
-        "AND status IN ('received', 'processing')"
-    )
-    return busy == 0
-
-
-async def _differences(db: asyncpg.Connection, setup: dict[str, Any]) -> list[str]:
+async def _differences(api: StackApi, db: asyncpg.Connection, hotel: Hotel) -> list[str]:
     """Every room-date where Beds24's calendar is not the PMS's (one GET for every room)."""
     today = date.today()
     nights = [today + timedelta(days=n) for n in range(DAYS)]
-    beds24_rooms = sorted({room for _, room in setup["rooms"]})
-    async with Beds24Client(f"{SANDBOX}/api/v2", setup["refresh_token"]) as client:
-        shown_rooms = await client.get_calendar(
+    beds24_rooms = sorted(hotel.beds24_rooms.values())
+    async with api.beds24(hotel.refresh_token) as client:
+        shown = await nights_shown(
+            client,
             beds24_rooms,
             nights[0],
             nights[-1],
@@ -71,17 +55,9 @@ async def _differences(db: asyncpg.Connection, setup: dict[str, Any]) -> list[st
             include_max_stay=True,
             include_override=True,
         )
-    shown: dict[tuple[int, date], dict[str, Any]] = {}
-    for room in shown_rooms:
-        for span in room["calendar"]:
-            day, last = date.fromisoformat(span["from"]), date.fromisoformat(span["to"])
-            values = {k: v for k, v in span.items() if k not in ("from", "to")}
-            while day <= last:
-                shown[room["roomId"], day] = values
-                day += timedelta(days=1)
     off: list[str] = []
     for room in beds24_rooms:
-        pms = await calendar_values(db, setup["property_id"], str(room), nights)
+        pms = await calendar_values(db, hotel.property_id, str(room), nights)
         for night in nights:
             found = differences(pms[night], shown.get((room, night), {}))
             if found:
@@ -89,21 +65,22 @@ async def _differences(db: asyncpg.Connection, setup: dict[str, Any]) -> list[st
     return off
 
 
+async def _settled(db: asyncpg.Connection, what: str, timeout: float) -> None:
+    await wait_settled(db, what=what, direction="outbound", timeout=timeout)
+
+
 async def _plans(db: asyncpg.Connection, property_id: UUID) -> dict[str, UUID]:
-    plans = {}
-    for code in PLANS:
-        plans[code] = await db.fetchval(
-            "INSERT INTO rate_plans (property_id, code, name) VALUES ($1, $2, $3) RETURNING id",
-            property_id,
-            code,
-            f"{code} rate",
-        )
-    return plans
+    rows = await db.fetch(
+        "INSERT INTO rate_plans (property_id, code, name) "
+        "SELECT $1, code, code || ' rate' FROM unnest($2::text[]) AS code RETURNING code, id",
+        property_id,
+        list(PLANS),
+    )
+    return {r["code"]: r["id"] for r in rows}
 
 
-async def _full_year(db: asyncpg.Connection, setup: dict[str, Any], plans: dict[str, UUID]) -> None:
+async def _full_year(db: asyncpg.Connection, property_id: UUID, plans: dict[str, UUID]) -> None:
     """A year of prices and rules, and the plans' mappings, in one PMS transaction."""
-    property_id = setup["property_id"]
     today = date.today()
     async with db.transaction():
         for code, plan in plans.items():
@@ -146,7 +123,7 @@ async def _full_year(db: asyncpg.Connection, setup: dict[str, Any], plans: dict[
 
 
 async def _change(
-    conn: asyncpg.Connection, rng: random.Random, setup: dict[str, Any], kinds: list[UUID]
+    conn: asyncpg.Connection, rng: random.Random, plans: list[UUID], kinds: list[UUID]
 ) -> None:
     night = date.today() + timedelta(days=rng.randrange(DAYS))
     kind = rng.choice(kinds)
@@ -155,7 +132,7 @@ async def _change(
         await conn.execute(
             """UPDATE room_rates SET price = $4, updated_at = now()
                WHERE rate_plan_id = $1 AND room_type_id = $2 AND night = $3""",
-            rng.choice(setup["plans"]),
+            rng.choice(plans),
             kind,
             night,
             Decimal(rng.randrange(6000, 30000)) / 100,
@@ -177,64 +154,51 @@ async def _change(
     )
 
 
-async def bench_ari(http: httpx.AsyncClient, db: asyncpg.Connection, dsn: str) -> None:
+async def bench_ari(session: Session) -> None:
     say(
         f"\n▶ rates and restrictions: a 60-room hotel (6 types x 10), two rate plans, "
         f"a year's full push then {ARI_CHANGES} random changes, 100 credits per 5 minutes"
     )
-    setup = await onboard_hotel(http, db, "ARI Bench Hotel", room_types=6, rooms_each=10)
-    account_id = setup["account_id"]
-    await wait_until("the onboarding's availability settled", lambda: _settled(db), timeout=300)
-    before = await _calls(http, account_id)
-    plans = await _plans(db, setup["property_id"])
-    setup["plans"] = list(plans.values())
+    api, db = session.api, session.db
+    hotel = await onboard(api, db, "ARI Bench Hotel", typed(6, 10), webhooks=False)
+    before = len(await api.account_calls(hotel.account_id))
+    plans = await _plans(db, hotel.property_id)
     started = time.perf_counter()
-    await _full_year(db, setup, plans)
-    await wait_until("the full push settled", lambda: _settled(db), timeout=600, quiet=True)
+    await _full_year(db, hotel.property_id, plans)
+    await _settled(db, "the full push settled", 600)
     pushed = time.perf_counter() - started
-    calls = (await _calls(http, account_id))[len(before) :]
+    calls = (await api.account_calls(hotel.account_id))[before:]
     say(
-        f"    full push: {len(calls)} calls, {_spent(calls):.2f} credits (bound 5), "
+        f"    full push: {len(calls)} calls, {credits_spent(calls):.2f} credits (bound 5), "
         f"settled in {pushed:.1f}s"
     )
-    off = await _differences(db, setup)
+    off = await _differences(api, db, hotel)
     say(f"    Beds24 equals the PMS on every room-date: {'yes' if not off else 'NO'}")
     for line in off[:5]:
         say(f"      differs: {line}")
 
-    before = await _calls(http, account_id)
-    kinds = [
-        r["id"]
-        for r in await db.fetch(
-            "SELECT id FROM room_types WHERE property_id = $1", setup["property_id"]
-        )
-    ]
+    before = len(await api.account_calls(hotel.account_id))
+    kinds = list(hotel.pms.room_types.values())
     rng = random.Random(27)
-    pending = iter(range(ARI_CHANGES))
-
-    async def writer() -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            for _ in pending:
-                await _change(conn, rng, setup, kinds)
-        finally:
-            await conn.close()
-
     started = time.perf_counter()
-    await asyncio.gather(*(writer() for _ in range(WRITERS)))
-    written = time.perf_counter() - started
-    await wait_until("the changes settled", lambda: _settled(db), timeout=900, quiet=True)
-    settled = time.perf_counter() - started
-    calls = (await _calls(http, account_id))[len(before) :]
-    credits = (await http.get(f"{SANDBOX}/_sandbox/accounts/{account_id}/credits")).json()
-    events = dict(
-        await db.fetch(
-            """SELECT status, count(*) FROM channel_events WHERE direction = 'outbound'
-               AND event_type IN ('pms.rates.update', 'pms.restrictions.update')
-               AND received_at >= now() - make_interval(secs => $1) GROUP BY status""",
-            settled + 5,
-        )
+    await run_writers(
+        session.dsn,
+        ARI_CHANGES,
+        WRITERS,
+        lambda conn: _change(conn, rng, list(plans.values()), kinds),
     )
+    written = time.perf_counter() - started
+    await _settled(db, "the changes settled", 900)
+    settled = time.perf_counter() - started
+    calls = (await api.account_calls(hotel.account_id))[before:]
+    credits = await api.sandbox.credits(hotel.account_id)
+    rows = await db.fetch(
+        """SELECT status, count(*) AS n FROM channel_events WHERE direction = 'outbound'
+           AND event_type IN ('pms.rates.update', 'pms.restrictions.update')
+           AND received_at >= now() - make_interval(secs => $1) GROUP BY status""",
+        settled + 5,
+    )
+    events = {r["status"]: r["n"] for r in rows}
     lags = [
         float(r["s"])
         for r in await db.fetch(
@@ -253,10 +217,10 @@ async def bench_ari(http: httpx.AsyncClient, db: asyncpg.Connection, dsn: str) -
         )
     say(
         f"    settled {settled:.1f}s after the first change; {len(calls)} calls, "
-        f"{_spent(calls):.2f} credits (bound 20), refused for credits: {credits['refused']}; "
-        f"events {events}"
+        f"{credits_spent(calls):.2f} credits (bound 20), refused for credits: "
+        f"{credits['refused']}; events {events}"
     )
-    off = await _differences(db, setup)
+    off = await _differences(api, db, hotel)
     say(
         f"    Beds24 equals the PMS on every room-date: {'yes' if not off else 'NO'} "
         f"({6 * DAYS - len(off)}/{6 * DAYS})"
@@ -266,14 +230,8 @@ async def bench_ari(http: httpx.AsyncClient, db: asyncpg.Connection, dsn: str) -
 
 
 async def main() -> None:
-    dsn = await fresh_database(BASE_DSN, "channel_sync_bench_ari")
-    async with running_stack("bench-ari", dsn, ADMIN_API_TOKEN=ADMIN_TOKEN, SYNC_EVERY_S="1"):
-        db = await asyncpg.connect(dsn)
-        try:
-            async with httpx.AsyncClient(timeout=30) as http:
-                await bench_ari(http, db, dsn)
-        finally:
-            await db.close()
+    async with stack_session("bench-ari", ADMIN_TOKEN, SYNC_EVERY_S="1") as session:
+        await bench_ari(session)
 
 
 if __name__ == "__main__":

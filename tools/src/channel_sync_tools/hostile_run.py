@@ -11,46 +11,41 @@ marker. Prints, and exits non-zero unless all are 0:
   - rows stored from unauthenticated requests,
   - guest values in any log: ours, and the local Postgres server log (where readable).
 
-Usage: uv run --frozen python scripts/hostile_run.py
+Usage: uv run --frozen python -m channel_sync_tools.hostile_run (`make hostile`)
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
 import random
-import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
-import uvicorn
 from admin_api.app import create_app as create_admin
 from admin_api.settings import AdminSettings
-from channel_sync.health import EmbeddedServer
 from channel_sync.logging import configure_logging
 from channel_sync_testing import infra
 from webhook_gateway.app import create_app as create_gateway
 from webhook_gateway.settings import GatewaySettings
 
+from channel_sync_tools.onboarding import register_directly
+from channel_sync_tools.paths import LOGS, ROOT
+from channel_sync_tools.stack import SCRATCH_ADMIN_DSN, SCRATCH_AMQP, serve_app
+
 REQUESTS = int(os.environ.get("HOSTILE_REQUESTS", "6000"))
 CONCURRENCY = 16
 SEED = 13
-ADMIN_DSN = os.environ.get(
-    "TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-AMQP = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 POSTGRES_LOG = Path("/var/log/postgresql/postgresql-15-main.log")
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "hostile-run-secret"  # noqa: S105 - a throwaway stack's secret
 ADMIN_TOKEN = "hostile-run-admin-token"  # noqa: S105 - a throwaway stack's token
 BEDS24_PROPERTY_ID = 4242
@@ -145,12 +140,12 @@ def hostile_admin(rng: random.Random) -> tuple[str, str, dict[str, str]]:
 
 
 async def main() -> int:
-    log_file = ROOT / ".run" / "hostile-run.log"
+    log_file = LOGS / "hostile-run.log"
     log_file.parent.mkdir(exist_ok=True)
     pg_log_start = _size(POSTGRES_LOG)
-    name, dsn = await infra.create_database(ADMIN_DSN, prefix="chsync_hostile")
+    name, dsn = await infra.create_database(SCRATCH_ADMIN_DSN, prefix="chsync_hostile")
     vhost = infra.create_vhost()
-    amqp = infra.with_vhost(AMQP, vhost) if vhost else AMQP
+    amqp = infra.with_vhost(SCRATCH_AMQP, vhost) if vhost else SCRATCH_AMQP
     try:
         infra.migrate(dsn)
         with log_file.open("w") as log:
@@ -158,16 +153,16 @@ async def main() -> int:
             handler = logging.getLogger().handlers[0]
             assert isinstance(handler, logging.StreamHandler)
             handler.setStream(log)
-            property_id = await _hotel(dsn)
+            property_id = await register_directly(dsn, "Hostile", BEDS24_PROPERTY_ID, SECRET)
             async with (
-                _serve(create_gateway(_gateway_settings(dsn, amqp))) as gateway,
-                _serve(create_admin(_admin_settings(dsn, amqp))) as admin,
+                serve_app(create_gateway(_gateway_settings(dsn, amqp)), "gateway") as gateway,
+                serve_app(create_admin(_admin_settings(dsn, amqp)), "admin-api") as admin,
             ):
                 statuses, took = await _attack(gateway, admin, property_id)
             handler.flush()
         unauthenticated_rows = await _unauthenticated_rows(dsn)
     finally:
-        await infra.drop_database(ADMIN_DSN, name)
+        await infra.drop_database(SCRATCH_ADMIN_DSN, name)
         if vhost:
             infra.delete_vhost(vhost)
     ours = log_file.read_text(errors="replace")
@@ -186,7 +181,7 @@ async def main() -> int:
     return 1 if server_errors or unauthenticated_rows or in_ours or in_postgres else 0
 
 
-async def _attack(gateway: str, admin: str, property_id: str) -> tuple[Counter[int], float]:
+async def _attack(gateway: str, admin: str, property_id: UUID) -> tuple[Counter[int], float]:
     rng = random.Random(SEED)
     path = f"/webhooks/beds24/{property_id}"
     good = {"Authorization": f"Bearer {SECRET}"}
@@ -228,28 +223,6 @@ async def _attack(gateway: str, admin: str, property_id: str) -> tuple[Counter[i
     return statuses, time.monotonic() - started
 
 
-async def _hotel(dsn: str) -> str:
-    conn = await asyncpg.connect(dsn)
-    try:
-        prop = await conn.fetchval(
-            "INSERT INTO hotel_settings (name) VALUES ('Hostile') RETURNING id"
-        )
-        await conn.execute(
-            """INSERT INTO beds24_properties (property_id, beds24_property_id, account_id,
-                   refresh_token) VALUES ($1, $2, 'acct', 'rt')""",
-            prop,
-            BEDS24_PROPERTY_ID,
-        )
-        await conn.execute(
-            "INSERT INTO webhook_secrets (property_id, secret_sha256) VALUES ($1, $2)",
-            prop,
-            hashlib.sha256(SECRET.encode()).hexdigest(),
-        )
-    finally:
-        await conn.close()
-    return str(prop)
-
-
 async def _unauthenticated_rows(dsn: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:
@@ -265,37 +238,21 @@ async def _unauthenticated_rows(dsn: str) -> int:
     return count
 
 
+# Settings as the environment would give them (text, validated by the settings).
 def _gateway_settings(dsn: str, amqp: str) -> GatewaySettings:
-    return GatewaySettings(database_url=dsn, rabbitmq_url=amqp)  # type: ignore[call-arg]
+    values: dict[str, Any] = {"database_url": dsn, "rabbitmq_url": amqp}
+    return GatewaySettings(**values)
 
 
 def _admin_settings(dsn: str, amqp: str) -> AdminSettings:
-    return AdminSettings(  # type: ignore[call-arg]
-        database_url=dsn,
-        rabbitmq_url=amqp,
-        admin_api_token=ADMIN_TOKEN,
-        beds24_api_url="http://127.0.0.1:9/api/v2",
-        public_webhook_base_url="https://sync.example.com",
-    )
-
-
-@asynccontextmanager
-async def _serve(app: Any) -> AsyncIterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = EmbeddedServer(uvicorn.Config(app, log_config=None, access_log=False))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)  # start-up poll
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    values: dict[str, Any] = {
+        "database_url": dsn,
+        "rabbitmq_url": amqp,
+        "admin_api_token": ADMIN_TOKEN,
+        "beds24_api_url": "http://127.0.0.1:9/api/v2",
+        "public_webhook_base_url": "https://sync.example.com",
+    }
+    return AdminSettings(**values)
 
 
 def _size(path: Path) -> int:

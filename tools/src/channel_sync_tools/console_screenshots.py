@@ -1,4 +1,5 @@
-"""Screenshots of the ops console for the README: `uv run python scripts/console_screenshots.py`.
+"""Screenshots of the ops console for the README:
+`uv run --frozen python -m channel_sync_tools.console_screenshots`.
 
 Seeds a scratch database with a small, made-up hotel day (bookings in both directions, a few
 failures, credits, secrets, mappings), serves the admin-api on a free port, logs in with
@@ -13,70 +14,75 @@ import asyncio
 import os
 import sys
 import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-import uvicorn
 from admin_api.app import create_app
 from admin_api.settings import AdminSettings
 from channel_sync.db import connect
 from channel_sync.events import Direction, EventStatus, NewChannelEvent
-from channel_sync.health import EmbeddedServer
 from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.repository import ChannelEventRepository
 from channel_sync_testing import infra
-from channel_sync_testing.waiting import wait_for
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import url_contains
 from selenium.webdriver.support.wait import WebDriverWait
 
-ROOT = Path(__file__).resolve().parent.parent
+from channel_sync_tools.paths import ROOT
+from channel_sync_tools.stack import SCRATCH_ADMIN_DSN, serve_app
+
 OUT = ROOT / "docs" / "console"
-ADMIN_DSN = os.environ.get(
-    "TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 TOKEN = "screenshot-token-" + uuid.uuid4().hex  # made up per run, never shown
 LAPTOP = (1280, 860)
 PHONE = (390, 844)
 repo = ChannelEventRepository()
 
 
-async def _event(
-    conn: asyncpg.Connection,
-    property_id: uuid.UUID,
-    *,
-    direction: Direction,
-    event_type: str,
-    booking: str,
-    status: EventStatus,
-    minutes_ago: float,
-    payload: dict[str, Any],
-    last_error: str | None = None,
-    note: str | None = None,
-    attempts: int = 1,
-    reservation: uuid.UUID | None = None,
-) -> uuid.UUID:
+@dataclass(frozen=True)
+class Event:
+    """An event as the console lists it: what, about which booking, how it ended, when."""
+
+    direction: Direction
+    event_type: str
+    booking: int
+    status: EventStatus
+    minutes_ago: float
+    payload: dict[str, Any]
+    last_error: str | None = None
+    note: str | None = None
+    reservation: uuid.UUID | None = None
+
+
+def _created(booking: int, first: str, last: str, arrival: str, minutes_ago: float) -> Event:
+    """A guest's booking that arrived by webhook and made a reservation."""
+    payload = _guest(booking, first, last, arrival)
+    return Event(
+        Direction.INBOUND, "beds24.booking.created", booking, EventStatus.DONE, minutes_ago, payload
+    )
+
+
+async def _event(conn: asyncpg.Connection, property_id: uuid.UUID, event: Event) -> uuid.UUID:
     created = await repo.create(
         conn,
         NewChannelEvent(
             property_id=property_id,
-            direction=direction,
-            event_type=event_type,
+            direction=event.direction,
+            event_type=event.event_type,
             entity_type="booking",
-            entity_external_id=booking,
-            entity_internal_id=reservation,
+            entity_external_id=str(event.booking),
+            entity_internal_id=event.reservation,
             idempotency_key=f"screens:{uuid.uuid4()}",
-            payload=payload,
+            payload=event.payload,
             correlation_id=uuid.uuid4().hex[:16],
         ),
     )
     assert created is not None
-    at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    at = datetime.now(UTC) - timedelta(minutes=event.minutes_ago)
     await conn.execute(
         """UPDATE channel_events SET status = $2::varchar, last_error = $3, outcome_note = $4,
                attempts = $5, received_at = $6::timestamptz,
@@ -84,10 +90,10 @@ async def _event(
                                    THEN $6::timestamptz + interval '2 s' END
            WHERE id = $1""",
         created.id,
-        str(status),
-        last_error,
-        note,
-        attempts if status is not EventStatus.FAILED else 3,
+        str(event.status),
+        event.last_error,
+        event.note,
+        3 if event.status is EventStatus.FAILED else 1,
         at,
     )
     return created.id
@@ -119,17 +125,8 @@ async def _stay(conn: asyncpg.Connection, hotel: uuid.UUID) -> uuid.UUID:
                 stay,
                 booking,
             )
-            await _event(
-                conn,
-                hotel,
-                direction=Direction.INBOUND,
-                event_type="beds24.booking.created",
-                booking=str(booking),
-                status=EventStatus.DONE,
-                minutes_ago=9 - n,
-                payload=_guest(booking, "Grace", "Hopper", "2026-12-18"),
-                reservation=reservation,
-            )
+            made = _created(booking, "Grace", "Hopper", "2026-12-18", 9 - n)
+            await _event(conn, hotel, replace(made, reservation=reservation))
         # The nights the stay took, as the outbound worker leaves them once sent.
         await conn.execute(
             """UPDATE channel_events SET status = 'done', processed_at = now()
@@ -224,43 +221,35 @@ async def seed(dsn: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
             )
         reservation = uuid.uuid4()
         ada = _guest(70412233, "Ada", "Lovelace", "2026-12-03")
-        await _event(
-            conn,
-            seaside,
-            direction=Direction.INBOUND,
-            event_type="beds24.booking.created",
-            booking="70412233",
-            status=EventStatus.DONE,
-            minutes_ago=95,
-            payload=ada,
+        ada_booked = replace(
+            _created(70412233, "Ada", "Lovelace", "2026-12-03", 95),
             note="reservation created in Room 101",
             reservation=reservation,
         )
-        shown = await _event(
-            conn,
-            seaside,
-            direction=Direction.OUTBOUND,
-            event_type="pms.booking.update",
-            booking="70412233",
-            status=EventStatus.FAILED,
-            minutes_ago=31,
-            payload={"reservation_id": str(reservation), "beds24_booking_id": 70412233},
+        refused = Event(
+            Direction.OUTBOUND,
+            "pms.booking.update",
+            70412233,
+            EventStatus.FAILED,
+            31,
+            {"reservation_id": str(reservation), "beds24_booking_id": 70412233},
             last_error="Beds24 refused the change: room 117004 has no unit free on "
             "2026-12-04 (the front desk moved the guest to a room Beds24 sells out)",
             reservation=reservation,
         )
-        guest_change = await _event(
-            conn,
-            seaside,
-            direction=Direction.INBOUND,
-            event_type="beds24.booking.modified",
-            booking="70412233",
-            status=EventStatus.DONE,
-            minutes_ago=12,
-            payload=_guest(70412233, "Ada", "Lovelace", "2026-12-03"),
+        changed = Event(
+            Direction.INBOUND,
+            "beds24.booking.modified",
+            70412233,
+            EventStatus.DONE,
+            12,
+            ada,
             note="departure moved to 2026-12-06",
             reservation=reservation,
         )
+        await _event(conn, seaside, ada_booked)
+        shown = await _event(conn, seaside, refused)
+        guest_change = await _event(conn, seaside, changed)
         names = [
             ("Grace", "Hopper"),
             ("Alan", "Turing"),
@@ -269,52 +258,55 @@ async def seed(dsn: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
             ("Donald", "Knuth"),
             ("Frances", "Allen"),
         ]
-        for i, (first, last) in enumerate(names):
-            booking = 70412300 + i
-            await _event(
-                conn,
+        day: list[tuple[uuid.UUID, Event]] = [
+            (
                 hilltop if i % 2 else seaside,
-                direction=Direction.INBOUND,
-                event_type="beds24.booking.created",
-                booking=str(booking),
-                status=EventStatus.DONE,
-                minutes_ago=80 - i * 9,
-                payload=_guest(booking, first, last, "2026-12-10"),
-                note="reservation created",
+                replace(
+                    _created(70412300 + i, first, last, "2026-12-10", 80 - i * 9),
+                    note="reservation created",
+                ),
             )
-        for i in range(3):
-            await _event(
-                conn,
+            for i, (first, last) in enumerate(names)
+        ]
+        unmapped = "no PMS room is mapped to Beds24 room 117099: map it, then retry"
+        day += [
+            (
                 hilltop,
-                direction=Direction.INBOUND,
-                event_type="beds24.booking.created",
-                booking=str(70412400 + i),
-                status=EventStatus.FAILED,
-                minutes_ago=50 - i,
-                payload=_guest(70412400 + i, "Guest", f"Number{i}", "2026-12-12"),
-                last_error="no PMS room is mapped to Beds24 room 117099: map it, then retry",
+                replace(
+                    _created(70412400 + i, "Guest", f"Number{i}", "2026-12-12", 50 - i),
+                    status=EventStatus.FAILED,
+                    last_error=unmapped,
+                ),
             )
-        await _event(
-            conn,
-            seaside,
-            direction=Direction.OUTBOUND,
-            event_type="pms.booking.cancel",
-            booking="70412310",
-            status=EventStatus.FAILED,
-            minutes_ago=22,
-            payload={"beds24_booking_id": 70412310},
-            last_error="Beds24 credits exhausted until 08:05 UTC; retried 3 times",
-        )
-        await _event(
-            conn,
-            seaside,
-            direction=Direction.OUTBOUND,
-            event_type="pms.booking.create",
-            booking="70412320",
-            status=EventStatus.PROCESSING,
-            minutes_ago=1,
-            payload={"beds24_booking_id": None},
-        )
+            for i in range(3)
+        ]
+        day += [
+            (
+                seaside,
+                Event(
+                    Direction.OUTBOUND,
+                    "pms.booking.cancel",
+                    70412310,
+                    EventStatus.FAILED,
+                    22,
+                    {"beds24_booking_id": 70412310},
+                    last_error="Beds24 credits exhausted until 08:05 UTC; retried 3 times",
+                ),
+            ),
+            (
+                seaside,
+                Event(
+                    Direction.OUTBOUND,
+                    "pms.booking.create",
+                    70412320,
+                    EventStatus.PROCESSING,
+                    1,
+                    {"beds24_booking_id": None},
+                ),
+            ),
+        ]
+        for hotel, event in day:
+            await _event(conn, hotel, event)
         stay = await _stay(conn, seaside)
         return shown, guest_change, stay
     finally:
@@ -322,36 +314,23 @@ async def seed(dsn: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
 
 
 async def main() -> int:
-    name, dsn = await infra.create_database(ADMIN_DSN, prefix="chsync_screens")
+    name, dsn = await infra.create_database(SCRATCH_ADMIN_DSN, prefix="chsync_screens")
     try:
-        infra.migrate(dsn)
+        await asyncio.to_thread(infra.migrate, dsn)
         shown = await seed(dsn)
-        settings = AdminSettings(
-            database_url=dsn,
-            admin_api_token=TOKEN,
-            amqp_start_wait_s=1.0,
-            public_webhook_base_url="https://sync.example.com",
-        )
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=0, log_config=None, access_log=False
-        )
-        server = EmbeddedServer(config)
-        task = asyncio.create_task(server.serve())
-        await wait_for(lambda: _up(server), timeout=30, what="admin-api start")
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            await asyncio.to_thread(shoot, f"http://127.0.0.1:{port}", *shown)
-        finally:
-            server.should_exit = True
-            await task
+        values: dict[str, Any] = {  # as the environment gives them: text
+            "database_url": dsn,
+            "admin_api_token": TOKEN,
+            "amqp_start_wait_s": 1.0,
+            "public_webhook_base_url": "https://sync.example.com",
+        }
+        settings = AdminSettings(**values)
+        async with serve_app(create_app(settings), "admin-api") as url:
+            await asyncio.to_thread(shoot, url, *shown)
     finally:
-        await infra.drop_database(ADMIN_DSN, name)
+        await infra.drop_database(SCRATCH_ADMIN_DSN, name)
     print(f"screenshots written to {OUT.relative_to(ROOT)}/")
     return 0
-
-
-async def _up(server: uvicorn.Server) -> bool:
-    return server.started
 
 
 def shoot(base: str, failed: uuid.UUID, guest_change: uuid.UUID, stay: uuid.UUID) -> None:
