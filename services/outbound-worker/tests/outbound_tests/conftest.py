@@ -18,11 +18,13 @@ Connected = tuple[Hotel, SandboxProperty]
 StartWorker = Callable[..., Awaitable[None]]
 
 
-@pytest.fixture
-async def connected(db: asyncpg.Pool, beds24_sandbox: SandboxHandle) -> Connected:
-    """A sandbox property with one Beds24 room of 3 units, and a PMS hotel whose 2 rooms are
-    mapped (by room type) to that Beds24 room."""
-    prop = await beds24_sandbox.seed(rooms=[{"name": "Double", "qty": 3}])
+async def connect_hotel(
+    db: asyncpg.Pool, sandbox: SandboxHandle, *, units: int = 3, **account: float
+) -> Connected:
+    """A sandbox account and property with one Beds24 room of `units` (`account`: the
+    sandbox's credit_limit, window_s...), and a PMS hotel whose 2 rooms are mapped (by room
+    type) to that Beds24 room."""
+    prop = await sandbox.seed(rooms=[{"name": "Double", "qty": units}], **account)
     async with db.acquire() as conn:
         hotel = await insert_hotel(
             conn,
@@ -32,6 +34,11 @@ async def connected(db: asyncpg.Pool, beds24_sandbox: SandboxHandle) -> Connecte
             refresh_token=prop.account.refresh_token,
         )
     return hotel, prop
+
+
+@pytest.fixture
+async def connected(db: asyncpg.Pool, beds24_sandbox: SandboxHandle) -> Connected:
+    return await connect_hotel(db, beds24_sandbox)
 
 
 def worker_settings(sandbox: SandboxHandle, **overrides: object) -> OutboundSettings:

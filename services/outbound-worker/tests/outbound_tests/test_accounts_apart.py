@@ -8,30 +8,13 @@ from datetime import date, timedelta
 from uuid import UUID
 
 import asyncpg
-from beds24_sandbox.handle import SandboxHandle, SandboxProperty
+from beds24_sandbox.handle import SandboxHandle
 from channel_sync_testing.waiting import wait_for
 
-from .conftest import StartWorker
-from .factories import Hotel, insert_hotel, insert_reservation
+from .conftest import StartWorker, connect_hotel
+from .factories import insert_reservation
 
 D = date.today() + timedelta(days=45)
-
-
-async def _hotel(
-    db: asyncpg.Pool, sandbox: SandboxHandle, credit_limit: float
-) -> tuple[Hotel, SandboxProperty]:
-    prop: SandboxProperty = await sandbox.seed(
-        rooms=[{"name": "Double", "qty": 3}], credit_limit=credit_limit, window_s=30
-    )
-    async with db.acquire() as conn:
-        hotel = await insert_hotel(
-            conn,
-            beds24_property_id=prop.id,
-            beds24_room_id=str(prop.room_ids[0]),
-            account_id=str(prop.account.account_id),
-            refresh_token=prop.account.refresh_token,
-        )
-    return hotel, prop
 
 
 async def _settled(db: asyncpg.Pool, reservation: UUID) -> bool:
@@ -49,8 +32,8 @@ async def test_an_account_paced_for_credits_does_not_hold_back_another(
 ) -> None:
     # 20 credits a 30 s window: after its first batch the account has ~12 to spend, under
     # PACE_BELOW_CREDITS, so its next batch waits about 4 * 30 / 12 = 10 s.
-    short, short_account = await _hotel(db, beds24_sandbox, credit_limit=20)
-    plenty, plenty_account = await _hotel(db, beds24_sandbox, credit_limit=100)
+    short, short_account = await connect_hotel(db, beds24_sandbox, credit_limit=20, window_s=30)
+    plenty, plenty_account = await connect_hotel(db, beds24_sandbox, credit_limit=100, window_s=30)
     await start_worker(batch_window_ms=100, pace_below_credits=50, batch_credits=4)
     async with db.acquire() as conn:
         first = await insert_reservation(conn, short, arrival=D, departure=D + timedelta(days=1))

@@ -12,22 +12,15 @@ from beds24_sandbox.handle import SandboxHandle
 from channel_sync.beds24.credit_budget import CreditBudget
 from channel_sync_testing.waiting import wait_for
 
-from .conftest import StartWorker
-from .factories import Hotel, insert_hotel, insert_reservation
+from .conftest import StartWorker, connect_hotel
+from .factories import Hotel, insert_reservation
 
 D = date.today() + timedelta(days=50)
 
 
 async def _hotel(db: asyncpg.Pool, sandbox: SandboxHandle, **account: float) -> tuple[Hotel, int]:
-    prop = await sandbox.seed(rooms=[{"name": "Double", "qty": 2}], **account)
+    hotel, prop = await connect_hotel(db, sandbox, units=2, **account)
     async with db.acquire() as conn:
-        hotel = await insert_hotel(
-            conn,
-            beds24_property_id=prop.id,
-            beds24_room_id=str(prop.room_ids[0]),
-            account_id=str(prop.account.account_id),
-            refresh_token=prop.account.refresh_token,
-        )
         await conn.execute("DELETE FROM channel_events")  # the rooms' own availability events
     return hotel, prop.account.account_id
 

@@ -18,7 +18,7 @@ from channel_sync.references import reference_info_item, reservation_reference
 from channel_sync_testing.waiting import wait_for
 from outbound_worker import pending_creates
 
-from .conftest import Connected, StartWorker
+from .conftest import Connected, StartWorker, connect_hotel
 from .factories import Hotel, insert_hotel, insert_reservation
 
 D = date.today() + timedelta(days=60)
@@ -304,15 +304,7 @@ async def test_a_create_in_doubt_for_days_is_looked_up_on_its_own(
 async def test_batches_are_spaced_while_credits_are_short(
     db: asyncpg.Pool, beds24_sandbox: SandboxHandle, start_worker: StartWorker
 ) -> None:
-    prop = await beds24_sandbox.seed(rooms=[{"name": "Double", "qty": 2}], window_s=20)
-    async with db.acquire() as conn:
-        hotel = await insert_hotel(
-            conn,
-            beds24_property_id=prop.id,
-            beds24_room_id=str(prop.room_ids[0]),
-            account_id=str(prop.account.account_id),
-            refresh_token=prop.account.refresh_token,
-        )
+    hotel, prop = await connect_hotel(db, beds24_sandbox, units=2, window_s=20)
     # Always "short", and batches said to cost 20 of ~95 credits left for ~20 s: each batch
     # is followed by a pause of about 4 s.
     await start_worker(batch_window_ms=0, pace_below_credits=1000, batch_credits=20)
