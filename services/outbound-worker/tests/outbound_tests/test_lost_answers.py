@@ -15,6 +15,7 @@ import asyncpg
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.beds24 import Beds24Client
 from channel_sync.references import reference_info_item, reservation_reference
+from channel_sync_testing.pms_changes import change_sql
 from channel_sync_testing.waiting import wait_for
 from outbound_worker import pending_creates
 
@@ -150,28 +151,6 @@ async def test_a_second_lost_answer_during_the_resolution_is_resolved_on_retry(
     assert {s["status"] for s in statuses} == {"done"}
 
 
-def _change(rng: random.Random, slot: date) -> tuple[str, tuple[Any, ...]]:
-    """One real PMS change, kept inside the reservation's own 4-night slot of its room."""
-    kind = rng.choices(["adults", "notes", "dates", "email", "cancel", "reinstate"])[0]
-    if kind == "adults":
-        return "UPDATE reservations SET adults = adults % 4 + 1 WHERE id = $1", ()
-    if kind == "notes":
-        return "UPDATE reservations SET notes = $2 WHERE id = $1", (f"n{rng.random()}",)
-    if kind == "email":
-        return "UPDATE reservations SET guest_email = $2 WHERE id = $1", (
-            f"g{rng.randrange(10**6)}@example.org",
-        )
-    if kind == "dates":
-        arrival = slot + timedelta(days=rng.randrange(2))
-        nights = 1 + rng.randrange(3 - (arrival - slot).days)
-        return "UPDATE reservations SET arrival = $2, departure = $3 WHERE id = $1", (
-            arrival,
-            arrival + timedelta(days=nights),
-        )
-    status = "cancelled" if kind == "cancel" else "confirmed"
-    return "UPDATE reservations SET status = $2 WHERE id = $1", (status,)
-
-
 async def _num_avail(client: Beds24Client, room: int, first: date, last: date) -> dict[date, int]:
     [calendar] = await client.get_calendar([room], first, last)
     shown: dict[date, int] = {}
@@ -220,7 +199,7 @@ async def test_burst_with_lost_answers_at_the_default_credit_limit_ends_equal(
         try:
             for _ in changes:
                 reservation = rng.choice(ids)
-                sql, args = _change(rng, slots[reservation])
+                sql, args = change_sql(rng, slots[reservation])
                 await conn.execute(sql, reservation, *args)
         finally:
             await conn.close()

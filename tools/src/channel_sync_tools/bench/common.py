@@ -13,6 +13,7 @@ from uuid import UUID
 
 import asyncpg
 import psutil
+from channel_sync_testing.pms_changes import SLOT_DAYS, change_sql
 
 from channel_sync_tools.api import StackApi
 from channel_sync_tools.calendar import nights_shown
@@ -22,7 +23,6 @@ from channel_sync_tools.output import say
 ADMIN_TOKEN = "bench-admin-token"  # noqa: S105 - a throwaway stack's token
 WRITERS = int(os.environ.get("BENCH_WRITERS", "4"))
 ROOMS = 60  # the rooms of a one-room-type bench hotel
-SLOT_DAYS = 4  # each reservation keeps to its own 4-day slot of its room: no overbooking
 
 
 def one_type(rooms: int = ROOMS) -> RoomPlan:
@@ -85,32 +85,6 @@ async def book_slots(
             )
             slots[reservation] = slot
     return slots
-
-
-def change_sql(rng: random.Random, slot_start: date) -> tuple[str, tuple[Any, ...]]:
-    """One real PMS change of a reservation (UPDATE ... WHERE id = $1), inside its slot."""
-    kind = rng.choices(
-        ["adults", "notes", "dates", "email", "cancel", "reinstate"], [30, 20, 20, 14, 8, 8]
-    )[0]
-    if kind == "adults":
-        return "UPDATE reservations SET adults = adults % 4 + 1 WHERE id = $1", ()
-    if kind == "notes":
-        return "UPDATE reservations SET notes = $2 WHERE id = $1", (f"note {rng.random():.6f}",)
-    if kind == "email":
-        return "UPDATE reservations SET guest_email = $2 WHERE id = $1", (
-            f"guest{rng.randrange(10**6)}@example.org",
-        )
-    if kind == "dates":
-        arrival = slot_start + timedelta(days=rng.randrange(2))
-        departure = arrival + timedelta(
-            days=1 + rng.randrange(SLOT_DAYS - 1 - (arrival - slot_start).days)
-        )
-        return "UPDATE reservations SET arrival = $2, departure = $3 WHERE id = $1", (
-            arrival,
-            departure,
-        )
-    status = "cancelled" if kind == "cancel" else "confirmed"
-    return "UPDATE reservations SET status = $2 WHERE id = $1", (status,)
 
 
 async def change_one(
