@@ -45,9 +45,12 @@ lint:
 demo: setup ## the demo scenarios end to end, with evidence
 	$(RUN) python -m channel_sync_tools.demo
 
-bench:
+bench: ## figures, never asserts: every path, the inbound path end to end at 200 and 400 webhooks/s, the gateway, the sandbox at scale, 1,000 hotels on 50 accounts (about 30 min in all)
 	$(RUN) python -m channel_sync_tools.bench
+	$(RUN) python -m channel_sync_tools.bench.inbound
 	$(RUN) python -m channel_sync_tools.bench.gateway
+	$(RUN) python -m channel_sync_tools.bench.sandbox_scale
+	$(RUN) python -m channel_sync_tools.bench.many_hotels
 
 hostile: ## thousands of hostile requests to the gateway and admin-api: no 5xx, nothing stored, no guest data in logs (also run by make test)
 	$(RUN) python -m channel_sync_tools.hostile_run

@@ -23,12 +23,11 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
-import yaml
 from beds24_sandbox.handle import SandboxHandle
 from channel_sync.db import connect as connect_db
 from channel_sync.db import create_pool
 from channel_sync_testing import infra
-from channel_sync_testing.pgbouncer import PrivatePgBouncer, pgbouncer_binary
+from channel_sync_testing.pgbouncer import PrivatePgBouncer, deployed_ini, pgbouncer_binary
 from channel_sync_testing.waiting import wait_for
 
 from tests.conftest import book, connect, ours, stack
@@ -39,16 +38,6 @@ DEPLOYED = Path(__file__).resolve().parent.parent / "deploy" / "base" / "pgbounc
 CAP = 4  # max_db_connections here: far fewer than the clients below
 USER, PASSWORD = "postgres", "pooled-test"  # the test server trusts loopback logins
 ARRIVAL = date.today() + timedelta(days=50)
-
-
-def deployed_ini() -> str:
-    [config] = [
-        doc
-        for doc in yaml.safe_load_all(DEPLOYED.read_text())
-        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == "pgbouncer-config"
-    ]
-    ini: str = config["data"]["pgbouncer.ini"]
-    return ini
 
 
 @dataclass
@@ -78,7 +67,7 @@ async def pooled(database_url: str) -> AsyncIterator[Pooled]:
         host = f"host=127.0.0.1 port={urlsplit(direct).port or 5432} dbname={name}"
         bouncer = PrivatePgBouncer(
             binary,
-            deployed_ini(),
+            deployed_ini(DEPLOYED),
             databases={
                 name: host,
                 "single": f"{host} pool_size=1",

@@ -104,3 +104,31 @@ async def test_concurrent_calls_never_overspend(beds24_sandbox: SandboxHandle) -
     assert codes.count(200) == 9 and codes.count(429) == 21  # 10 left after the token, 1.01 each
     view = await beds24_sandbox.credits(prop.account.account_id)
     assert view["used"] <= 11
+
+
+async def test_a_new_window_on_request_restores_the_whole_budget(
+    beds24_sandbox: SandboxHandle,
+) -> None:
+    prop = await beds24_sandbox.seed(credit_limit=2.5)
+    token = await beds24_sandbox.token(prop.account.refresh_token)
+    async with httpx.AsyncClient(base_url=beds24_sandbox.url, headers={"token": token}) as http:
+        assert (await http.get("/properties")).status_code == 200
+        assert (await http.get("/properties")).status_code == 429
+        view = await beds24_sandbox.new_credit_window(prop.account.account_id)
+        assert (view["used"], view["remaining"], view["refused"]) == (0, 2.5, 0)
+        again = await http.get("/properties")
+        assert again.status_code == 200
+        assert again.headers["x-five-min-limit-remaining"] == "1.49"
+
+
+async def test_a_new_window_can_change_the_limit_and_refuses_a_bad_one(
+    beds24_sandbox: SandboxHandle,
+) -> None:
+    prop = await beds24_sandbox.seed(credit_limit=10_000)
+    view = await beds24_sandbox.new_credit_window(prop.account.account_id, credit_limit=100)
+    assert (view["limit"], view["remaining"]) == (100, 100)
+    window = f"{beds24_sandbox.control_url}/accounts/{prop.account.account_id}/credits/new-window"
+    async with httpx.AsyncClient() as http:
+        for bad in ({"credit_limit": -1}, {"credit_limit": "100"}, {"credit_limit": True}):
+            assert (await http.post(window, json=bad)).status_code == 400, bad
+    assert (await beds24_sandbox.credits(prop.account.account_id))["limit"] == 100

@@ -10,7 +10,7 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 from channel_sync.amqp.consumer import EventConsumer
 from channel_sync.amqp.publisher import Publisher, PublishFailed
-from channel_sync.amqp.topology import INBOUND, OUTBOUND, declare_topology
+from channel_sync.amqp.topology import INBOUND, OUTBOUND, declare_topology, delay_tiers_ms
 from channel_sync.errors import PermanentError, TransientError
 from channel_sync.events import Direction, EventMessage, EventStatus
 from channel_sync.relay import Relay
@@ -58,7 +58,7 @@ async def test_topology_declares_twice_with_dead_lettering(
     await declare_topology(channel, TEST_RETRY_DELAYS_MS)
     for work in (INBOUND, OUTBOUND):
         await channel.declare_queue(work.dlq, passive=True)
-        for delay in TEST_RETRY_DELAYS_MS:
+        for delay in delay_tiers_ms(TEST_RETRY_DELAYS_MS):
             await channel.declare_queue(work.retry_queue(delay), passive=True)
     await channel.close()
 

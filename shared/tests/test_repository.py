@@ -104,3 +104,24 @@ async def test_stalled_sweeps_count_attempts_and_end_failed(db: asyncpg.Pool) ->
     assert [(s.requeued, s.failed) for s in sweeps] == [(1, 0), (0, 1)]
     assert final and final.status is EventStatus.FAILED and final.attempts == 2
     assert final.last_error and "crashes on it" in final.last_error
+
+
+async def test_marking_published_skips_a_row_a_worker_holds_and_never_waits_for_it(
+    db: asyncpg.Pool,
+) -> None:
+    """A publisher marks many rows at once while a worker's batch locks its rows in id order;
+    waiting for the worker's rows, the two deadlocked. The held row keeps its status until
+    the worker settles it; a wait the worker notes puts it in flight."""
+    async with db.acquire() as conn:
+        prop = await insert_property(conn)
+        held, free = [await repo.create(conn, new_event(prop)) for _ in range(2)]
+    assert held and free
+    async with db.acquire() as worker, worker.transaction():
+        await worker.execute("SELECT 1 FROM channel_events WHERE id = $1 FOR UPDATE", held.id)
+        async with db.acquire() as publisher, publisher.transaction():
+            await asyncio.wait_for(repo.mark_published(publisher, [held.id, free.id]), 5)
+        assert (await repo.get(worker, held.id)).status is EventStatus.RECEIVED  # type: ignore[union-attr]
+        await repo.note_waiting(worker, held.id, "another worker is sending this room")
+    async with db.acquire() as conn:
+        statuses = {e.id: e.status for e in await repo.get_many(conn, [held.id, free.id])}
+    assert statuses == {held.id: EventStatus.PROCESSING, free.id: EventStatus.PROCESSING}

@@ -17,8 +17,9 @@ from channel_sync.amqp.settlement import (
     retry_delay_ms,
     unstorable,
 )
+from channel_sync.amqp.topology import delay_tiers_ms
 from channel_sync.errors import PermanentError, RetryAfter, TransientError
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 DELAYS = [30_000, 120_000, 300_000]
@@ -47,6 +48,21 @@ def test_anything_else_is_a_counted_retry(error: Exception) -> None:
 def test_a_retry_after_waits_at_least_until_its_time_uncounted() -> None:
     error = RetryAfter("credits low", NOW + timedelta(seconds=100))
     assert decide(error, DELAYS, NOW) == UncountedRetry("credits low", 120_000)
+
+
+@pytest.mark.parametrize(("wait_s", "delay_ms"), [(0.2, 1_000), (1, 1_000), (2, 5_000), (5, 5_000)])
+def test_a_short_wait_waits_about_what_it_asks_not_the_first_retry_delay(
+    wait_s: float, delay_ms: int
+) -> None:
+    error = RetryAfter("another worker is sending this room", NOW + timedelta(seconds=wait_s))
+    assert decide(error, DELAYS, NOW) == UncountedRetry(str(error), delay_ms)
+    assert delay_ms in delay_tiers_ms(DELAYS)  # a retry queue exists for it
+
+
+def test_short_waits_are_added_only_below_every_configured_delay() -> None:
+    assert delay_tiers_ms(DELAYS) == [1_000, 5_000, 30_000, 120_000, 300_000]
+    assert delay_tiers_ms([2_000, 60_000]) == [1_000, 2_000, 60_000]
+    assert delay_tiers_ms([200, 800]) == [200, 800]  # already short: nothing to add
 
 
 def test_a_retry_after_that_counts_is_a_counted_retry() -> None:
@@ -85,6 +101,7 @@ def test_the_retry_delay_is_always_one_of_the_configured_ones(
     assert retry_delay_ms(delays, attempt) in delays
 
 
+@example(delays=[32063, 32064], wait_ms=32063)  # float milliseconds once chose 32064
 @given(
     delays=st.lists(st.integers(1, 10**6), min_size=1, max_size=5),
     wait_ms=st.integers(-(10**6), 10**7),

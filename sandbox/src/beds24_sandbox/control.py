@@ -7,6 +7,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -139,6 +140,23 @@ async def account_credits(request: Request, sandbox: Sandbox) -> Any:
             "window_s": pool.window_s,
             "refused": pool.refused,
         }
+
+
+async def new_credit_window(request: Request, sandbox: Sandbox) -> Any:
+    """As if the account's window had run out: nothing used, nothing refused (a run that
+    set hotels up first then measures from a whole budget); `{"credit_limit"}` sets the
+    limit from then on (set-up at a generous one, the day at Beds24's)."""
+    pool = sandbox.state.accounts[_account(request, sandbox)].pool
+    limit = (await _body(request)).get("credit_limit")
+    if limit is not None and (type(limit) not in (int, float) or limit < 0):
+        raise Invalid("credit_limit must be a number >= 0")
+    with sandbox.state.lock:
+        if limit is not None:
+            pool.limit = Decimal(str(limit))
+        pool.window_start = None
+        pool.used = Decimal("0")
+        pool.refused = 0
+    return await account_credits(request, sandbox)
 
 
 async def expire_tokens(request: Request, sandbox: Sandbox) -> Any:
@@ -429,6 +447,11 @@ def control_routes() -> list[Route]:
             f"{p}/accounts/{{account_id}}/invite-codes", control(invite_code, 201), methods=["POST"]
         ),
         Route(f"{p}/accounts/{{account_id}}/credits", control(account_credits), methods=["GET"]),
+        Route(
+            f"{p}/accounts/{{account_id}}/credits/new-window",
+            control(new_credit_window),
+            methods=["POST"],
+        ),
         Route(
             f"{p}/accounts/{{account_id}}/expire-tokens", control(expire_tokens), methods=["POST"]
         ),

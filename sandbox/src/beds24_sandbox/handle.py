@@ -94,6 +94,17 @@ class SandboxHandle:
         result: dict[str, Any] = await self._request("GET", f"/accounts/{account_id}/credits")
         return result
 
+    async def new_credit_window(
+        self, account_id: int, *, credit_limit: float | None = None
+    ) -> dict[str, Any]:
+        """The account's credits as if its window had just run out (nothing used or
+        refused), at `credit_limit` from then on where given."""
+        body = {} if credit_limit is None else {"credit_limit": credit_limit}
+        result: dict[str, Any] = await self._request(
+            "POST", f"/accounts/{account_id}/credits/new-window", json=body
+        )
+        return result
+
     async def expire_tokens(self, account_id: int) -> int:
         body = await self._request("POST", f"/accounts/{account_id}/expire-tokens")
         return int(body["expired"])

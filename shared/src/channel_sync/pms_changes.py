@@ -114,3 +114,25 @@ async def merge_availability_events(conn: Connection, property_ids: list[UUID]) 
         property_ids,
     )
     return merged
+
+
+async def record_availability_of(conn: Connection, reservation_ids: list[UUID]) -> int:
+    """Queue the availability of the nights these (new) reservations take: one event per
+    Beds24 room, spanning their nights; what the capture trigger records row by row, for
+    rows written under `pms_origin.capture_deferred`. Returns how many events."""
+    _require_transaction(conn)
+    recorded: int = await conn.fetchval(
+        """
+        SELECT count(*) FROM (
+            SELECT channel_sync_record_availability_change(
+                r.property_id, m.beds24_room_id, min(r.arrival), max(r.departure) - 1,
+                CASE WHEN count(*) = 1 THEN (array_agg(r.id))[1] END)
+            FROM reservations r JOIN channel_sync_room_map m ON m.room_id = r.room_id
+            WHERE r.id = ANY($1::uuid[]) AND channel_sync_occupies(r.status)
+              AND channel_sync_connected(r.property_id)
+            GROUP BY r.property_id, m.beds24_room_id
+        ) AS recorded
+        """,
+        reservation_ids,
+    )
+    return recorded

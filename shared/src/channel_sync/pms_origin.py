@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from channel_sync.db import Connection
 
 ORIGIN_SETTING = "channel_sync.origin"
+CAPTURE_DEFERRED_SETTING = "channel_sync.capture_deferred"
 BEDS24_ORIGIN = "beds24"
 
 
@@ -32,3 +33,16 @@ async def pms_origin(conn: Connection) -> AsyncIterator[None]:
         yield
     finally:
         await conn.execute("SELECT set_config($1, $2, true)", ORIGIN_SETTING, previous or "")
+
+
+@contextlib.asynccontextmanager
+async def capture_deferred(conn: Connection) -> AsyncIterator[None]:
+    """Inside a Beds24-marked transaction: the capture trigger skips the rows written in
+    the block (its per-row cost is most of an insert's), and the caller records their
+    availability itself (`record_availability_spans`). Only for Beds24's writes, which
+    are never echoed as bookings: availability is all the trigger would record for them."""
+    await conn.execute("SELECT set_config($1, 'on', true)", CAPTURE_DEFERRED_SETTING)
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT set_config($1, '', true)", CAPTURE_DEFERRED_SETTING)

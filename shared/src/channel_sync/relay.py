@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 
 import asyncpg
 
@@ -56,6 +58,10 @@ class Relay:
         self._listener: asyncpg.Connection | None = None
         self._events = ChannelEventRepository()
         self._wake = asyncio.Event()
+        # The stalled sweep reads every `processing` row: at most this often, not on each
+        # wake (a busy relay is woken by nearly every commit).
+        self._sweep_every_s = min(poll_interval_s, stalled_after_s / 4)
+        self._swept_at = -math.inf
 
     @property
     def name(self) -> str:
@@ -93,6 +99,9 @@ class Relay:
         await self._ensure_listening()
         while await self.publish_due() >= self._batch_size:
             pass  # a full batch: there may be more
+        if time.monotonic() - self._swept_at < self._sweep_every_s:
+            return
+        self._swept_at = time.monotonic()
         async with self._pool.acquire() as conn:
             sweep = await self._events.requeue_stalled(conn, self._direction, self._stalled_after_s)
         metrics.STALLED_EVENTS.labels(str(self._direction), "requeued").inc(sweep.requeued)

@@ -206,6 +206,23 @@ class ChannelEventRepository:
             note,
         )
 
+    async def mark_applied(
+        self, conn: Connection, applied: Sequence[tuple[UUID, UUID | None, str]]
+    ) -> None:
+        """Many events done at once, each with the PMS row it applied to (its
+        `entity_internal_id`) and its own note: (event id, row id, note)."""
+        await conn.execute(
+            """UPDATE channel_events e
+               SET status = 'done', outcome_note = a.note,
+                   entity_internal_id = COALESCE(a.row_id, e.entity_internal_id),
+                   processed_at = now(), updated_at = now()
+               FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS a(id, row_id, note)
+               WHERE e.id = a.id""",
+            [event_id for event_id, _, _ in applied],
+            [row_id for _, row_id, _ in applied],
+            [note for _, _, note in applied],
+        )
+
     async def get_failed_events(self, conn: Connection, limit: int) -> list[ChannelEvent]:
         records = await conn.fetch(
             f"""SELECT {EVENT_COLUMNS} FROM channel_events WHERE status = 'failed'
@@ -241,11 +258,16 @@ class ChannelEventRepository:
     # --- life cycle -----------------------------------------------------------------------
 
     async def mark_published(self, conn: Connection, event_ids: builtins.list[UUID]) -> None:
-        """`received` → `processing`; never overwrites a worker's later status."""
+        """`received` → `processing`; never overwrites a worker's later status. A row a worker
+        has locked is skipped, not waited for: the worker already has its message and sets
+        its status itself, and a worker's batch locks its rows in id order while this marks
+        many at once (waiting, the two deadlocked: gateway marks against inbound batches)."""
         await conn.execute(
             """UPDATE channel_events SET status = 'processing', published_at = now(),
                    updated_at = now()
-               WHERE id = ANY($1::uuid[]) AND status = 'received'""",
+               WHERE id IN (SELECT id FROM channel_events
+                            WHERE id = ANY($1::uuid[]) AND status = 'received'
+                            FOR UPDATE SKIP LOCKED)""",
             event_ids,
         )
 
@@ -335,9 +357,14 @@ class ChannelEventRepository:
         )
 
     async def note_waiting(self, conn: Connection, event_id: UUID, reason: str) -> None:
-        """Record why an event waits without counting an attempt (e.g. credits)."""
+        """Record why an event waits without counting an attempt (e.g. credits). Its message
+        waits in a retry queue: a row still `received` (its publisher's mark skipped it while
+        the worker held it: `mark_published`) is in flight, not the relay's to publish."""
         await conn.execute(
-            "UPDATE channel_events SET last_error = $2, updated_at = now() WHERE id = $1",
+            """UPDATE channel_events
+               SET last_error = $2, updated_at = now(),
+                   status = CASE WHEN status = 'received' THEN 'processing' ELSE status END
+               WHERE id = $1""",
             event_id,
             _clip(reason),
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import yaml
 
 
 def pgbouncer_binary() -> str | None:
@@ -26,6 +27,18 @@ def pgbouncer_binary() -> str | None:
     if found:
         return found
     return "/usr/sbin/pgbouncer" if os.access("/usr/sbin/pgbouncer", os.X_OK) else None
+
+
+def deployed_ini(manifest: Path) -> str:
+    """The pgbouncer.ini the deployment runs: its ConfigMap `pgbouncer-config` in
+    `manifest` (deploy/base/pgbouncer.yaml)."""
+    [config] = [
+        doc
+        for doc in yaml.safe_load_all(manifest.read_text())
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == "pgbouncer-config"
+    ]
+    ini: str = config["data"]["pgbouncer.ini"]
+    return ini
 
 
 def _free_port() -> int:

@@ -153,17 +153,21 @@ async def onboard(
     beds24: SandboxProperty | None = None,
     pms: PmsHotel | None = None,
     ready_timeout: float = 120,
+    invite: bool = True,
 ) -> Hotel:
     """Connect the hotel through the admin API (see the module's description). Without
-    `webhooks`, Beds24 sends none: the run posts them itself, or wants none."""
+    `webhooks`, Beds24 sends none: the run posts them itself, or wants none. Without
+    `invite`, the account's refresh token is given instead of an invite code (as an
+    operator connects further properties of an account already connected)."""
     if beds24 is None:
         beds24 = await create_beds24_property(
             api, name, rooms, credit_limit=credit_limit, window_s=window_s
         )
-    body: dict[str, Any] = {
-        "beds24_property_id": beds24.id,
-        "invite_code": beds24.account.invite_code,
-    }
+    body: dict[str, Any] = {"beds24_property_id": beds24.id}
+    if invite:
+        body["invite_code"] = beds24.account.invite_code
+    else:
+        body["refresh_token"] = beds24.account.refresh_token
     body.update({"property_id": str(pms.property_id)} if pms else {"name": name})
     registered = await api.admin("POST", "/admin/properties", json=body)
     property_id = UUID(registered["property"]["property_id"])

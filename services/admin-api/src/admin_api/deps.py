@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 from channel_sync.amqp.link import BrokerLink
+from channel_sync.db import Connection
 from starlette.requests import Request
 
 from admin_api.auth import Authenticator
@@ -14,6 +17,9 @@ from admin_api.onboarding import Onboarding
 from admin_api.queries.events import EventAdmin
 from admin_api.requeue import Requeuer
 from admin_api.settings import AdminSettings
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,17 @@ class Deps:
     beds24: Beds24Access
     onboarding: Onboarding
     authenticator: Authenticator
+
+    async def query(
+        self,
+        query: Callable[Concatenate[Connection, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """One query (a query module's function) on a connection of the pool, released
+        at once: routes hold no connection while they build their answer."""
+        async with self.pool.acquire() as conn:
+            return await query(conn, *args, **kwargs)
 
 
 def deps(request: Request) -> Deps:

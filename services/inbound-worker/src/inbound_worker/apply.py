@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from channel_sync.errors import PermanentError, RetryAfter
@@ -25,8 +26,10 @@ from inbound_worker.booking import Booking
 from inbound_worker.own_bookings import Recognised
 from inbound_worker.ownership import Conflict, gaps, synced_differences, values_of, winner
 from inbound_worker.placement import Placement
-from inbound_worker.ports import BookingStore
 from inbound_worker.reservations import Stored
+
+if TYPE_CHECKING:  # the port's adapter applies stays, which need this module's constants
+    from inbound_worker.ports import BookingStore
 
 
 @dataclass(frozen=True)

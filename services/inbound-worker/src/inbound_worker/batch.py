@@ -6,6 +6,8 @@ Every rule of the one-event path (`handler.apply_event`) holds, booking by booki
 - per booking only the newest version is applied; an older version in the same batch is
   marked done as superseded (two versions with the same `modifiedTime` are both applied in
   the order they arrived: the apply rules decide, asking Beds24 when they cannot);
+- the bookings new to the PMS are created together with set-based statements
+  (`new_bookings`), the rest one by one:
 - each booking is applied under a savepoint in booking-id order: one that fails (bad data,
   a deadlock) rolls back alone and gets its own outcome (permanent, or a counted retry);
   its batch-mates commit;
@@ -28,7 +30,7 @@ from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
-from channel_sync.db import Connection
+from channel_sync.db import Connection, plan_for_these_values
 from channel_sync.errors import PermanentError
 from channel_sync.events import ChannelEvent, EventMessage
 from channel_sync.outages import DATABASE_UNAVAILABLE
@@ -47,6 +49,9 @@ from inbound_worker.handler import (
     payload_booking,
     place_all_waiting,
 )
+from inbound_worker.new_bookings import apply_new_bookings
+from inbound_worker.placement import lock_rooms_for
+from inbound_worker.ports import PostgresInbound
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
@@ -105,7 +110,8 @@ class InboundBatch:
     async def __call__(self, messages: list[EventMessage]) -> Mapping[UUID, Exception | None]:
         ids = list(dict.fromkeys(m.event_id for m in messages))
         outcomes: Outcomes = dict.fromkeys(ids)  # missing or settled already: acknowledge
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await plan_for_these_values(conn)
             events = [e for e in await _events.get_many(conn, ids) if e.status not in SETTLED]
         plan = plan_batch(events, outcomes)
         if plan.apply:
@@ -134,7 +140,19 @@ class InboundBatch:
         failed: dict[UUID, Exception] = {}
         properties: set[UUID] = set()
         async with self._pool.acquire() as conn, conn.transaction():
-            for event, booking in plan.apply:
+            await plan_for_these_values(conn)
+            await lock_rooms_for(
+                conn,
+                sorted(
+                    {
+                        (event.property_id, str(booking.beds24_room_id))
+                        for event, booking in plan.apply
+                        if booking.beds24_room_id is not None
+                    }
+                ),
+            )
+            rest = await self._create_new_together(conn, plan.apply, applied, properties)
+            for event, booking in rest:
                 try:
                     outcome = await self._apply_one(conn, event, booking)
                 except AskBeds24:
@@ -155,6 +173,27 @@ class InboundBatch:
         outcomes.update(failed)
         return applied
 
+    async def _create_new_together(
+        self,
+        conn: Connection,
+        pairs: list[tuple[ChannelEvent, Booking]],
+        applied: list[tuple[ChannelEvent, Booking, Outcome]],
+        properties: set[UUID],
+    ) -> list[tuple[ChannelEvent, Booking]]:
+        """The batch's new bookings created together (`new_bookings`), under a savepoint: if
+        that fails, every booking takes the one-booking path, which decides it alone."""
+        try:
+            async with conn.transaction():
+                together = await apply_new_bookings(conn, pairs)
+        except DATABASE_UNAVAILABLE:
+            raise
+        except Exception as exc:
+            logger.warning("new bookings not created together: %s", exc.__class__.__name__)
+            return pairs
+        applied.extend(together.created)
+        properties.update(event.property_id for event, _, _ in together.created)
+        return together.rest
+
     async def _apply_one(
         self, conn: Connection, event: ChannelEvent, booking: Booking
     ) -> Outcome | None:
@@ -162,7 +201,7 @@ class InboundBatch:
         try:
             async with conn.transaction():
                 return await apply_event(
-                    conn, event, booking, current=False, push_skew=self._push_skew
+                    PostgresInbound(conn), event, booking, current=False, push_skew=self._push_skew
                 )
         except CANNOT_HOLD as exc:
             raise cannot_hold(booking, exc) from None

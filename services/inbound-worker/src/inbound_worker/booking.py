@@ -81,6 +81,10 @@ def read_booking(raw: Mapping[str, Any]) -> Booking:
         "beds24_room_id": None if room_id is None else str(room_id),
     }
     columns.update(_text_columns(raw, where))
+    if reservation_of_reference(columns.get("channel_reference")) is not None:
+        # Our own `pms-<id>` on a booking we created is no channel's code: the PMS keeps
+        # whatever reference it has (an OTA's code typed in, or none).
+        del columns["channel_reference"]
     columns.update(_number_columns(raw, where))
     return Booking(
         booking_id=booking_id,

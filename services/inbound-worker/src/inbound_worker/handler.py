@@ -26,15 +26,13 @@ import asyncpg
 from channel_sync.db import Connection
 from channel_sync.errors import PermanentError
 from channel_sync.events import ChannelEvent, EventMessage, EventStatus
-from channel_sync.pms_origin import mark_beds24_origin
 from channel_sync.repository import ChannelEventRepository
 from prometheus_client import Counter
 
 from inbound_worker.apply import PUSH_SKEW, AskBeds24, Outcome, apply_booking
 from inbound_worker.booking import Booking, read_booking
-from inbound_worker.placement import place_waiting, push_waiting_availability, waiting_stay
-from inbound_worker.ports import PostgresBookings
-from inbound_worker.stays.membership import apply_stay, lock_group
+from inbound_worker.placement import place_waiting
+from inbound_worker.ports import InboundTransaction, PostgresInbound
 
 logger = logging.getLogger(__name__)
 _events = ChannelEventRepository()
@@ -101,7 +99,7 @@ class InboundHandler:
     ) -> Outcome | None:
         async with self._pool.acquire() as conn, conn.transaction():
             outcome = await apply_event(
-                conn, event, booking, current=current, push_skew=self._push_skew
+                PostgresInbound(conn), event, booking, current=current, push_skew=self._push_skew
             )
             if outcome is not None:
                 await place_all_waiting(conn, event.property_id)
@@ -142,26 +140,26 @@ def cannot_hold(booking: Booking, exc: Exception) -> PermanentError:
 
 
 async def apply_event(
-    conn: Connection,
+    tx: InboundTransaction,
     event: ChannelEvent,
     booking: Booking,
     *,
     current: bool,
     push_skew: timedelta,
 ) -> Outcome | None:
-    """The event's booking applied and the event marked done, inside the caller's
-    transaction; None when the event is settled already (a concurrent delivery)."""
-    locked = await _events.lock(conn, event.id)
-    if locked is None or locked.status in SETTLED:
+    """The event's booking applied and the event marked done, inside the transaction `tx`
+    is (on Postgres: `PostgresInbound(conn)`); None when the event is settled already (a
+    concurrent delivery)."""
+    if not await tx.claim_event(event.id):
         return None
-    await mark_beds24_origin(conn)
-    await lock_group(conn, booking)  # before the booking's own lock (see stays)
-    waited = await waiting_stay(conn, booking.booking_id)
+    await tx.mark_beds24_origin()
+    await tx.lock_group(booking)  # before the booking's own lock (see stays)
+    waited = await tx.waiting_stay(booking.booking_id)
     outcome = await apply_booking(
-        PostgresBookings(conn), event.property_id, booking, current=current, push_skew=push_skew
+        tx.bookings, event.property_id, booking, current=current, push_skew=push_skew
     )
     if outcome.kind != "stale":
-        stay = await apply_stay(conn, event.property_id, booking, outcome.reservation_id)
+        stay = await tx.apply_stay(event.property_id, booking, outcome.reservation_id)
         if stay.note:
             outcome = replace(outcome, note=f"{outcome.note}; {stay.note}")
         if stay.attention:
@@ -170,12 +168,11 @@ async def apply_event(
                 note=f"{outcome.note}; needs attention: {stay.attention}",
                 needs_attention=True,
             )
-    waits = await waiting_stay(conn, booking.booking_id)
+    waits = await tx.waiting_stay(booking.booking_id)
     if waited != waits:
         stays = [s for s in (waited, waits) if s is not None]
-        await push_waiting_availability(conn, event.property_id, stays, outcome.reservation_id)
-    await _link_reservation(conn, event.id, outcome.reservation_id)
-    await _events.mark_done(conn, event.id, note=outcome.note)
+        await tx.push_waiting_availability(event.property_id, stays, outcome.reservation_id)
+    await tx.settle(event.id, outcome.reservation_id, outcome.note)
     return outcome
 
 
@@ -208,12 +205,3 @@ def _ids(event: ChannelEvent) -> dict[str, Any]:
         "idempotency_key": event.idempotency_key,
         "correlation_id": event.correlation_id,
     }
-
-
-async def _link_reservation(conn: Connection, event_id: UUID, reservation_id: UUID) -> None:
-    await conn.execute(
-        """UPDATE channel_events SET entity_internal_id = $2
-           WHERE id = $1 AND entity_internal_id IS DISTINCT FROM $2""",
-        event_id,
-        reservation_id,
-    )

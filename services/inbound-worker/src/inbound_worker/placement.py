@@ -17,6 +17,7 @@ freed the room arrives late).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from uuid import UUID
@@ -24,6 +25,9 @@ from uuid import UUID
 from channel_sync.db import Connection
 
 from inbound_worker.booking import Booking
+
+# The statuses that hold a room (SQL: channel_sync_occupies).
+OCCUPYING = frozenset({"confirmed", "tentative", "blocked"})
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,25 @@ async def place_waiting(conn: Connection, property_id: UUID) -> list[UUID]:
     return placed
 
 
+async def lock_rooms_for(conn: Connection, sold_in: Sequence[tuple[UUID, str]]) -> None:
+    """Lock, in one statement and id order, every candidate room of these (PMS property,
+    Beds24 room) pairs: a transaction placing several bookings takes its rooms at once, so
+    the later lock of each booking's own rooms holds already and two batches cannot each
+    hold rooms the other waits for (booking by booking, they deadlocked)."""
+    if not sold_in:
+        return
+    await conn.execute(
+        """SELECT id FROM rooms WHERE id IN (
+               SELECT m.room_id FROM channel_sync_room_map m
+               JOIN unnest($1::uuid[], $2::text[]) AS s(property_id, beds24_room_id)
+                 ON s.property_id = m.property_id AND s.beds24_room_id = m.beds24_room_id
+               WHERE m.is_active)
+           ORDER BY id FOR NO KEY UPDATE""",
+        [p for p, _ in sold_in],
+        [r for _, r in sold_in],
+    )
+
+
 async def _place_stay(
     conn: Connection,
     property_id: UUID,
@@ -147,7 +170,7 @@ async def _place_stay(
         stay.beds24_room_id,
     )
     if not candidates:
-        return Placement(None, f"Beds24 room {stay.beds24_room_id} is not mapped to any PMS room")
+        return _unmapped(stay)
     lock = "FOR NO KEY UPDATE" if wait_for_rooms else "FOR NO KEY UPDATE SKIP LOCKED"
     room_ids = [
         r["id"]
@@ -170,15 +193,105 @@ async def _place_stay(
         stay.arrival,
         stay.departure,
     )
-    if not free:
+    unit_rooms = [c["room_id"] for c in candidates if unit and c["beds24_unit_id"] == unit]
+    return _choose(stay, [r["id"] for r in free], unit_rooms, current_room)
+
+
+def _choose(
+    stay: Stay, free_ids: list[UUID], unit_rooms: list[UUID], current_room: UUID | None
+) -> Placement:
+    """Among the free rooms (by name): the room it has, else its Beds24 unit's, else the
+    first."""
+    if not free_ids:
         return Placement(
             None,
             f"no free PMS room for Beds24 room {stay.beds24_room_id} "
             f"from {stay.arrival} to {stay.departure}",
         )
-    free_ids = [r["id"] for r in free]
-    unit_rooms = [c["room_id"] for c in candidates if unit and c["beds24_unit_id"] == unit]
     for preferred in (current_room, *unit_rooms):
         if preferred in free_ids:
             return Placement(preferred)
     return Placement(free_ids[0])
+
+
+def _unmapped(stay: Stay) -> Placement:
+    return Placement(None, f"Beds24 room {stay.beds24_room_id} is not mapped to any PMS room")
+
+
+async def place_new(
+    conn: Connection, bookings: Sequence[tuple[UUID, Booking]]
+) -> dict[int, Placement]:
+    """`place` for many bookings the PMS does not hold yet (property, booking), in their
+    order, with a handful of statements for all of them: the candidate rooms of every
+    booking are locked at once (in id order), their occupied nights read once, and each
+    booking takes a room as `place` would choose it, the nights it takes counting against
+    the bookings after it. Rooms are chosen by the same rules as `place`."""
+    placements: dict[int, Placement] = {}
+    stays: list[tuple[UUID, Booking, Stay]] = []
+    for property_id, booking in bookings:
+        if booking.cancelled:
+            placements[booking.booking_id] = Placement(None)
+        elif booking.beds24_room_id is None:
+            placements[booking.booking_id] = Placement(
+                None, f"Beds24 booking {booking.booking_id} has no roomId"
+            )
+        else:
+            stay = Stay(str(booking.beds24_room_id), booking.arrival, booking.departure)
+            stays.append((property_id, booking, stay))
+    if not stays:
+        return placements
+    rooms_asked = sorted({(p, s.beds24_room_id) for p, _, s in stays}, key=str)
+    mapped = await conn.fetch(
+        """SELECT m.property_id, m.beds24_room_id, m.room_id, m.beds24_unit_id
+           FROM channel_sync_room_map m
+           JOIN unnest($1::uuid[], $2::text[]) AS s(property_id, beds24_room_id)
+             ON s.property_id = m.property_id AND s.beds24_room_id = m.beds24_room_id
+           WHERE m.is_active""",
+        [p for p, _ in rooms_asked],
+        [r for _, r in rooms_asked],
+    )
+    candidates: dict[tuple[UUID, str], list[tuple[UUID, str | None]]] = {}
+    for row in mapped:
+        found = candidates.setdefault((row["property_id"], row["beds24_room_id"]), [])
+        found.append((row["room_id"], row["beds24_unit_id"]))
+    # Locked in id order (as `place` does); ranked by name as `place` orders the free ones.
+    ranked = await conn.fetch(
+        """SELECT id, row_number() OVER (ORDER BY name, id) AS rank FROM (
+               SELECT id, name FROM rooms WHERE id = ANY($1::uuid[])
+               ORDER BY id FOR NO KEY UPDATE) AS locked""",
+        list({room for rooms in candidates.values() for room, _ in rooms}),
+    )
+    rank = {row["id"]: row["rank"] for row in ranked}
+    taken: dict[UUID, list[tuple[date, date]]] = {room: [] for room in rank}
+    for row in await conn.fetch(
+        """SELECT room_id, arrival, departure FROM reservations
+           WHERE room_id = ANY($1::uuid[]) AND channel_sync_occupies(status)
+             AND arrival < $3 AND departure > $2""",
+        list(rank),
+        min(s.arrival for _, _, s in stays),
+        max(s.departure for _, _, s in stays),
+    ):
+        taken[row["room_id"]].append((row["arrival"], row["departure"]))
+    for property_id, booking, stay in stays:
+        rooms = [r for r, _ in candidates.get((property_id, stay.beds24_room_id), [])]
+        if not rooms:
+            placements[booking.booking_id] = _unmapped(stay)
+            continue
+        free = sorted(
+            (
+                room
+                for room in rooms
+                if room in rank
+                and not any(a < stay.departure and d > stay.arrival for a, d in taken[room])
+            ),
+            key=rank.__getitem__,
+        )
+        unit = None if booking.beds24_unit_id is None else str(booking.beds24_unit_id)
+        unit_rooms = [
+            r for r, u in candidates[property_id, stay.beds24_room_id] if unit and u == unit
+        ]
+        placement = _choose(stay, free, unit_rooms, None)
+        placements[booking.booking_id] = placement
+        if placement.room_id is not None and booking.status in OCCUPYING:
+            taken[placement.room_id].append((stay.arrival, stay.departure))
+    return placements

@@ -1,7 +1,14 @@
-"""What applying a booking needs from the PMS, as one small interface (a port), and its
-Postgres adapter. `apply.apply_booking` decides (new, newer, stale, same, in doubt, waiting for the
-PMS's unsent changes); the port reads and writes. Unit tests give it a fake
-(tests/inbound_tests/test_apply_unit.py); the integration tests use the adapter."""
+"""What applying a booking needs from the PMS, as small interfaces (ports), and their
+Postgres adapters:
+
+- `BookingStore`: the booking itself. `apply.apply_booking` decides (new, newer, stale,
+  same, in doubt, waiting for the PMS's unsent changes); the port reads and writes.
+- `InboundTransaction`: the whole transaction of one inbound event around it (the event
+  claimed and settled, the origin marked, the group locked, the stay joined, the nights of
+  a booking waiting for a room); `handler.apply_event` decides through it.
+
+Unit tests give them fakes (tests/inbound_tests/test_apply_unit.py, test_apply_event_unit.py);
+the integration tests use the adapters."""
 
 from __future__ import annotations
 
@@ -10,16 +17,21 @@ from uuid import UUID
 
 from channel_sync.beds24.links import link_of
 from channel_sync.db import Connection
+from channel_sync.events import EventStatus
 from channel_sync.pms_changes import record_reservation_change
-from channel_sync.pms_origin import pms_origin
+from channel_sync.pms_origin import mark_beds24_origin, pms_origin
+from channel_sync.repository import ChannelEventRepository
 
 from inbound_worker import reservations
 from inbound_worker.booking import Booking
 from inbound_worker.own_bookings import Recognised, recognise
 from inbound_worker.ownership import SYNCED_COLUMNS, Conflict
-from inbound_worker.placement import Placement, place
+from inbound_worker.placement import Placement, Stay, place, push_waiting_availability, waiting_stay
 from inbound_worker.reservations import Stored
+from inbound_worker.stays.membership import StayResult, apply_stay, lock_group
 from inbound_worker.sync import drift
+
+_events = ChannelEventRepository()
 
 
 class BookingStore(Protocol):
@@ -202,3 +214,84 @@ class PostgresBookings:
             resolution=conflict.resolution,
             event_id=event_id,
         )
+
+
+class InboundTransaction(Protocol):
+    """The PMS as one inbound event's transaction sees it, around its booking."""
+
+    @property
+    def bookings(self) -> BookingStore: ...
+
+    async def claim_event(self, event_id: UUID) -> bool:
+        """Lock the event until the transaction ends; False if it is gone or settled
+        (done or failed: a concurrent delivery got there first)."""
+        ...
+
+    async def mark_beds24_origin(self) -> None:
+        """The transaction's writes are Beds24's: no booking is echoed back."""
+        ...
+
+    async def lock_group(self, booking: Booking) -> None:
+        """The booking's group (or its own id) until the transaction ends; before the
+        booking's own lock (`stays`)."""
+        ...
+
+    async def waiting_stay(self, booking_id: int) -> Stay | None:
+        """The nights the booking holds while it waits for a room, if it does."""
+        ...
+
+    async def apply_stay(
+        self, property_id: UUID, booking: Booking, reservation_id: UUID
+    ) -> StayResult: ...
+
+    async def push_waiting_availability(
+        self, property_id: UUID, stays: list[Stay], reservation_id: UUID
+    ) -> None: ...
+
+    async def settle(self, event_id: UUID, reservation_id: UUID, note: str) -> None:
+        """The event done, linked to the reservation it applied to."""
+        ...
+
+
+class PostgresInbound:
+    """The transaction port over one connection, inside the caller's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._bookings = PostgresBookings(conn)
+
+    @property
+    def bookings(self) -> BookingStore:
+        return self._bookings
+
+    async def claim_event(self, event_id: UUID) -> bool:
+        locked = await _events.lock(self._conn, event_id)
+        return locked is not None and locked.status not in (EventStatus.DONE, EventStatus.FAILED)
+
+    async def mark_beds24_origin(self) -> None:
+        await mark_beds24_origin(self._conn)
+
+    async def lock_group(self, booking: Booking) -> None:
+        await lock_group(self._conn, booking)
+
+    async def waiting_stay(self, booking_id: int) -> Stay | None:
+        return await waiting_stay(self._conn, booking_id)
+
+    async def apply_stay(
+        self, property_id: UUID, booking: Booking, reservation_id: UUID
+    ) -> StayResult:
+        return await apply_stay(self._conn, property_id, booking, reservation_id)
+
+    async def push_waiting_availability(
+        self, property_id: UUID, stays: list[Stay], reservation_id: UUID
+    ) -> None:
+        await push_waiting_availability(self._conn, property_id, stays, reservation_id)
+
+    async def settle(self, event_id: UUID, reservation_id: UUID, note: str) -> None:
+        await self._conn.execute(
+            """UPDATE channel_events SET entity_internal_id = $2
+               WHERE id = $1 AND entity_internal_id IS DISTINCT FROM $2""",
+            event_id,
+            reservation_id,
+        )
+        await _events.mark_done(self._conn, event_id, note=note)

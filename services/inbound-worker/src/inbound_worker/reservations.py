@@ -3,19 +3,22 @@ by reservation id). Runs inside the caller's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from channel_sync.db import Connection, Record
-from channel_sync.pms_fields import INBOUND_COLUMNS
+from channel_sync.pms_fields import INBOUND_COLUMNS, MONEY_FIELDS
 
+from inbound_worker.booking import Booking
 from inbound_worker.placement import Placement
 
 # The only columns written from a booking (channel_sync.pms_fields); column names are never
 # taken from input.
 WRITABLE = INBOUND_COLUMNS
+MONEY_COLUMNS = frozenset(f.column for f in MONEY_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,26 @@ async def insert(
     return reservation_id
 
 
+async def insert_many(
+    conn: Connection, rows: Sequence[tuple[UUID, dict[str, Any], Placement]]
+) -> list[UUID]:
+    """`insert` for many bookings (property, columns, placement), in their order: one
+    pipelined statement per set of columns (bookings from one source carry the same set)."""
+    ids = [uuid4() for _ in rows]
+    by_names: dict[tuple[str, ...], list[list[Any]]] = {}
+    for reservation_id, (property_id, columns, placement) in zip(ids, rows, strict=True):
+        values = _with_placement(columns, placement)
+        values.update(id=reservation_id, property_id=property_id, made_by="beds24")
+        by_names.setdefault(tuple(values), []).append(list(values.values()))
+    for names, args in by_names.items():
+        await conn.executemany(
+            f"""INSERT INTO reservations ({", ".join(names)})
+                VALUES ({", ".join(f"${i}" for i in range(1, len(names) + 1))})""",  # noqa: S608 - names from WRITABLE (and ours)
+            args,
+        )
+    return ids
+
+
 async def update(
     conn: Connection, reservation_id: UUID, columns: dict[str, Any], placement: Placement
 ) -> None:
@@ -126,6 +149,54 @@ async def fill(conn: Connection, reservation_id: UUID, columns: dict[str, Any]) 
         reservation_id,
         *columns.values(),
     )
+
+
+async def held_as_is(conn: Connection, bookings: Sequence[Booking]) -> set[int]:
+    """The bookings the PMS holds with every value they carry (Beds24's version stamp
+    aside), in a room: applied, they would change nothing. A stay of several rooms, a
+    `roomQty` booking or a reservation waiting for a room never counts (applying may
+    regroup or place it). For a booking the PMS made, what Beds24 adds to our own write
+    counts as held (`_added_to_ours`)."""
+    simple = {b.booking_id: b for b in bookings if b.group is None}
+    if not simple:
+        return set()
+    columns = ", ".join(f"r.{c}" for c in sorted(WRITABLE | {"room_id", "beds24_qty_booking_id"}))
+    rows = await conn.fetch(
+        f"SELECT {columns}, r.id, r.made_by, m.beds24_room_id AS mapped_room "  # noqa: S608 - fixed names
+        "FROM reservations r LEFT JOIN channel_sync_room_map m ON m.room_id = r.room_id "
+        "WHERE r.beds24_booking_id = ANY($1::bigint[])",
+        list(simple),
+    )
+    held = set()
+    for row in rows:
+        booking = simple[row["beds24_booking_id"]]
+        if row["beds24_qty_booking_id"] is not None:
+            continue
+        if row["room_id"] is None and not booking.cancelled:
+            continue
+        if all(
+            row[column] == value or _added_to_ours(row, column, value)
+            for column, value in booking.columns.items()
+            if column != "beds24_modified_time"
+        ):
+            held.add(booking.booking_id)
+    return held
+
+
+def _added_to_ours(row: Record, column: str, value: Any) -> bool:
+    """What Beds24 puts on a booking we created where the PMS has nothing: its channel label,
+    no money (0), the Beds24 room the PMS room maps to (our own reference as apiReference is
+    never read as a channel's: `booking.read_booking`). Applying it would only copy these
+    back."""
+    if row["made_by"] != "pms" or row[column] is not None:
+        return False
+    if column == "channel":
+        return True
+    if column in MONEY_COLUMNS:
+        return bool(value == 0)
+    if column == "beds24_room_id":
+        return value is not None and bool(value == row["mapped_room"])
+    return False
 
 
 async def holds(

@@ -93,6 +93,7 @@ async def test_a_booking_carrying_our_reference_is_adopted_by_its_reservation(
     [r] = await reservations(db)
     assert r["id"] == reservation_id
     assert (r["beds24_booking_id"], r["adults"], r["room_name"]) == (80100, 3, "102")
+    assert r["channel_reference"] is None  # our own reference is no channel's code
     assert r["needs_attention"] is False
     assert note == f"adopted as reservation {reservation_id} (made by the PMS); updated"
     assert await outbound_count(db) == outbound_before  # the adoption is not echoed

@@ -70,6 +70,7 @@ async def run(
                 budget=budget,
                 batch_credits=settings.batch_credits,
                 pace_below_credits=settings.pace_below_credits,
+                take_in_max=settings.batch_max_events,
             )
             consumer = BatchingConsumer(
                 batch_handler=handler,

@@ -24,6 +24,7 @@ from outbound_worker.outcomes import Outcomes, same_outcome
 from outbound_worker.ports import (
     AvailabilitySender,
     BatchReader,
+    BatchState,
     BookingSender,
     Clients,
     EntityLocks,
@@ -31,12 +32,16 @@ from outbound_worker.ports import (
 
 logger = logging.getLogger(__name__)
 
+# How long events wait when another replica holds their account's lease (`_lease_busy_retry`).
+LEASE_BUSY_RETRY = timedelta(seconds=5)
+
 
 class _AccountWork:
     def __init__(self, account: Account) -> None:
         self.account = account
         self.bookings: dict[UUID, BookingWork] = {}
         self.rooms: dict[tuple[UUID, str], RoomWork] = {}
+        self.in_doubt: set[UUID] = set()  # creates of unknown outcome joined without events
 
     def lock_keys(self) -> dict[str, list[UUID]]:
         keys: dict[str, list[UUID]] = {}
@@ -48,6 +53,24 @@ class _AccountWork:
         for (_, room), room_work in self.rooms.items():
             keys.setdefault(locks.room_key(room), []).extend(room_work.event_ids)
         return keys
+
+    def keep_open(self, open_ids: set[UUID], still_in_doubt: set[UUID]) -> None:
+        """Forget events settled since the batch read them (another replica sent them in
+        the meantime), the work left without events because of it, and the creates no
+        longer in doubt (the replica that made them has stored their answer)."""
+        for key, booking in list(self.bookings.items()):
+            if key in self.in_doubt and not booking.event_ids and key not in still_in_doubt:
+                del self.bookings[key]
+            elif booking.event_ids:
+                booking.event_ids[:] = [e for e in booking.event_ids if e in open_ids]
+                if not booking.event_ids:
+                    del self.bookings[key]
+        for room_key, room in list(self.rooms.items()):
+            room.event_ids[:] = [e for e in room.event_ids if e in open_ids]
+            for plan, ids in list(room.rate_plans.items()):
+                room.rate_plans[plan] = [e for e in ids if e in open_ids]
+            if not room.event_ids:
+                del self.rooms[room_key]
 
     def held(self, work: BookingWork, held: set[str]) -> bool:
         """Whether this worker holds every lock the reservation's work needs."""
@@ -73,6 +96,7 @@ class OutboundHandler:
         budget: CreditBudget | None = None,
         batch_credits: float = 4.0,
         pace_below_credits: float = 50.0,
+        take_in_max: int = 0,
     ) -> None:
         self._batches = batches
         self._locks = entity_locks
@@ -87,6 +111,17 @@ class OutboundHandler:
         self._budget = budget
         self._batch_credits = batch_credits
         self._pace_below = pace_below_credits
+        # Untried events of the batch's accounts handed to other replicas, taken in per
+        # batch and account (0: none; `_take_in_untried`).
+        self._take_in_max = take_in_max
+
+    def _lease_busy_retry(self) -> timedelta:
+        """The lease holder's batches take these events in (untried: a busy answer counts no
+        attempt), so their messages coming back are a safety net: back soon, they would
+        only make small batches of their own beside the holder's (more calls, measured)."""
+        if self._take_in_max <= 0:
+            return self._busy_retry
+        return max(self._busy_retry, LEASE_BUSY_RETRY)
 
     async def pause_s(self, account_id: str) -> float:
         """How long the account's next batch should wait (its lane: `lanes`) so that it
@@ -101,7 +136,7 @@ class OutboundHandler:
         ids = [m.event_id for m in messages]
         outcomes: Outcomes = dict.fromkeys(ids)  # missing or settled already: acknowledge
         state = await self._batches.read(ids)
-        events, links, noted = state.events, state.links, state.noted
+        events, links, noted = state.events, dict(state.links), list(state.noted)
         accounts: dict[str, _AccountWork] = {}
         today = datetime.now(UTC).date()
         for event in events:
@@ -115,12 +150,39 @@ class OutboundHandler:
             problem = self._add(work, event, link, today)
             if problem is not None:
                 outcomes[event.id] = problem
+        await self._take_in_untried(accounts, ids, links, noted, today)
         _join_unknown_creates(accounts, noted, links)
         await self._join_stay_members(accounts, links)
+        await self._join_open_events(accounts, ids, links, today)
         results = await asyncio.gather(*(self._run_account(w) for w in accounts.values()))
-        for result in results:
-            outcomes |= result
+        for result in results:  # the outcomes of this batch's messages only
+            outcomes |= {i: outcome for i, outcome in result.items() if i in outcomes}
         return outcomes
+
+    async def _take_in_untried(
+        self,
+        accounts: dict[str, _AccountWork],
+        handed: list[UUID],
+        links: dict[UUID, PropertyLink],
+        noted: list[tuple[UUID, UUID]],
+        today: date,
+    ) -> None:
+        """The batch's accounts' events that other replicas were handed and nobody has
+        tried yet join this batch: the replica that sends an account's batch (one at a time:
+        the account lease) sends all of them, so replicas make the calls one worker would,
+        and the others then find their events done. What becomes of a taken-in event is its
+        own message's to settle: a success is stored (done) by the senders; anything else
+        is left for its message to try again."""
+        if self._take_in_max <= 0:
+            return
+        for work in accounts.values():
+            account_id = work.account.account_id
+            extra = await self._batches.untried_of_account(account_id, handed, self._take_in_max)
+            if not extra:
+                continue
+            more = await self._batches.read(extra)
+            noted.extend(n for n in more.noted if n not in noted)
+            self._join_read(accounts, more, links, today, only_account=account_id)
 
     async def _join_stay_members(
         self, accounts: dict[str, _AccountWork], links: dict[UUID, PropertyLink]
@@ -141,6 +203,47 @@ class OutboundHandler:
                 BookingWork(member.reservation_id, member.property_id, link.beds24_property_id, []),
             )
             work.stay_id = member.stay_id
+
+    async def _join_open_events(
+        self,
+        accounts: dict[str, _AccountWork],
+        handed: list[UUID],
+        links: dict[UUID, PropertyLink],
+        today: date,
+    ) -> None:
+        """The other open events of every reservation the batch sends (a stay's room or a
+        create in doubt joined without its events, an earlier change waiting for its retry)
+        join the batch. They are read BEFORE the reservations' state, so the state sent
+        holds their changes: a success settles them too, and their own messages then find
+        them done instead of writing the same state again. As with events taken in, a
+        failure is left for their own messages."""
+        works = [r for a in accounts.values() for r in a.bookings]
+        if not works:
+            return
+        present = {e for a in accounts.values() for w in a.bookings.values() for e in w.event_ids}
+        extra = await self._batches.open_of_reservations(works, [*handed, *present])
+        if not extra:
+            return
+        self._join_read(accounts, await self._batches.read(extra), links, today)
+
+    def _join_read(
+        self,
+        accounts: dict[str, _AccountWork],
+        more: BatchState,
+        links: dict[UUID, PropertyLink],
+        today: date,
+        *,
+        only_account: str | None = None,
+    ) -> None:
+        """Events read beyond the batch's messages join their account's work (of
+        `only_account` alone, if given); a problem is their own message's to find."""
+        links.update(more.links)
+        for event in more.events:
+            link = more.links.get(event.property_id)
+            if link is None or only_account not in (None, link.account.account_id):
+                continue
+            work = accounts.setdefault(link.account.account_id, _AccountWork(link.account))
+            self._add(work, event, link, today)
 
     def _add(
         self, work: _AccountWork, event: ChannelEvent, link: PropertyLink, today: date
@@ -203,7 +306,20 @@ class OutboundHandler:
         outcomes: Outcomes = {}
         keys = work.lock_keys()
         client = self._clients.for_account(work.account)
-        async with self._locks.hold(list(keys)) as held:
+        lease = locks.account_key(work.account.account_id)
+        async with self._locks.hold([lease, *keys]) as held:
+            if lease not in held:  # its batch goes out from there, with these events in it
+                return same_outcome(
+                    [e for ids in keys.values() for e in ids],
+                    RetryAfter(
+                        "another worker is sending this Beds24 account's batch",
+                        datetime.now(UTC) + self._lease_busy_retry(),
+                    ),
+                )
+            every_event = [e for ids in keys.values() for e in ids]
+            if self._take_in_max > 0:  # what was read before the lease may be sent by now
+                now = await self._batches.read(every_event)
+                work.keep_open({e.id for e in now.events}, {r for r, _ in now.noted})
             busy = RetryAfter(
                 "another worker is sending this reservation or room",
                 datetime.now(UTC) + self._busy_retry,
@@ -235,6 +351,8 @@ def _join_unknown_creates(
         for reservation_id, property_id in noted:
             link = links[property_id]
             if link.account.account_id == work.account.account_id:
+                if reservation_id not in work.bookings:
+                    work.in_doubt.add(reservation_id)
                 work.bookings.setdefault(
                     reservation_id,
                     BookingWork(reservation_id, property_id, link.beds24_property_id, []),

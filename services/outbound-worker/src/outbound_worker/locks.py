@@ -25,6 +25,12 @@ async def entity_locks(pool: asyncpg.Pool, keys: list[str]) -> AsyncIterator[set
         yield {row["key"] for row in rows if row["held"]}
 
 
+def account_key(account_id: str) -> str:
+    """One replica at a time sends an account's batch (`handler`: it takes in the
+    account's events other replicas were handed, so replicas batch as one worker does)."""
+    return f"outbound:account:{account_id}"
+
+
 def booking_key(reservation_id: object) -> str:
     return f"outbound:booking:{reservation_id}"
 

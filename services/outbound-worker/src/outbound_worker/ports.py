@@ -37,8 +37,22 @@ class BatchState:
 class BatchReader(Protocol):
     async def read(self, event_ids: list[UUID]) -> BatchState: ...
 
+    async def untried_of_account(
+        self, account_id: str, leave_out: list[UUID], limit: int
+    ) -> list[UUID]:
+        """The account's outbound events never tried yet (no counted attempt), published
+        or due to be, oldest first, except `leave_out`: what other replicas were handed."""
+        ...
+
     async def stay_members(self, reservation_ids: list[UUID]) -> list[StayMember]:
         """`stay_groups.members`: the stays of these reservations and their rooms."""
+        ...
+
+    async def open_of_reservations(
+        self, reservation_ids: list[UUID], leave_out: list[UUID]
+    ) -> list[UUID]:
+        """The outbound booking events of these reservations still open (published,
+        waiting for a retry or not yet published), except `leave_out`."""
         ...
 
 
@@ -76,9 +90,47 @@ class PostgresBatches:
             noted = await pending_creates.noted_of_properties(conn, list(links))
         return BatchState(events, links, noted)
 
+    async def untried_of_account(
+        self, account_id: str, leave_out: list[UUID], limit: int
+    ) -> list[UUID]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                # The account's properties first: each is read from the small partial
+                # index (idx_channel_events_outbound_untried), never another account's burst.
+                """SELECT e.id FROM channel_events e
+                   WHERE e.property_id = ANY(ARRAY(
+                           SELECT property_id FROM beds24_properties WHERE account_id = $1))
+                     AND e.status IN ('received', 'processing') AND e.direction = 'outbound'
+                     AND e.attempts = 0 AND NOT (e.id = ANY($2::uuid[]))
+                     -- received: committed, its relay's mark not yet (0025); a wait
+                     -- handed back to the relay is kept
+                     AND (e.status = 'processing' OR e.next_attempt_at <= now())
+                   ORDER BY e.received_at LIMIT $3""",
+                account_id,
+                leave_out,
+                limit,
+            )
+        return [row["id"] for row in rows]
+
     async def stay_members(self, reservation_ids: list[UUID]) -> list[StayMember]:
         async with self._pool.acquire() as conn:
             return await stay_groups.members(conn, reservation_ids)
+
+    async def open_of_reservations(
+        self, reservation_ids: list[UUID], leave_out: list[UUID]
+    ) -> list[UUID]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                # Read from idx_channel_events_pending_booking_changes (0022).
+                """SELECT id FROM channel_events
+                   WHERE direction = 'outbound' AND entity_type = 'booking'
+                     AND status IN ('received', 'processing')
+                     AND entity_internal_id = ANY($1::uuid[])
+                     AND NOT (id = ANY($2::uuid[]))""",
+                reservation_ids,
+                leave_out,
+            )
+        return [row["id"] for row in rows]
 
 
 class AdvisoryLocks:

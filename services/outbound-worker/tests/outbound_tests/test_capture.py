@@ -8,10 +8,11 @@ import asyncpg
 import pytest
 from channel_sync.pms_changes import (
     NotInTransaction,
+    record_availability_of,
     record_reservation_change,
     record_room_availability_change,
 )
-from channel_sync.pms_origin import mark_beds24_origin
+from channel_sync.pms_origin import capture_deferred, mark_beds24_origin
 
 from .factories import insert_hotel, insert_reservation, outbound_events
 
@@ -119,6 +120,38 @@ async def test_changes_applied_from_beds24_are_not_echoed(db: asyncpg.Pool) -> N
         # The marker is transaction-local: the next PMS change is captured again.
         await conn.execute("UPDATE reservations SET adults = 2 WHERE id = $1", res)
         assert _types(await outbound_events(conn))[1:] == ["pms.booking.update"]
+
+
+async def test_deferred_capture_records_one_span_per_room_for_the_rows_written(
+    db: asyncpg.Pool,
+) -> None:
+    """Beds24's new bookings inserted together: the trigger skips them and the caller
+    records one availability event per Beds24 room spanning their nights (not a cancelled
+    one's); the trigger captures as before once the block ends."""
+    async with db.acquire() as conn:
+        hotel = await insert_hotel(conn, beds24_room_id="777")
+        await conn.execute("DELETE FROM channel_events")
+        async with conn.transaction():
+            await mark_beds24_origin(conn)
+            async with capture_deferred(conn):
+                written = [
+                    await insert_reservation(
+                        conn, hotel, arrival=D + timedelta(days=a), departure=D + timedelta(days=d)
+                    )
+                    for a, d in ((0, 2), (5, 9), (1, 3))
+                ]
+                cancelled = await insert_reservation(
+                    conn, hotel, arrival=D, departure=D + timedelta(days=30), status="cancelled"
+                )
+                assert await outbound_events(conn) == []
+            assert await record_availability_of(conn, [*written, cancelled]) == 1
+            await insert_reservation(conn, hotel, arrival=D, departure=D + timedelta(days=1))
+        rows = await outbound_events(conn)
+    assert [r["payload"] for r in rows] == [
+        {"beds24_room_id": "777", "from": str(D), "to": str(D + timedelta(days=8))},
+        {"beds24_room_id": "777", "from": str(D), "to": str(D)},
+    ]
+    assert rows[0]["entity_internal_id"] is None  # several reservations: no single source
 
 
 async def test_properties_not_connected_to_beds24_record_nothing(db: asyncpg.Pool) -> None:

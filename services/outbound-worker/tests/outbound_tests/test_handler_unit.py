@@ -34,6 +34,7 @@ class FakeBatches:
         self.links: dict[UUID, PropertyLink] = {}
         self.noted: list[tuple[UUID, UUID]] = []
         self.stays: list[StayMember] = []  # rooms of multi-room stays
+        self.handed_elsewhere: list[UUID] = []  # untried events other replicas hold
 
     async def read(self, event_ids: list[UUID]) -> BatchState:
         events = [self.events[i] for i in event_ids if i in self.events]
@@ -41,10 +42,33 @@ class FakeBatches:
         links = {p: link for p, link in self.links.items() if p in properties}
         return BatchState(events, links, [n for n in self.noted if n[1] in links])
 
+    async def untried_of_account(
+        self, account_id: str, leave_out: list[UUID], limit: int
+    ) -> list[UUID]:
+        return [
+            i
+            for i in self.handed_elsewhere
+            if i not in leave_out
+            and i in self.events
+            and self.links[self.events[i].property_id].account.account_id == account_id
+        ][:limit]
+
     async def stay_members(self, reservation_ids: list[UUID]) -> list[StayMember]:
         asked = set(reservation_ids)
         stays = {m.stay_id for m in self.stays if m.reservation_id in asked}
         return [m for m in self.stays if m.stay_id in stays]
+
+    async def open_of_reservations(
+        self, reservation_ids: list[UUID], leave_out: list[UUID]
+    ) -> list[UUID]:
+        return [
+            e.id
+            for e in self.events.values()
+            if e.entity_type == "booking"
+            and e.entity_internal_id in reservation_ids
+            and e.status in (EventStatus.RECEIVED, EventStatus.PROCESSING)
+            and e.id not in leave_out
+        ]
 
 
 class FakeLocks:
@@ -92,6 +116,7 @@ class World:
             horizon_days=30,
             busy_retry_s=5,
             parallel_accounts=2,
+            take_in_max=100,
         )
 
     def connect(self, account_id: str, beds24_property_id: int = 501) -> UUID:
@@ -109,9 +134,8 @@ class World:
             event_type=fields.pop("event_type", f"pms.{entity_type}.update"),
             entity_type=entity_type,
             idempotency_key=str(uuid4()),
-            status=EventStatus.PROCESSING,
             received_at=datetime.now(UTC),
-            **{"payload": {}, **fields},
+            **{"payload": {}, "status": EventStatus.PROCESSING, **fields},
         )
         self.batches.events[event.id] = event
         return event
@@ -241,3 +265,81 @@ async def test_noted_creates_of_the_account_join_a_batch_that_resolves_one(
         assert sent == {in_doubt: [event.id], other_noted: []}
     else:
         assert sent == {event.entity_internal_id: [event.id]}
+
+
+async def test_open_events_of_the_reservations_sent_join_the_batch_for_their_messages() -> None:
+    """A stay's room joined without events, and an earlier change of a reservation in the
+    batch waiting for its retry: their open events ride along, so the state sent settles
+    them, and their own messages (to come) find them done instead of sending it again."""
+    world = World()
+    hotel, stay = world.connect("acc"), uuid4()
+    first_room, second_room = uuid4(), uuid4()
+    world.batches.stays = [
+        StayMember(first_room, hotel, stay),
+        StayMember(second_room, hotel, stay),
+    ]
+    mine = world.booking(hotel, first_room)
+    earlier_change = world.booking(hotel, first_room)
+    room_retrying = world.booking(hotel, second_room)
+    world.event(hotel, "booking", entity_internal_id=second_room, status=EventStatus.DONE)
+
+    outcomes = await world.handle(mine)
+
+    assert outcomes == {mine.id: None}  # the others are their own messages' to settle
+    sent = {w.reservation_id: w.event_ids for w in world.works("bookings", "acc")}
+    assert sent == {first_room: [mine.id, earlier_change.id], second_room: [room_retrying.id]}
+
+
+async def test_untried_events_other_replicas_hold_join_the_batch_of_their_account() -> None:
+    world = World()
+    hotel, other_hotel = world.connect("acc"), world.connect("other", 502)
+    mine = world.booking(hotel)
+    theirs = [world.booking(hotel), world.nights(hotel, "77", TODAY, TODAY)]
+    not_this_account = world.booking(other_hotel)
+    world.batches.handed_elsewhere = [*(e.id for e in theirs), not_this_account.id]
+
+    outcomes = await world.handle(mine)
+
+    assert outcomes == {mine.id: None}  # the others are their own messages' to settle
+    sent = [w.reservation_id for w in world.works("bookings", "acc")]
+    assert sent == [mine.entity_internal_id, theirs[0].entity_internal_id]
+    [room] = world.works("availability", "acc")
+    assert room.event_ids == [theirs[1].id]
+    assert world.works("bookings", "other") == []
+
+
+async def test_an_account_another_replica_is_sending_waits_whole_without_an_attempt() -> None:
+    world = World()
+    hotel, other_hotel = world.connect("acc"), world.connect("other", 502)
+    held_elsewhere = [world.booking(hotel), world.nights(hotel, "77", TODAY, TODAY)]
+    free = world.booking(other_hotel)
+    world.locks.taken_elsewhere.add(locks.account_key("acc"))
+
+    outcomes = await world.handle(*held_elsewhere, free)
+
+    assert all(isinstance(outcomes[e.id], RetryAfter) for e in held_elsewhere)
+    assert "this Beds24 account's batch" in str(outcomes[held_elsewhere[0].id])
+    assert outcomes[free.id] is None
+    assert world.works("bookings", "acc") == [] and world.works("availability", "acc") == []
+
+
+async def test_events_another_replica_sent_while_this_one_waited_are_not_sent_again() -> None:
+    world = World()
+    hotel = world.connect("acc")
+    sent_meanwhile, still_open = world.booking(hotel), world.booking(hotel)
+    reads = 0
+    real_read = world.batches.read
+
+    async def read(event_ids: list[UUID]) -> BatchState:
+        nonlocal reads
+        reads += 1
+        if reads == 2:  # the re-read under the account lease: one was sent meanwhile
+            del world.batches.events[sent_meanwhile.id]
+        return await real_read(event_ids)
+
+    world.batches.read = read  # type: ignore[method-assign]
+    outcomes = await world.handle(sent_meanwhile, still_open)
+
+    assert outcomes == {sent_meanwhile.id: None, still_open.id: None}
+    sent = [w.reservation_id for w in world.works("bookings", "acc")]
+    assert sent == [still_open.entity_internal_id]

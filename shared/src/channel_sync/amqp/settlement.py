@@ -16,8 +16,9 @@ When the outcome cannot be stored at all (Postgres away), `unstorable` retries u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from channel_sync.amqp.topology import delay_tiers_ms
 from channel_sync.errors import PermanentError, RetryAfter
 
 
@@ -54,8 +55,8 @@ def retry_delay_ms(delays_ms: list[int], attempt: int) -> int:
 
 def delay_until(delays_ms: list[int], not_before: datetime, now: datetime) -> int:
     """The shortest configured delay that waits at least until `not_before`."""
-    wanted = (not_before - now).total_seconds() * 1000
-    fitting = [d for d in sorted(delays_ms) if d >= wanted]
+    wanted_us = (not_before - now) // timedelta(microseconds=1)  # exact: no float rounding
+    fitting = [d for d in sorted(delays_ms) if d * 1000 >= wanted_us]
     return fitting[0] if fitting else max(delays_ms)
 
 
@@ -70,7 +71,8 @@ def decide(error: Exception | None, delays_ms: list[int], now: datetime) -> Deci
     if isinstance(error, PermanentError):
         return DeadLetter(reason_of(error))
     if isinstance(error, RetryAfter) and not error.counts_as_attempt:
-        return UncountedRetry(reason_of(error), delay_until(delays_ms, error.not_before, now))
+        wait_ms = delay_until(delay_tiers_ms(delays_ms), error.not_before, now)
+        return UncountedRetry(reason_of(error), wait_ms)
     return CountedRetry(reason_of(error))  # anything unexpected is transient, bounded
 
 

@@ -39,6 +39,17 @@ WORK_QUEUES = (INBOUND, OUTBOUND)
 
 _QUORUM = {"x-queue-type": "quorum"}
 
+# Uncounted waits shorter than any retry delay (a busy lock, a stay's first room not made
+# yet, PMS changes still on their way) wait about what they ask, not the first retry delay.
+SHORT_WAITS_MS = (1_000, 5_000)
+
+
+def delay_tiers_ms(retry_delays_ms: list[int]) -> list[int]:
+    """Every delay a retry queue exists for: the configured retry delays and the short waits
+    shorter than all of them."""
+    shortest = min(retry_delays_ms)
+    return sorted(set(retry_delays_ms) | {s for s in SHORT_WAITS_MS if s < shortest})
+
 
 async def declare_topology(channel: AbstractChannel, retry_delays_ms: list[int]) -> None:
     exchange = await channel.declare_exchange(EXCHANGE, ExchangeType.TOPIC, durable=True)
@@ -57,7 +68,7 @@ async def declare_topology(channel: AbstractChannel, retry_delays_ms: list[int])
             },
         )
         await queue.bind(exchange, routing_key=work.binding)
-        for delay_ms in sorted(set(retry_delays_ms)):
+        for delay_ms in delay_tiers_ms(retry_delays_ms):
             await channel.declare_queue(
                 work.retry_queue(delay_ms),
                 durable=True,

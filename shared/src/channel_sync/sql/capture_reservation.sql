@@ -3,7 +3,7 @@
 --
 -- The one home of this function. Its watch list (the OLD/NEW row compared below) is
 -- channel_sync.pms_fields.OUTBOUND_COLUMNS: shared/tests/test_pms_fields.py fails if not.
--- Installed by migration 0014 (first by 0006); a change here needs a new migration that installs it again
+-- Installed by migration 0023 (first by 0006); a change here needs a new migration that installs it again
 -- (op.execute(capture_reservation_sql())), names the file's new CAPTURE_RESERVATION_SHA256
 -- and keeps the text it replaces for its downgrade (a test checks the digest).
 CREATE OR REPLACE FUNCTION channel_sync_capture_reservation() RETURNS trigger
@@ -18,6 +18,12 @@ DECLARE
     new_counts boolean := false;
     booking_event uuid;
 BEGIN
+    -- Rows written by a caller that records their availability itself, once per room for
+    -- the whole statement (`channel_sync.pms_origin.capture_deferred`: Beds24's new
+    -- bookings, inserted together, which are never echoed as bookings).
+    IF current_setting('channel_sync.capture_deferred', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF NOT channel_sync_connected(row_property) THEN
         RETURN NULL;
     END IF;

@@ -1,4 +1,5 @@
-"""The inbound path end to end (run alone, not by `make bench`; prints, never asserts):
+"""The inbound path end to end (`make bench` runs it on a stack of its own; prints, never
+asserts):
 Beds24 webhooks to PMS reservations through the gateway, RabbitMQ and the batching inbound
 worker, the whole stack on this machine.
 
@@ -11,11 +12,10 @@ worker, the whole stack on this machine.
      worker started: bookings applied per second until every one is a reservation.
   3. CPU per applied booking (ms) of each process over phase 1: gateway, both workers,
      Postgres (every backend) and RabbitMQ.
-Bounds the issue set: at 400/s, accept p99 <= 50 ms, end-to-end p99 <= 250 ms; the backlog
+Held to: at 400/s, accept p99 <= 50 ms, end-to-end p99 <= 250 ms; the backlog
 drains at >= 600 bookings/s.
 
-Run alone with `uv run --frozen python -m channel_sync_tools.bench.inbound` (a stack of its
-own).
+Alone: `uv run --frozen python -m channel_sync_tools.bench.inbound`.
 """
 
 from __future__ import annotations

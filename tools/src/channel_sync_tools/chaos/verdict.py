@@ -37,6 +37,7 @@ class Verdict:
     groups_split: int = 0  # a Beds24 group not exactly one PMS stay, or the other way round
     groups_compared: int = 0
     waiting_for_room: int = 0  # Beds24 bookings the PMS holds without a room (flagged)
+    waiting_beside_a_free_room: int = 0  # of those, one whose Beds24 room maps a free PMS room
     holds_confirmed_late: int = 0  # confirmed after their expiry: never allowed
     holds_not_reaped: int = 0  # still held more than 5 s past their expiry
     holds_ended_twice: int = 0  # a hold whose unit was given back more than once
@@ -201,6 +202,19 @@ async def judge(api: StackApi, dsn: str, hotels: list[ChaosHotel]) -> Verdict:
             "SELECT count(*) FROM reservations WHERE room_id IS NULL "
             "AND channel_sync_occupies(status) AND departure > current_date"
         )
+        v.waiting_beside_a_free_room = await db.fetchval(
+            """SELECT count(*) FROM reservations w
+               WHERE w.room_id IS NULL AND channel_sync_occupies(w.status)
+                 AND w.departure > current_date
+                 AND EXISTS (
+                     SELECT 1 FROM channel_sync_room_map m
+                     WHERE m.property_id = w.property_id AND m.is_active
+                       AND m.beds24_room_id = w.beds24_room_id
+                       AND NOT EXISTS (
+                           SELECT 1 FROM reservations x
+                           WHERE x.room_id = m.room_id AND channel_sync_occupies(x.status)
+                             AND x.arrival < w.departure AND x.departure > w.arrival))"""
+        )
         failures = await db.fetch(
             "SELECT left(coalesce(last_error, '?'), 120) AS why, count(*) AS n "
             "FROM channel_events WHERE status = 'failed' GROUP BY 1"
@@ -269,7 +283,8 @@ def report(
         f"  settled after {settled_in:.0f} s; compared {v.bookings_compared} guest bookings, "
         f"{v.reservations_compared} PMS reservations, {v.groups_compared} Beds24 groups, "
         f"{v.nights_compared} room-nights; "
-        f"{v.waiting_for_room} booking(s) still waiting for a PMS room"
+        f"{v.waiting_for_room} booking(s) still waiting for a PMS room "
+        f"({v.waiting_beside_a_free_room} of them beside a free room of their Beds24 room)"
     )
     for example in v.examples:
         say(f"    ! {example}")
@@ -302,6 +317,7 @@ def report(
                     "groups_compared": v.groups_compared,
                     "deadlocks": v.deadlocks,
                     "waiting_for_room": v.waiting_for_room,
+                    "waiting_beside_a_free_room": v.waiting_beside_a_free_room,
                     "bookings_compared": v.bookings_compared,
                     "reservations_compared": v.reservations_compared,
                     "nights_compared": v.nights_compared,

@@ -42,8 +42,7 @@ class Cell:
 async def show_calendar(request: Request) -> Response:
     property_id = path_id(request.path_params["property_id"], "property")
     d = deps(request)
-    async with d.pool.acquire() as conn:
-        info = await properties.get(conn, property_id)
+    info = await d.query(properties.get, property_id)
     if info is None:
         raise NotFound(f"There is no property {property_id}.")
     values = filled(request.query_params)
@@ -66,8 +65,7 @@ async def show_calendar(request: Request) -> Response:
     except (Beds24Error, RetryAfter) as exc:
         problem = f"Beds24: {exc}"
     found = compare(pms, shown)
-    async with d.pool.acquire() as conn:
-        events = await calendar.room_events(conn, property_id, query.room_id)
+    events = await d.query(calendar.room_events, property_id, query.room_id)
     columns = _columns(found)
     return page(
         request,

@@ -92,8 +92,7 @@ async def confirm(request: Request) -> Response:
 async def confirm_resolve_one(request: Request) -> Response:
     event_id = path_id(request.path_params["event_id"], "event")
     d = deps(request)
-    async with d.pool.acquire() as conn:
-        found = await dead_letters.of_events(conn, [event_id])
+    found = await d.query(dead_letters.of_events, [event_id])
     if not found:
         raise NotFound(f"Event {event_id} is not a dead letter (not failed, or resolved).")
     return page(

@@ -186,8 +186,7 @@ async def retry_event(request: Request) -> Response:
 async def _event(request: Request) -> AdminEvent:
     event_id = path_id(request.path_params["event_id"], "event")
     d = deps(request)
-    async with d.pool.acquire() as conn:
-        event = await d.events.get(conn, event_id)
+    event = await d.query(d.events.get, event_id)
     if event is None:
         raise NotFound(f"There is no event {event_id}.")
     return event

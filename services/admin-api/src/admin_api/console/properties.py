@@ -23,8 +23,7 @@ HOLDS_SHOWN = 100
 
 
 async def list_properties(request: Request) -> Response:
-    async with deps(request).pool.acquire() as conn:
-        found = await health.list_health(conn)
+    found = await deps(request).query(health.list_health)
     return page(request, "properties.html", properties=found)
 
 
@@ -82,8 +81,7 @@ async def onboarding_form(request: Request) -> Response:
 
 async def _unconnected(request: Request) -> list[PropertyInfo]:
     """PMS properties not registered with Beds24 yet: onboarding may pick one of them."""
-    async with deps(request).pool.acquire() as conn:
-        listed = await properties.list_page(conn, limit=1000, offset=0)
+    listed = await deps(request).query(properties.list_page, limit=1000, offset=0)
     return [p for p in listed if p.beds24_property_id is None]
 
 

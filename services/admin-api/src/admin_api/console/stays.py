@@ -17,15 +17,13 @@ LISTED = 100
 
 
 async def list_stays(request: Request) -> Response:
-    async with deps(request).pool.acquire() as conn:
-        found = await stays.listing(conn, None, LISTED)
+    found = await deps(request).query(stays.listing, None, LISTED)
     return page(request, "stays.html", stays=found)
 
 
 async def show_stay(request: Request) -> Response:
     stay_id = path_id(request.path_params["stay_id"], "stay")
-    async with deps(request).pool.acquire() as conn:
-        found = await stays.detail(conn, stay_id)
+    found = await deps(request).query(stays.detail, stay_id)
     if found is None:
         raise NotFound(f"There is no stay {stay_id}.")
     return page(request, "stay.html", s=found)

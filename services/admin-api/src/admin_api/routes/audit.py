@@ -16,10 +16,9 @@ async def list_audit(request: Request) -> Response:
     query = parse_query(request, AuditQuery)
     # A cursor is an id; one past the largest id starts from the newest.
     before = min(int(query.cursor), 2**63 - 1) if query.cursor else None
-    async with deps(request).pool.acquire() as conn:
-        records, total = await audit.list_page(
-            conn, query.to_filter(), limit=query.limit + 1, before=before
-        )
+    records, total = await deps(request).query(
+        audit.list_page, query.to_filter(), limit=query.limit + 1, before=before
+    )
     page, more = records[: query.limit], len(records) > query.limit
     return answer(
         AuditPage(

@@ -24,14 +24,13 @@ async def list_dead_letters(request: Request) -> Response:
         after = Cursor.decode(query.cursor) if query.cursor else None
     except ValueError:
         raise BadRequest("invalid query parameter 'cursor': not a cursor from this API") from None
-    async with deps(request).pool.acquire() as conn:
-        rows, total = await dead_letters.list_page(
-            conn,
-            property_id=query.property_id,
-            direction=query.direction,
-            limit=query.limit + 1,
-            after=after,
-        )
+    rows, total = await deps(request).query(
+        dead_letters.list_page,
+        property_id=query.property_id,
+        direction=query.direction,
+        limit=query.limit + 1,
+        after=after,
+    )
     page, more = rows[: query.limit], len(rows) > query.limit
     last = page[-1].event if more else None
     return answer(

@@ -35,9 +35,8 @@ async def list_events(request: Request) -> Response:
         raise BadRequest("invalid query parameter 'cursor': not a cursor from this API") from None
     limit = min(query.limit, MAX_PAGE)
     d = deps(request)
-    async with d.pool.acquire() as conn:
-        # One extra row tells whether another page exists.
-        events, total = await d.events.list(conn, query.to_filter(), limit=limit + 1, after=after)
+    # One extra row tells whether another page exists.
+    events, total = await d.query(d.events.list, query.to_filter(), limit=limit + 1, after=after)
     page, more = events[:limit], len(events) > limit
     next_cursor = Cursor(page[-1].received_at, page[-1].id).encode() if more else None
     return answer(
@@ -48,8 +47,7 @@ async def list_events(request: Request) -> Response:
 async def get_event(request: Request) -> Response:
     event_id = path_uuid(request, "event_id")
     d = deps(request)
-    async with d.pool.acquire() as conn:
-        event = await d.events.get(conn, event_id)
+    event = await d.query(d.events.get, event_id)
     if event is None:
         raise NotFound(f"no event {event_id}")
     return answer(EventDetail.of(event))
@@ -78,8 +76,7 @@ async def retry_matching(request: Request) -> Response:
     audit.event_ids = [e.id for e in done.events]
     audit.property_id = query.property_id
     still_failed = replace(query.to_filter(), status=EventStatus.FAILED, unresolved=True)
-    async with d.pool.acquire() as conn:
-        _, remaining = await d.events.list(conn, still_failed, limit=0)  # only the count
+    _, remaining = await d.query(d.events.list, still_failed, limit=0)  # only the count
     return answer(
         BulkRetryAnswer(requeued=len(done.events), published=done.published, remaining=remaining),
         status=202,

@@ -41,16 +41,14 @@ def _view(found: health.PropertyHealth, now: datetime) -> PropertyHealth:
 
 async def list_health(request: Request) -> Response:
     query = parse_query(request, ListHealthQuery)
-    async with deps(request).pool.acquire() as conn:
-        found = await health.list_health(conn, limit=query.limit)
+    found = await deps(request).query(health.list_health, limit=query.limit)
     now = datetime.now(UTC)
     return answer(HealthList(properties=[_view(h, now) for h in found]))
 
 
 async def property_health(request: Request) -> Response:
     property_id = path_uuid(request, "property_id")
-    async with deps(request).pool.acquire() as conn:
-        found = await health.health_of(conn, property_id)
+    found = await deps(request).query(health.health_of, property_id)
     if found is None:
         raise NotFound(f"no property {property_id}")
     return answer(_view(found, datetime.now(UTC)))

@@ -44,8 +44,7 @@ async def register_property(request: Request) -> Response:
 
 async def list_properties(request: Request) -> Response:
     query = parse_query(request, ListQuery)
-    async with deps(request).pool.acquire() as conn:
-        found = await properties.list_page(conn, limit=query.limit, offset=query.offset)
+    found = await deps(request).query(properties.list_page, limit=query.limit, offset=query.offset)
     return answer(PropertyList(properties=found))
 
 
@@ -59,8 +58,7 @@ async def replace_credentials(request: Request) -> Response:
     property_id = path_uuid(request, "property_id")
     body = await read_json(request, Credentials)
     d = deps(request)
-    async with d.pool.acquire() as conn:
-        link = await link_of(conn, property_id)
+    link = await d.query(link_of, property_id)
     if link is None:
         raise NotFound(f"property {property_id} is not registered with Beds24")
     refresh_token, setup = await d.onboarding.credentials(body)
@@ -75,14 +73,12 @@ async def replace_credentials(request: Request) -> Response:
         raise Unprocessable(
             f"Beds24 property {link.beds24_property_id} is not visible with these credentials"
         )
-    async with d.pool.acquire() as conn:
-        await properties.replace_credentials(conn, property_id, refresh_token, view.owner_id)
+    await d.query(properties.replace_credentials, property_id, refresh_token, view.owner_id)
     return answer(await _info(request, property_id))
 
 
 async def _info(request: Request, property_id: UUID) -> PropertyInfo:
-    async with deps(request).pool.acquire() as conn:
-        info = await properties.get(conn, property_id)
+    info = await deps(request).query(properties.get, property_id)
     if info is None:
         raise NotFound(f"no property {property_id}")
     return info

@@ -16,15 +16,13 @@ from admin_api.schemas.stays import ListStaysQuery, ReservationStay, StayDetail,
 
 async def list_stays(request: Request) -> Response:
     query = parse_query(request, ListStaysQuery)
-    async with deps(request).pool.acquire() as conn:
-        found = await stays.listing(conn, query.property_id, query.limit)
+    found = await deps(request).query(stays.listing, query.property_id, query.limit)
     return answer(StayList(stays=found))
 
 
 async def get_stay(request: Request) -> Response:
     stay_id = path_uuid(request, "stay_id")
-    async with deps(request).pool.acquire() as conn:
-        found = await stays.detail(conn, stay_id)
+    found = await deps(request).query(stays.detail, stay_id)
     if found is None:
         raise NotFound(f"no stay {stay_id}")
     return answer(found)
@@ -32,8 +30,7 @@ async def get_stay(request: Request) -> Response:
 
 async def get_reservation(request: Request) -> Response:
     reservation_id = path_uuid(request, "reservation_id")
-    async with deps(request).pool.acquire() as conn:
-        found = await stays.of_reservation(conn, reservation_id)
+    found = await deps(request).query(stays.of_reservation, reservation_id)
     if found is None:
         raise NotFound(f"no reservation {reservation_id}")
     room, property_id, stay = found

@@ -67,8 +67,7 @@ async def runs_of_property(request: Request) -> Response:
 
 async def get_run(request: Request) -> Response:
     run_id = path_uuid(request, "run_id")
-    async with deps(request).pool.acquire() as conn:
-        run = await sync.get(conn, run_id)
+    run = await deps(request).query(sync.get, run_id)
     if run is None:
         raise NotFound(f"no sync run {run_id}")
     return answer(run)
@@ -76,15 +75,13 @@ async def get_run(request: Request) -> Response:
 
 async def list_drift(request: Request) -> Response:
     query = parse_query(request, DriftQuery)
-    async with deps(request).pool.acquire() as conn:
-        found, total = await sync.drift(conn, query)
+    found, total = await deps(request).query(sync.drift, query)
     return answer(DriftPage(drift=found, total=total))
 
 
 async def get_policy(request: Request) -> Response:
     property_id = path_uuid(request, "property_id")
-    async with deps(request).pool.acquire() as conn:
-        policy = await sync.policy_of(conn, property_id)
+    policy = await deps(request).query(sync.policy_of, property_id)
     if policy is None:
         raise NotFound(f"property {property_id} is not registered with Beds24")
     return answer(SyncPolicy.model_validate({"policy": policy}))
