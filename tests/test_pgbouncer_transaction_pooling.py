@@ -28,7 +28,7 @@ from channel_sync.db import connect as connect_db
 from channel_sync.db import create_pool
 from channel_sync_testing import infra
 from channel_sync_testing.pgbouncer import PrivatePgBouncer, deployed_ini, pgbouncer_binary
-from channel_sync_testing.waiting import wait_for
+from channel_sync_testing.waiting import sampled_while, wait_for
 
 from tests.conftest import book, connect, ours, stack
 
@@ -100,7 +100,6 @@ async def watching(pooled: Pooled) -> AsyncIterator[Peaks]:
     runs (and once more at its end)."""
     peaks = Peaks()
     admin = await asyncpg.connect(pooled.admin)
-    stop = asyncio.Event()
 
     async def sample() -> None:
         backends = await admin.fetch(
@@ -116,20 +115,10 @@ async def watching(pooled: Pooled) -> AsyncIterator[Peaks]:
         peaks.samples += 1
         peaks.listening = [b for b in backends if b["query"].startswith("LISTEN ")]
 
-    async def run() -> None:
-        while not stop.is_set():
-            await sample()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.02):
-                    await stop.wait()
-
-    task = asyncio.create_task(run())
     try:
-        yield peaks
+        async with sampled_while(sample, 0.02):
+            yield peaks
     finally:
-        stop.set()
-        await task
-        await sample()
         await admin.close()
 
 

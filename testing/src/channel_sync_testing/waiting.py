@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -26,3 +27,27 @@ async def wait_for(
             return last
         await asyncio.sleep(interval)  # sleep-ok: polling interval under a deadline
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+@contextlib.asynccontextmanager
+async def sampled_while(
+    sample: Callable[[], Awaitable[None]], interval: float
+) -> AsyncIterator[None]:
+    """Call `sample` every `interval` seconds while the block runs, and once more at its end
+    (peaks of what a run holds: connections, servers)."""
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        while not stop.is_set():
+            await sample()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await stop.wait()
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await sample()

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 from channel_sync_testing.pms_changes import SLOT_DAYS
+from channel_sync_testing.waiting import sampled_while
 from channel_sync_tools.api import StackApi
 from channel_sync_tools.bench.many_hotels.world import FIRST_NIGHT, SLOTS, Site, World
 
@@ -34,7 +35,6 @@ async def connection_peaks(admin_dsn: str, database: str) -> AsyncIterator[Peaks
     every 100 ms while the block runs."""
     peaks = Peaks()
     conn = await asyncpg.connect(admin_dsn, server_settings={"application_name": BENCH_APPLICATION})
-    stop = asyncio.Event()
 
     async def sample() -> None:
         row = await conn.fetchrow(
@@ -50,18 +50,10 @@ async def connection_peaks(admin_dsn: str, database: str) -> AsyncIterator[Peaks
             peaks.connections, peaks.listening = row["n"], row["listening"]
         peaks.samples += 1
 
-    async def run() -> None:
-        while not stop.is_set():
-            await sample()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.1)
-
-    task = asyncio.create_task(run())
     try:
-        yield peaks
+        async with sampled_while(sample, 0.1):
+            yield peaks
     finally:
-        stop.set()
-        await task
         await conn.close()
 
 
