@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import uvicorn
+import uvloop
 from pydantic import ValidationError
 from starlette.types import ASGIApp
 
@@ -47,7 +48,9 @@ def run_worker(
         await run(settings, stop_on_signals())
 
     try:
-        asyncio.run(main())
+        # uvloop, as uvicorn runs the HTTP services: the workers' time goes to socket I/O
+        # (asyncpg, aiormq), which it does in C.
+        uvloop.run(main())
     except LoopEnded:
         sys.exit(1)
 
