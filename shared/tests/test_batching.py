@@ -485,3 +485,63 @@ async def _until(condition: Any) -> None:
         return bool(condition())
 
     await wait_for(probe, timeout=2, interval=0.002, what="batches sent")
+
+
+async def test_replicas_pace_a_lane_as_one() -> None:
+    """Two replicas, each with its own lane for the account: the pause one replica's batch
+    asked (recorded where both read it, as the credit budget does) holds the other's next
+    batch too, which then goes whole and in order; without it, the second replica would
+    send at once beside the paced one."""
+    loop = asyncio.get_running_loop()
+    recorded: dict[str, float] = {}  # lane -> loop time until which it is paced
+    sent: list[tuple[str, float, list[UUID]]] = []
+
+    def replica(name: str) -> tuple[BatchingConsumer, RecordingSettler]:
+        async def handler(batch: list[EventMessage]) -> Mapping[UUID, Exception | None]:
+            sent.append((name, loop.time(), [m.event_id for m in batch]))
+            return dict.fromkeys(m.event_id for m in batch)
+
+        async def pause(lane: str) -> float:
+            recorded[lane] = loop.time() + 0.4
+            return 0.4
+
+        async def paced(lane: str) -> float:
+            return recorded.get(lane, 0.0) - loop.time()
+
+        settler = RecordingSettler()
+        consumer = BatchingConsumer(
+            batch_handler=handler,
+            window_s=0.01,
+            max_batch=10,
+            channel=FakeChannel(),  # type: ignore[arg-type]
+            work_queue=OUTBOUND,
+            settler=settler,
+            pause=pause,
+            paced=paced,
+            progress=WorkProgress(f"replica-{name}", stall_after_s=3600),
+        )
+        return consumer, settler
+
+    first, _ = replica("a")
+    second, _ = replica("b")
+    await first.start(FakeChannel())  # type: ignore[arg-type]
+    await second.start(FakeChannel())  # type: ignore[arg-type]
+    try:
+        opening = FakeMessage(_envelope(uuid4()))
+        await asyncio.wait_for(first.receive(opening), 2)  # type: ignore[arg-type]
+        a_sent_at = sent[0][1]
+        later = [FakeMessage(_envelope(uuid4())) for _ in range(3)]
+        deliveries = [asyncio.create_task(second.receive(m)) for m in later]  # type: ignore[arg-type]
+        await asyncio.wait_for(asyncio.gather(*deliveries), 2)
+    finally:
+        await first.stop(drain_timeout_s=0.5)
+        await second.stop(drain_timeout_s=0.5)
+    assert opening.calls == ["ack"] and all(m.calls == ["ack"] for m in later)
+    assert [name for name, _, _ in sent] == ["a", "b"]  # one batch each: b's held, not split
+    _, b_sent_at, b_ids = sent[1]
+    assert b_sent_at - a_sent_at >= 0.35, "b sent inside the pause a's batch recorded"
+    assert b_ids == [_body(m).event_id for m in later]
+
+
+def _body(message: FakeMessage) -> EventMessage:
+    return EventMessage.model_validate_json(message.body)

@@ -138,3 +138,22 @@ async def test_pause_spreads_short_credits_until_the_reset(db: asyncpg.Pool) -> 
     assert 9 < await pause([ACCOUNT], batch_cost=4, short_below=50) <= 10.5
     await budget.record(ACCOUNT, CreditStatus(Decimal(7), resets_at))
     assert 99 < await pause([ACCOUNT], batch_cost=4, short_below=50) <= 100.5  # the reset
+
+
+async def test_a_pause_holds_every_replica_until_it_ends_or_credits_return(
+    db: asyncpg.Pool,
+) -> None:
+    """The pause one replica's batch asked for is what another replica's batch for the same
+    account still has to wait (`paced_s`); a pause of 0 (credits back) ends it."""
+    budget, other_replica = (CreditBudget(db, reserve=5, max_wait_s=0) for _ in range(2))
+    resets_at = datetime.now(UTC) + timedelta(seconds=100)
+    assert await other_replica.paced_s([ACCOUNT]) == 0  # nothing recorded
+    await budget.record(ACCOUNT, CreditStatus(Decimal(45), resets_at))
+    pause = await budget.pause_s([ACCOUNT], batch_cost=4, short_below=50)
+    assert pause > 9
+    held = await other_replica.paced_s([ACCOUNT])
+    assert pause - 1 < held <= pause
+    assert await other_replica.paced_s(["another"]) == 0  # only its own account
+    await budget.record(ACCOUNT, CreditStatus(Decimal(100), resets_at + timedelta(seconds=300)))
+    assert await budget.pause_s([ACCOUNT], batch_cost=4, short_below=50) == 0
+    assert await other_replica.paced_s([ACCOUNT]) == 0

@@ -77,6 +77,7 @@ async def run(
                 window_s=settings.batch_window_ms / 1000,
                 max_batch=settings.batch_max_events,
                 pause=handler.pause_s,
+                paced=handler.paced_s,
                 lane_of=AccountLanes(pool),
                 max_running=parallel_accounts,
                 batch_timeout_s=settings.batch_timeout_s,

@@ -132,6 +132,15 @@ class OutboundHandler:
             [account_id], batch_cost=self._batch_credits, short_below=self._pace_below
         )
 
+    async def paced_s(self, account_id: str) -> float:
+        """How long the account's next batch must still wait for the pause a batch of any
+        replica recorded: each replica has a lane of its own for the account, and without
+        this a lane that had sent nothing went at once, making small batches beside the
+        paced ones (more calls with 3 replicas than with 1, measured)."""
+        if self._budget is None or not account_id:
+            return 0.0
+        return await self._budget.paced_s([account_id])
+
     async def __call__(self, messages: list[EventMessage]) -> Outcomes:
         ids = [m.event_id for m in messages]
         outcomes: Outcomes = dict.fromkeys(ids)  # missing or settled already: acknowledge

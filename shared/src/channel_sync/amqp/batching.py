@@ -7,7 +7,9 @@ then settled as any consumed message is. Messages can be split into lanes (the o
 worker's are Beds24 accounts): each lane is batched, paced and run apart from the others,
 so one account's burst or credit wait never holds another account's changes. When credits
 are short, `pause` (asked per lane after each of its batches) holds that lane's next batch
-back, so its changes gather into fewer, larger calls.
+back, so its changes gather into fewer, larger calls; `paced` (asked before a lane's batch)
+holds it back as long as another replica's batch of the lane asked, so replicas pace a lane
+as one worker does.
 
 The one rule that keeps it from stalling: the flush loop waits without a time bound only
 while every waiting lane has its batch running or waits for a free running slot (each end
@@ -116,6 +118,9 @@ class Batcher:
     max_batch: int
     progress: WorkProgress
     pause: Pause | None = None
+    # Asked before a lane's batch: how long it must still wait for a pause that another
+    # replica's batch of the same lane recorded (replicas pace a lane as one).
+    paced: Pause | None = None
     batch_timeout_s: float = 900.0
     queue_name: str = "batch"
     lane_of: LaneOf | None = None
@@ -237,11 +242,18 @@ class Batcher:
     async def _run_lane(self, key: str, lane: _Lane, batch: list[_Waiting]) -> None:
         loop = asyncio.get_running_loop()
         try:
+            held = 0.0 if self._draining else await self._ask(self.paced, key, default=0.0)
+            if held > 0:  # back to the front of its lane until then, in order
+                lane.waiting[:0] = batch
+                batch = []  # the lane's again: nothing to give back
+                lane.not_before = loop.time() + held
+                self.progress.excuse_for(held)
+                return
             await self._run(batch)
         finally:
             _give_back(batch)  # none left unanswered, whatever ended the run
         if not self._draining:
-            pause = await self._next_pause(key)
+            pause = await self._ask(self.pause, key, default=self.window_s)
             lane.not_before = loop.time() + pause
             self.progress.excuse_for(pause)
 
@@ -283,18 +295,18 @@ class Batcher:
             outcomes = dict.fromkeys(first, error)
         _answer(batch, outcomes, BatchFailed("the batch gave no outcome for the event"))
 
-    async def _next_pause(self, key: str) -> float:
-        """The pause the caller asks for this lane; the window when it cannot be asked (the
-        loop must outlive a failed question: the credit budget's gate still holds calls it
-        cannot pay)."""
-        if self.pause is None:
+    async def _ask(self, question: Pause | None, key: str, *, default: float) -> float:
+        """A pause the caller gives for this lane (0 without a question), capped; `default`
+        when it cannot be asked (the loop must outlive a failed question: the credit
+        budget's gate still holds calls it cannot pay)."""
+        if question is None:
             return 0.0
         try:
             async with asyncio.timeout(PAUSE_QUESTION_TIMEOUT_S):
-                return min(max(await self.pause(key), 0.0), MAX_PAUSE_S)
+                return min(max(await question(key), 0.0), MAX_PAUSE_S)
         except Exception as exc:
             logger.warning("batch pacing unavailable: %s", exc.__class__.__name__)
-            return self.window_s
+            return default
 
 
 def _answer(batch: list[_Waiting], outcomes: Mapping[UUID, Outcome], missing: Exception) -> None:
@@ -328,6 +340,7 @@ class BatchingConsumer:
         work_queue: WorkQueue,
         settler: Settles,
         pause: Pause | None = None,
+        paced: Pause | None = None,
         prefetch: int | None = None,
         batch_timeout_s: float = 900.0,
         progress: WorkProgress | None = None,
@@ -344,6 +357,7 @@ class BatchingConsumer:
             max_batch=max_batch,
             progress=self.progress,
             pause=pause,
+            paced=paced,
             batch_timeout_s=batch_timeout_s,
             queue_name=work_queue.name,
             lane_of=lane_of,

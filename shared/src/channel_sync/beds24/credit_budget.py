@@ -8,7 +8,7 @@ the request's estimated cost from the shared row; when that would leave less tha
 reserve it waits for the reset (up to `max_wait_s`) instead of being refused. A refusal
 anyway (`exhausted`) empties the budget until Beds24's reset time and is counted.
 `pause_s` tells a batching caller how long to gather so the credits left last until the
-reset.
+reset, and records it for every replica (`paced_s`).
 """
 
 from __future__ import annotations
@@ -190,7 +190,10 @@ class CreditBudget:
         """How long a batching caller should gather before its next batch so that, at
         `batch_cost` credits a batch, no account runs dry before its window resets: 0 while
         every account has `short_below` credits or more to spend; else the credits left
-        spread evenly over the time left (the most pressed account decides)."""
+        spread evenly over the time left (the most pressed account decides).
+
+        Asked after a batch; the pause is also recorded for the accounts (`paced_until`),
+        so that every replica's next batch for them waits as long (`paced_s`)."""
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 """SELECT remaining, extract(epoch FROM resets_at - now()) AS left_s
@@ -198,13 +201,33 @@ class CreditBudget:
                      AND remaining IS NOT NULL AND resets_at > now()""",
                 list(account_ids),
             )
-        pause = 0.0
-        for row in rows:
-            spendable = float(row["remaining"] - self._reserve)
-            if spendable >= short_below:
-                continue
-            left_s = float(row["left_s"]) + RESET_MARGIN.total_seconds()
-            pause = max(
-                pause, left_s if spendable < batch_cost else batch_cost * left_s / spendable
+            pause = 0.0
+            for row in rows:
+                spendable = float(row["remaining"] - self._reserve)
+                if spendable >= short_below:
+                    continue
+                left_s = float(row["left_s"]) + RESET_MARGIN.total_seconds()
+                pause = max(
+                    pause, left_s if spendable < batch_cost else batch_cost * left_s / spendable
+                )
+            # A pause of 0 clears an earlier one: the credits are back (a new window).
+            await conn.execute(
+                """UPDATE beds24_credit_budgets
+                   SET paced_until = now() + make_interval(secs => $2)
+                   WHERE account_id = ANY($1::text[])""",
+                list(account_ids),
+                pause,
             )
         return pause
+
+    async def paced_s(self, account_ids: Collection[str]) -> float:
+        """How long a batch for these accounts must still wait for the pause a batch of any
+        replica recorded (`pause_s`); 0 when none holds."""
+        async with self._pool.acquire() as conn:
+            held = await conn.fetchval(
+                """SELECT max(extract(epoch FROM paced_until - now()))
+                   FROM beds24_credit_budgets
+                   WHERE account_id = ANY($1::text[]) AND paced_until > now()""",
+                list(account_ids),
+            )
+        return 0.0 if held is None else float(held)
