@@ -2,8 +2,9 @@
 
 A stateful property test drives a BatchingConsumer (its real Subscription, Batcher and
 deliver path) with random arrivals, redeliveries of the same event, the passing of time,
-credit pauses, batches that succeed, fail for some events, raise, are cancelled from
-inside, hang past the batch timeout or answer nothing, and stops and restarts. Messages
+credit pauses (its own and another replica's), batches that succeed, fail for some events,
+raise, are cancelled from inside, hang past the batch timeout or answer nothing, and stops
+and restarts. Messages
 and the settler are recorders (the broker's side of a message is three calls: ack, nack,
 reject); the pure scheduling rule `next_flush_at` has its own properties.
 
@@ -117,6 +118,7 @@ class BatcherMachine(RuleBasedStateMachine):
         self.settler = RecordingSettler()
         self.behaviour = "ok"
         self.pause_s = 0.0
+        self.paced_until: dict[str, float] = {}  # a pause another replica recorded, per lane
         self.messages: list[FakeMessage] = []
         self.events: list[UUID] = []
         self.lanes: dict[UUID, int] = {}
@@ -135,6 +137,7 @@ class BatcherMachine(RuleBasedStateMachine):
             work_queue=OUTBOUND,
             settler=self.settler,
             pause=self.pause,
+            paced=self.paced,
             batch_timeout_s=BATCH_TIMEOUT_S,
             progress=WorkProgress("property-test", stall_after_s=3600),
             lane_of=self.lane_of,
@@ -148,6 +151,9 @@ class BatcherMachine(RuleBasedStateMachine):
 
     async def pause(self, lane: str) -> float:
         return self.pause_s
+
+    async def paced(self, lane: str) -> float:
+        return self.paced_until.get(lane, 0.0) - asyncio.get_running_loop().time()
 
     async def lane_of(self, envelope: EventMessage) -> str:
         if envelope.property_id == UUID(int=3):
@@ -218,6 +224,13 @@ class BatcherMachine(RuleBasedStateMachine):
     @rule(ms=st.integers(0, 20))
     def credit_pause(self, ms: int) -> None:
         self.pause_s = ms / 1000
+
+    @rule(ms=st.integers(0, 20), lane=st.integers(1, 3))
+    def another_replica_paces(self, ms: int, lane: int) -> None:
+        """A batch of the lane on another replica asked for a pause: held batches go back
+        to their lane until it ends, none lost, none settled twice."""
+        assert self.loop is not None
+        self.paced_until[str(UUID(int=lane))] = self.loop.time() + ms / 1000
 
     @rule()
     def stop_and_restart(self) -> None:
