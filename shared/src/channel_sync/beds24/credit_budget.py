@@ -210,11 +210,12 @@ class CreditBudget:
                 pause = max(
                     pause, left_s if spendable < batch_cost else batch_cost * left_s / spendable
                 )
-            # A pause of 0 clears an earlier one: the credits are back (a new window).
+            # A pause of 0 clears an earlier one still running (the credits are back: a new
+            # window); with none to clear, the common case writes nothing.
             await conn.execute(
                 """UPDATE beds24_credit_budgets
                    SET paced_until = now() + make_interval(secs => $2)
-                   WHERE account_id = ANY($1::text[])""",
+                   WHERE account_id = ANY($1::text[]) AND ($2 > 0 OR paced_until > now())""",
                 list(account_ids),
                 pause,
             )
